@@ -1,0 +1,27 @@
+import postgres from 'postgres';
+
+export type Sql = postgres.Sql<{ bigint: number }>;
+
+/**
+ * bigint columns hold money in minor units; they come back as JS numbers, and a value beyond
+ * Number.MAX_SAFE_INTEGER (which the API never accepts) fails loudly instead of losing precision.
+ */
+const bigintAsNumber = {
+  to: 20,
+  from: [20],
+  serialize: (n: number) => String(n),
+  parse: (s: string) => {
+    const n = Number(s);
+    if (!Number.isSafeInteger(n)) throw new RangeError(`bigint ${s} does not fit a safe integer`);
+    return n;
+  },
+};
+
+export function connectDb(url: string, options: { max?: number } = {}): Sql {
+  return postgres(url, {
+    max: options.max ?? 10,
+    types: { bigint: bigintAsNumber },
+    onnotice: () => undefined,
+    connection: { application_name: 'recoup' },
+  });
+}

@@ -1,0 +1,60 @@
+// `npm run demo`: the whole engine on one machine with its embedded defaults. Ctrl-C stops all of it.
+import path from 'node:path';
+import { startEmbeddedPostgres, type EmbeddedDb } from '../db/embedded';
+import { loadConfig } from '../shared/config';
+import { startEngine, stopOnSignals, type Engine } from '../worker/engine';
+import { seedDemoPortfolio } from './portfolio';
+import { startTemporalDevServer, type DevServer } from './temporal-dev-server';
+import { PROJECT_ROOT, toolPaths } from './tools';
+
+const config = loadConfig();
+const dataDir = path.resolve(PROJECT_ROOT, config.dataDir);
+const TEMPORAL_PORT = 7233;
+const UI_PORT = 8233;
+const NAMESPACE = 'default';
+
+let temporal: DevServer | undefined;
+let db: EmbeddedDb | undefined;
+let engine: Engine | undefined;
+const stopAll = async () => {
+  await engine?.stop();
+  await db?.stop();
+  await temporal?.stop();
+};
+stopOnSignals(stopAll);
+
+try {
+  console.log('[demo] starting the Temporal dev server (SQLite under .data/, UI on :8233)…');
+  temporal = await startTemporalDevServer({
+    cli: toolPaths().temporalCli,
+    dataDir,
+    port: TEMPORAL_PORT,
+    uiPort: UI_PORT,
+    namespace: NAMESPACE,
+    log: (l) => console.log(`[temporal] ${l}`),
+  });
+  // The engine connects by Temporal's own variables; point them at the server just started.
+  process.env.TEMPORAL_ADDRESS = temporal.address;
+  process.env.TEMPORAL_NAMESPACE = NAMESPACE;
+
+  let databaseUrl = config.databaseUrl;
+  if (!databaseUrl) {
+    console.log(`[demo] starting the embedded PostgreSQL on :${config.embeddedPgPort} (data under .data/pg)…`);
+    db = await startEmbeddedPostgres({ dataDir: path.join(dataDir, 'pg'), port: config.embeddedPgPort });
+    databaseUrl = db.url;
+  }
+
+  engine = await startEngine(config, { worker: true, api: true }, databaseUrl);
+  const seeded = await seedDemoPortfolio(engine.apiUrl!);
+  console.log(`
+Recoup is running.
+  API:         ${engine.apiUrl}   (try: curl ${engine.apiUrl}/v1/cases/${seeded[0]})
+  Temporal UI: ${temporal.uiUrl}/namespaces/${NAMESPACE}/workflows
+  PostgreSQL:  ${databaseUrl.replace(/:[^:@/]+@/, ':***@')}
+  Demo portfolio: ${seeded.length} overdue accounts (${seeded.join(', ')})
+Press Ctrl-C to stop everything.`);
+} catch (e) {
+  console.error('[demo] failed to start:', e);
+  await stopAll();
+  process.exit(1);
+}

@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import { DEFAULT_CASE_TASK_QUEUE } from './task-queues';
+
+/**
+ * Recoup's own settings, read once from the environment and validated.
+ * The Temporal connection itself (address, namespace, TLS, API key, profiles) follows Temporal's
+ * conventions through @temporalio/envconfig: see temporalConnectConfig in worker/temporal.ts.
+ */
+const port = z.coerce.number().int().min(0).max(65535);
+
+const EnvSchema = z.object({
+  RECOUP_TASK_QUEUE: z.string().min(1).default(DEFAULT_CASE_TASK_QUEUE),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'a postgres:// connection URL')
+    .optional(),
+  RECOUP_API_PORT: port.default(3000),
+  RECOUP_DATA_DIR: z.string().min(1).default('.data'),
+  RECOUP_EMBEDDED_PG_PORT: port.default(54329),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+});
+
+export interface Config {
+  taskQueue: string;
+  /** Absent: the embedded PostgreSQL under dataDir is used (demo and tests only). */
+  databaseUrl: string | undefined;
+  apiPort: number;
+  dataDir: string;
+  embeddedPgPort: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // An empty variable counts as unset, the way shells and compose files usually mean it.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = EnvSchema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid environment:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return {
+    taskQueue: e.RECOUP_TASK_QUEUE,
+    databaseUrl: e.DATABASE_URL,
+    apiPort: e.RECOUP_API_PORT,
+    dataDir: e.RECOUP_DATA_DIR,
+    embeddedPgPort: e.RECOUP_EMBEDDED_PG_PORT,
+    logLevel: e.LOG_LEVEL,
+  };
+}

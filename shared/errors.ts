@@ -1,0 +1,6 @@
+/** ApplicationFailure types raised by activities and workflows; the API and retry policies match on them. */
+export const ErrorTypes = {
+  CurrencyMismatch: 'CurrencyMismatch',
+  InvalidInput: 'InvalidInput',
+} as const;
+export type ErrorType = (typeof ErrorTypes)[keyof typeof ErrorTypes];

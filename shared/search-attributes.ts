@@ -1,0 +1,37 @@
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+/**
+ * Custom search attributes a supervisor filters cases by in the Temporal UI and the API's list view.
+ * They must be registered on the namespace (the demo and tests do it; see docs/operations.md for a cluster).
+ */
+export const CaseStage = defineSearchAttributeKey('CaseStage', SearchAttributeType.KEYWORD);
+export const DaysOverdue = defineSearchAttributeKey('DaysOverdue', SearchAttributeType.INT);
+export const OutstandingMinor = defineSearchAttributeKey('OutstandingMinor', SearchAttributeType.INT);
+export const CollectorId = defineSearchAttributeKey('CollectorId', SearchAttributeType.KEYWORD);
+export const HasGuarantor = defineSearchAttributeKey('HasGuarantor', SearchAttributeType.BOOL);
+export const BrokenPromises = defineSearchAttributeKey('BrokenPromises', SearchAttributeType.INT);
+export const Treatment = defineSearchAttributeKey('Treatment', SearchAttributeType.KEYWORD);
+
+export const CASE_SEARCH_ATTRIBUTES = [
+  CaseStage,
+  DaysOverdue,
+  OutstandingMinor,
+  CollectorId,
+  HasGuarantor,
+  BrokenPromises,
+  Treatment,
+] as const;
+
+/** `temporal server start-dev --search-attribute Name=Type` spelling of each key. */
+export function searchAttributeFlags(): string[] {
+  const cliType: Record<string, string> = {
+    KEYWORD: 'Keyword',
+    INT: 'Int',
+    BOOL: 'Bool',
+    TEXT: 'Text',
+    DOUBLE: 'Double',
+    DATETIME: 'Datetime',
+    KEYWORD_LIST: 'KeywordList',
+  };
+  return CASE_SEARCH_ATTRIBUTES.flatMap((k) => ['--search-attribute', `${k.name}=${cliType[k.type]}`]);
+}

@@ -1,0 +1,94 @@
+import type { Worker } from '@temporalio/worker';
+import type { Server } from 'node:http';
+import { createApp } from '../api/app';
+import { connectDb, type Sql } from '../db/index';
+import { migrate } from '../db/migrate';
+import type { Config } from '../shared/config';
+import { ensureSearchAttributes } from './search-attributes';
+import { connectClient, connectWorkerConnection } from './temporal';
+import { createCaseWorker } from './worker';
+
+export interface Engine {
+  apiUrl?: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the worker, the API, or both, against the configured Temporal and PostgreSQL.
+ * Start-up applies pending migrations and registers missing search attributes.
+ */
+export async function startEngine(
+  config: Config,
+  parts: { worker: boolean; api: boolean },
+  databaseUrl: string | undefined = config.databaseUrl,
+): Promise<Engine> {
+  const stops: Array<() => Promise<unknown>> = [];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch((e) => console.error('[engine] stop failed', e));
+  };
+  try {
+    const { client, connection, namespace } = await connectClient();
+    stops.push(() => connection.close());
+    try {
+      const added = await ensureSearchAttributes(connection, namespace);
+      if (added.length) console.log(`[engine] registered search attributes: ${added.join(', ')}`);
+    } catch (e) {
+      console.warn(`[engine] could not check search attributes (register them by hand, see docs/operations.md): ${(e as Error).message}`);
+    }
+
+    let sql: Sql | undefined;
+    if (parts.worker) {
+      if (!databaseUrl) throw new Error('DATABASE_URL is not set: the worker records to PostgreSQL (npm run demo brings its own)');
+      sql = connectDb(databaseUrl);
+      stops.push(() => sql!.end({ timeout: 5 }));
+      const applied = await migrate(sql);
+      if (applied.length) console.log(`[engine] applied migrations: ${applied.join(', ')}`);
+
+      const wc = await connectWorkerConnection();
+      stops.push(() => wc.connection.close());
+      const worker: Worker = await createCaseWorker({ connection: wc.connection, namespace: wc.namespace, taskQueue: config.taskQueue, sql });
+      const running = worker.run();
+      running.catch((e) => console.error('[engine] worker stopped with an error', e));
+      stops.push(async () => {
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        await running.catch(() => undefined);
+      });
+      console.log(`[engine] worker polling task queue "${config.taskQueue}" in namespace "${namespace}"`);
+    }
+
+    let apiUrl: string | undefined;
+    if (parts.api) {
+      const app = createApp({ client, taskQueue: config.taskQueue });
+      const server: Server = await new Promise((resolve, reject) => {
+        const s = app.listen(config.apiPort, () => resolve(s));
+        s.once('error', reject);
+      });
+      stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+      const addr = server.address();
+      apiUrl = `http://localhost:${typeof addr === 'object' && addr ? addr.port : config.apiPort}`;
+      console.log(`[engine] API listening on ${apiUrl}`);
+    }
+    return { apiUrl, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+/** Runs until SIGINT/SIGTERM, then stops cleanly. */
+export function stopOnSignals(stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`[recoup] ${signal}: stopping`);
+    stop()
+      .then(() => process.exit(0))
+      .catch((e) => {
+        console.error(e);
+        process.exit(1);
+      });
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+}

@@ -1,0 +1,31 @@
+import type { Connection } from '@temporalio/client';
+import proto from '@temporalio/proto'; // CommonJS: its namespaces are on the default export
+import { CASE_SEARCH_ATTRIBUTES } from '../shared/search-attributes';
+
+const IndexedValueType = proto.temporal.api.enums.v1.IndexedValueType;
+const TYPE: Record<string, proto.temporal.api.enums.v1.IndexedValueType> = {
+  KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+  INT: IndexedValueType.INDEXED_VALUE_TYPE_INT,
+  BOOL: IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
+  TEXT: IndexedValueType.INDEXED_VALUE_TYPE_TEXT,
+  DOUBLE: IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE,
+  DATETIME: IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+  KEYWORD_LIST: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+};
+
+/**
+ * Registers the case search attributes that the namespace lacks. Works on a self-hosted cluster
+ * and the dev server; on Temporal Cloud they are added with tcld or the Cloud UI instead, and a
+ * permission error here is reported, not fatal.
+ */
+export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<string[]> {
+  const existing = await connection.operatorService.listSearchAttributes({ namespace });
+  const have = new Set(Object.keys(existing.customAttributes ?? {}));
+  const missing = CASE_SEARCH_ATTRIBUTES.filter((k) => !have.has(k.name));
+  if (missing.length === 0) return [];
+  await connection.operatorService.addSearchAttributes({
+    namespace,
+    searchAttributes: Object.fromEntries(missing.map((k) => [k.name, TYPE[k.type]!])),
+  });
+  return missing.map((k) => k.name);
+}
