@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../shared/config';
+
+describe('config', () => {
+  it('has defaults that run the demo', () => {
+    expect(loadConfig({})).toEqual({
+      taskQueue: 'recoup-cases',
+      databaseUrl: undefined,
+      apiPort: 3000,
+      dataDir: '.data',
+      embeddedPgPort: 54329,
+      logLevel: 'info',
+    });
+  });
+
+  it('reads and coerces the environment', () => {
+    const c = loadConfig({ RECOUP_API_PORT: '8080', DATABASE_URL: 'postgres://u:p@db:5432/recoup', RECOUP_TASK_QUEUE: 'q' });
+    expect(c).toMatchObject({ apiPort: 8080, databaseUrl: 'postgres://u:p@db:5432/recoup', taskQueue: 'q' });
+  });
+
+  it('fails fast and names every bad variable', () => {
+    const bad = () => loadConfig({ RECOUP_API_PORT: 'eighty', DATABASE_URL: 'mysql://x', LOG_LEVEL: 'loud' });
+    expect(bad).toThrow(ConfigError);
+    expect(bad).toThrow(/RECOUP_API_PORT/);
+    expect(bad).toThrow(/DATABASE_URL/);
+    expect(bad).toThrow(/LOG_LEVEL/);
+  });
+});

@@ -1,0 +1,53 @@
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { startEmbeddedPostgres, type EmbeddedDb } from '../db/embedded';
+import { connectDb } from '../db/index';
+import { migrate } from '../db/migrate';
+import { PROJECT_ROOT, toolPaths } from '../dev/tools';
+import { CASE_SEARCH_ATTRIBUTES } from '../shared/search-attributes';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    temporalAddress: string;
+    temporalNamespace: string;
+    databaseUrl: string;
+  }
+}
+
+/**
+ * Brings up the real servers every test shares: a Temporal dev server (with the case search
+ * attributes) and PostgreSQL (DATABASE_URL when set, else a fresh embedded server), migrated.
+ */
+export default async function setup(project: TestProject) {
+  const { temporalCli } = toolPaths();
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: temporalCli },
+      searchAttributes: [...CASE_SEARCH_ATTRIBUTES],
+      ip: '127.0.0.1',
+    },
+  });
+
+  let db: EmbeddedDb | undefined;
+  let databaseUrl = process.env.DATABASE_URL;
+  if (!databaseUrl) {
+    const dataDir = path.join(PROJECT_ROOT, '.data', 'test-pg');
+    await rm(dataDir, { recursive: true, force: true }); // every run starts from an empty ledger
+    db = await startEmbeddedPostgres({ dataDir, port: Number(process.env.RECOUP_TEST_PG_PORT ?? 54339) });
+    databaseUrl = db.url;
+  }
+  const sql = connectDb(databaseUrl, { max: 1 });
+  await migrate(sql);
+  await sql.end();
+
+  project.provide('temporalAddress', env.address);
+  project.provide('temporalNamespace', env.namespace ?? 'default');
+  project.provide('databaseUrl', databaseUrl);
+
+  return async () => {
+    await env.teardown();
+    await db?.stop();
+  };
+}
