@@ -1,0 +1,26 @@
+# Recoup worker and API image. TypeScript runs through tsx at start-up: there is no build step.
+#   docker build -t recoup .
+#   docker run recoup                                   # worker + API (worker/start.ts)
+#   docker run recoup node_modules/.bin/tsx worker/main.ts   # worker alone (what docker-compose.yml does)
+#   docker run recoup node_modules/.bin/tsx api/main.ts      # API alone
+
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# --- dependencies: exactly what package-lock.json pins, without the test tooling ---
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+# tsx is a runtime dependency; vitest, typescript and @temporalio/testing are not needed here.
+RUN npm ci --omit=dev --no-audit --no-fund \
+ && npm cache clean --force
+
+# --- runtime ---
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+# Files stay owned by root: the node user reads the code, it never rewrites it.
+COPY --from=deps /app/node_modules ./node_modules
+COPY . .
+USER node
+EXPOSE 3000
+CMD ["node_modules/.bin/tsx", "worker/start.ts"]
