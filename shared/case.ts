@@ -1,9 +1,12 @@
 import { z } from 'zod';
-import { AmountMinor, CurrencyCode } from './money';
+import { AmountMinor, CurrencyCode } from './money-schema';
+import { Playbook, ReasonCategory, TreatmentKind } from './playbook';
+import type { ActionKind } from './playbook';
+import type { Allocation, Balance } from './money';
 
 /**
- * Contracts of the case workflow: its input, messages and their payloads.
- * Pure data and zod only: this file is bundled into the workflow sandbox.
+ * Contracts of the case workflow: its input, message payloads (zod, for the API's edges) and its
+ * state (types). The workflow itself imports only types from here.
  */
 export const IsoDate = z.iso.date();
 export const IsoInstant = z.iso.datetime({ offset: true });
@@ -14,21 +17,29 @@ export const Debtor = z.object({
 });
 export type Debtor = z.infer<typeof Debtor>;
 
-export const MissedPayment = z.object({
-  dueDate: IsoDate,
-  amountMinor: AmountMinor,
-  currency: CurrencyCode,
-});
+export const Guarantor = z.object({ id: z.string().min(1).max(100), name: z.string().min(1).max(200) });
+export type Guarantor = z.infer<typeof Guarantor>;
+
+export const MissedPayment = z.object({ dueDate: IsoDate, amountMinor: AmountMinor, currency: CurrencyCode });
 export type MissedPayment = z.infer<typeof MissedPayment>;
 
 export const CaseInput = z.object({
   accountId: z.string().min(1).max(100),
   debtor: Debtor,
+  guarantors: z.array(Guarantor).max(10).default([]),
   currency: CurrencyCode,
   firstMissed: MissedPayment,
+  collectorId: z.string().min(1).max(100).optional(),
+  playbook: Playbook,
 });
-export type CaseInput = z.infer<typeof CaseInput>;
+export type CaseInput = z.infer<typeof CaseInput> & {
+  /** Set only by continue-as-new: the state the previous run ended with. */
+  carried?: CaseState;
+  /** Events per run before the workflow continues-as-new even if the server has not suggested it. */
+  maxHistoryEvents?: number;
+};
 
+// ---- signals ----
 export const PaymentReceived = z.object({
   paymentId: z.string().min(1).max(100),
   amountMinor: AmountMinor,
@@ -37,19 +48,135 @@ export const PaymentReceived = z.object({
 });
 export type PaymentReceived = z.infer<typeof PaymentReceived>;
 
-export type CaseStage = 'open' | 'paid';
+export const ContactChannel = z.enum(['phone', 'visit', 'sms', 'email', 'letter']);
+export const ContactOutcome = z.object({
+  channel: ContactChannel,
+  outcome: z.enum(['reached', 'no-answer', 'refused', 'wrong-number', 'promise']),
+  reasonCategory: ReasonCategory.optional(),
+  note: z.string().max(2000).default(''),
+});
+export type ContactOutcome = z.infer<typeof ContactOutcome>;
+
+export const GuarantorResponse = z.object({
+  guarantorId: z.string().min(1).max(100),
+  response: z.enum(['will-pay', 'refuses', 'paid']),
+});
+export type GuarantorResponse = z.infer<typeof GuarantorResponse>;
+
+// ---- updates ----
+export const PromiseToPay = z.object({ date: IsoDate, amountMinor: AmountMinor });
+export type PromiseToPay = z.infer<typeof PromiseToPay>;
+
+export const SetTreatment = z.object({ treatment: TreatmentKind });
+export type SetTreatment = z.infer<typeof SetTreatment>;
+
+export const Approver = z.object({ by: z.string().min(1).max(100), role: z.enum(['supervisor', 'manager', 'legal', 'finance']) });
+export type Approver = z.infer<typeof Approver>;
+
+export const Hold = z.object({ reason: z.string().min(1).max(500), until: IsoInstant.optional() });
+export type Hold = z.infer<typeof Hold>;
+
+export const Dispute = z.object({ reason: z.string().min(1).max(2000) });
+export type Dispute = z.infer<typeof Dispute>;
+
+export const WriteOff = z.object({ reason: z.string().min(1).max(500), by: z.string().min(1).max(100) });
+export type WriteOff = z.infer<typeof WriteOff>;
+
+export const LegalEvent = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('filed'), court: z.string().min(1), caseNumber: z.string().min(1) }),
+  z.object({ kind: z.literal('assets-frozen'), description: z.string().min(1) }),
+  z.object({ kind: z.literal('mediated-settlement'), amountMinor: AmountMinor }),
+  z.object({ kind: z.literal('judgment'), amountMinor: AmountMinor }),
+  z.object({ kind: z.literal('closed'), outcome: z.string().min(1) }),
+]);
+export type LegalEvent = z.infer<typeof LegalEvent>;
+
+// ---- state ----
+export type CaseStage = 'open' | 'legal' | 'paid' | 'settled' | 'written-off' | 'legal-closed';
+export const END_STAGES: readonly CaseStage[] = ['paid', 'settled', 'written-off', 'legal-closed'];
+
+export interface AppliedPayment extends PaymentReceived {
+  allocation: Allocation;
+  outstandingAfterMinor: number;
+}
+
+export interface PromiseRecord extends PromiseToPay {
+  id: number;
+  madeAt: string;
+  /** Total paid when the promise was made: the promise is kept when payments since reach its amount. */
+  paidBeforeMinor: number;
+  status: 'pending' | 'kept' | 'broken';
+}
+
+export type GuarantorStatus = 'not-contacted' | 'contacted' | 'demanded' | 'will-pay' | 'refused' | 'silent' | 'paid';
+
+export interface TimelineEntry {
+  at: string;
+  day: number;
+  what: string;
+  outcome: string;
+}
+
+export interface NextAction {
+  stepId: string;
+  action: ActionKind;
+  day: number;
+  dueAt: string;
+}
 
 export interface CaseState {
   accountId: string;
+  /** `<workflowId>/<first run ID>`: names this case in every idempotency key, across continue-as-new. */
+  caseKey: string;
+  playbookId: string;
+  playbookVersion: number;
   stage: CaseStage;
   currency: string;
-  missedMinor: number;
-  paidMinor: number;
-  outstandingMinor: number;
-  missedPayments: MissedPayment[];
-  payments: PaymentReceived[];
+  timeZone: string;
+  /** Day 0 of the ladder: the first local date the account is overdue. */
+  day0: string;
   openedAt: string;
+  openedOnDay: number;
+  collectorId?: string;
+  balance: Balance;
+  /** Penalty accrued for ladder days 1..accruedThroughDay. */
+  accruedThroughDay: number;
+  missedPayments: MissedPayment[];
+  payments: AppliedPayment[];
+  paidMinor: number;
+  excessMinor: number;
+  guarantors: Array<Guarantor & { status: GuarantorStatus }>;
+  guarantorDemand?: { demandedAt: string; deadline: string; outcome?: 'will-pay' | 'refuses' | 'paid' | 'silent' };
+  reasonCategory?: number;
+  legalReviewRequested: boolean;
+  treatment: { kind: z.infer<typeof TreatmentKind>; approved: boolean; approvedBy?: string };
+  promises: PromiseRecord[];
+  brokenPromises: number;
+  hold?: Hold & { since: string };
+  dispute?: Dispute & { since: string };
+  legal?: {
+    status: 'awaiting-approval' | 'approved';
+    requestedAt: string;
+    remindersSent: number;
+    approvedBy?: string;
+    settlementMinor?: number;
+    events: Array<LegalEvent & { at: string }>;
+  };
+  writeOff?: WriteOff;
+  /** Occurrences of playbook steps already run or skipped, by `${stepId}@${day}`. */
+  done: Record<string, 'ran' | 'skipped'>;
+  timeline: TimelineEntry[];
+  nextAction?: NextAction;
+  blacklisted: boolean;
   closedAt?: string;
+  /** Bumped by every message, so the main loop re-decides. */
+  version: number;
+  runs: number;
+}
+
+export interface CaseView extends CaseState {
+  daysOverdue: number;
+  outstandingMinor: number;
 }
 
 export interface CaseResult {

@@ -2,5 +2,7 @@
 export const ErrorTypes = {
   CurrencyMismatch: 'CurrencyMismatch',
   InvalidInput: 'InvalidInput',
+  ReconciliationMismatch: 'ReconciliationMismatch',
+  CaseClosed: 'CaseClosed',
 } as const;
 export type ErrorType = (typeof ErrorTypes)[keyof typeof ErrorTypes];

@@ -1,9 +1,46 @@
-import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { CaseState, MissedPayment, PaymentReceived } from './case';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type {
+  Approver,
+  CaseView,
+  ContactOutcome,
+  Dispute,
+  GuarantorResponse,
+  Hold,
+  LegalEvent,
+  MissedPayment,
+  PaymentReceived,
+  PromiseToPay,
+  SetTreatment,
+  WriteOff,
+} from './case';
 
+// Signals: facts from outside that the case takes as they come.
 /** A missed instalment on the account; idempotent by due date. Sent with signalWithStart. */
 export const missedPaymentSignal = defineSignal<[MissedPayment]>('missedPayment');
 /** A payment from the processor's webhook; idempotent by paymentId. */
 export const paymentReceivedSignal = defineSignal<[PaymentReceived]>('paymentReceived');
-/** The case as a supervisor or the API reads it. */
-export const caseStateQuery = defineQuery<CaseState>('caseState');
+/** A collector's or field officer's report of a contact. Reason 6 (fraud) asks for legal review at once. */
+export const contactOutcomeSignal = defineSignal<[ContactOutcome]>('contactOutcome');
+/** The guarantor's answer to the demand. */
+export const guarantorResponseSignal = defineSignal<[GuarantorResponse]>('guarantorResponse');
+
+// Updates: requests the case accepts or rejects, with an answer.
+export interface UpdateAck {
+  accepted: true;
+  stage: CaseView['stage'];
+  detail: string;
+}
+export const recordPromiseUpdate = defineUpdate<UpdateAck & { promiseId: number }, [PromiseToPay]>('recordPromise');
+export const setTreatmentUpdate = defineUpdate<UpdateAck, [SetTreatment]>('setTreatment');
+export const approveUpdate = defineUpdate<UpdateAck, [Approver]>('approve');
+export const holdUpdate = defineUpdate<UpdateAck, [Hold]>('hold');
+export const resumeUpdate = defineUpdate<UpdateAck, []>('resume');
+export const disputeUpdate = defineUpdate<UpdateAck, [Dispute]>('dispute');
+export const resolveDisputeUpdate = defineUpdate<UpdateAck, []>('resolveDispute');
+export const writeOffUpdate = defineUpdate<UpdateAck, [WriteOff]>('writeOff');
+export const approveLegalReferralUpdate = defineUpdate<UpdateAck, [Approver]>('approveLegalReferral');
+export const recordLegalEventUpdate = defineUpdate<UpdateAck, [LegalEvent]>('recordLegalEvent');
+
+// Queries.
+/** The case as a supervisor or the API reads it: stage, balance, days overdue, next action, timeline. */
+export const caseStateQuery = defineQuery<CaseView>('caseState');

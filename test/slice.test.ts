@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addDays, localDate } from '../shared/calendar';
 import { caseWorkflowId } from '../shared/ids';
 import { getJson, postJson, startStack, uniqueAccountId, type Stack } from './helpers';
 
@@ -26,25 +27,29 @@ describe('missed payment → case → payments → closed paid', () => {
     paidAt: '2026-11-28T10:00:00+08:00',
   });
 
+  // Due yesterday: the case is on day 0, before any penalty interest accrues.
+  const yesterday = () => addDays(localDate(Date.now(), 'Asia/Shanghai'), -1);
+
   it('opens one case per account, records payments, and completes when the balance is covered', async () => {
     const accountId = uniqueAccountId();
-    const first = await postJson(`${stack.apiUrl}/v1/missed-payments`, missed(accountId, '2026-11-01', 100_000));
+    const first = await postJson(`${stack.apiUrl}/v1/missed-payments`, missed(accountId, yesterday(), 100_000));
     expect(first.status).toBe(202);
     expect(first.body.workflowId).toBe(caseWorkflowId(accountId));
 
     // A second call for the open case starts no second case: same run, the instalment is added.
-    const second = await postJson(`${stack.apiUrl}/v1/missed-payments`, missed(accountId, '2026-12-01', 50_000));
+    const second = await postJson(`${stack.apiUrl}/v1/missed-payments`, missed(accountId, addDays(yesterday(), 30), 50_000));
     expect(second.status).toBe(202);
     expect(second.body.runId).toBe(first.body.runId);
     // ...and repeating one is idempotent on its due date.
-    await postJson(`${stack.apiUrl}/v1/missed-payments`, missed(accountId, '2026-12-01', 50_000));
+    await postJson(`${stack.apiUrl}/v1/missed-payments`, missed(accountId, addDays(yesterday(), 30), 50_000));
 
     const handle = stack.client.workflow.getHandle(first.body.workflowId);
     await expect.poll(async () => (await stack.sql`select 1 from cases where account_id = ${accountId}`).length).toBe(1);
 
     const open = await getJson(`${stack.apiUrl}/v1/cases/${accountId}`);
     expect(open.status).toBe(200);
-    expect(open.body).toMatchObject({ stage: 'open', currency: 'CNY', missedMinor: 150_000, outstandingMinor: 150_000 });
+    expect(open.body).toMatchObject({ stage: 'open', currency: 'CNY', outstandingMinor: 150_000, daysOverdue: 1 });
+    expect(open.body.missedPayments).toHaveLength(2);
 
     expect((await postJson(`${stack.apiUrl}/v1/webhooks/payments`, payment(accountId, `${accountId}-p1`, 60_000))).status).toBe(200);
     // The same payment delivered twice is applied once.
@@ -56,15 +61,15 @@ describe('missed payment → case → payments → closed paid', () => {
     expect(result).toMatchObject({ accountId, stage: 'paid', paidMinor: 150_000 });
     expect((await handle.describe()).status.name).toBe('COMPLETED');
 
-    const cases = await stack.sql`select stage, opening_minor, closed_at, run_id from cases where account_id = ${accountId}`;
+    const cases = await stack.sql`select stage, opening_minor, paid_minor, outstanding_minor, closed_at, case_key from cases where account_id = ${accountId}`;
     expect(cases).toHaveLength(1);
-    expect(cases[0]).toMatchObject({ stage: 'paid', opening_minor: 100_000, run_id: first.body.runId });
+    expect(cases[0]).toMatchObject({ stage: 'paid', opening_minor: 100_000, paid_minor: 150_000, outstanding_minor: 0, case_key: `${first.body.workflowId}/${first.body.runId}` });
     expect(cases[0]!.closed_at).toBeInstanceOf(Date);
     const payments = await stack.sql`
-      select payment_id, amount_minor, outstanding_after_minor from payments where account_id = ${accountId} order by id`;
+      select payment_id, amount_minor, principal_minor, outstanding_after_minor from payments where account_id = ${accountId} order by id`;
     expect(payments).toEqual([
-      { payment_id: `${accountId}-p1`, amount_minor: 60_000, outstanding_after_minor: 90_000 },
-      { payment_id: `${accountId}-p2`, amount_minor: 90_000, outstanding_after_minor: 0 },
+      { payment_id: `${accountId}-p1`, amount_minor: 60_000, principal_minor: 60_000, outstanding_after_minor: 90_000 },
+      { payment_id: `${accountId}-p2`, amount_minor: 90_000, principal_minor: 90_000, outstanding_after_minor: 0 },
     ]);
 
     // A closed case takes no more payments.
@@ -88,7 +93,7 @@ describe('missed payment → case → payments → closed paid', () => {
 
   it('refuses a payment in another currency than the case with 422, leaving the balance untouched', async () => {
     const accountId = uniqueAccountId();
-    await postJson(`${stack.apiUrl}/v1/missed-payments`, missed(accountId, '2026-11-01', 10_000));
+    await postJson(`${stack.apiUrl}/v1/missed-payments`, missed(accountId, yesterday(), 10_000));
     const res = await postJson(`${stack.apiUrl}/v1/webhooks/payments`, { ...payment(accountId, 'usd-1', 10_000), currency: 'USD' });
     expect(res.status).toBe(422);
     const state = await getJson(`${stack.apiUrl}/v1/cases/${accountId}`);

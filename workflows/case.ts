@@ -1,131 +1,498 @@
 import {
+  ActivityFailure,
+  allHandlersFinished,
+  ApplicationFailure,
   condition,
+  continueAsNew,
   proxyActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
-  ApplicationFailure,
+  type ActivityOptions,
 } from '@temporalio/workflow';
-import type { CaseActivities } from '../shared/activities';
-import type { CaseInput, CaseResult, CaseState, MissedPayment, PaymentReceived } from '../shared/case';
+import type { CaseActivities, CaseRef, StepRequest } from '../shared/activities';
+import { STEP_ACTIVITY } from '../shared/activities';
+import { addDays, instantOf, localTime } from '../shared/calendar';
+import type { CaseInput, CaseResult, CaseStage as Stage, CaseState, LegalEvent } from '../shared/case';
 import { ErrorTypes } from '../shared/errors';
-import { caseStateQuery, missedPaymentSignal, paymentReceivedSignal } from '../shared/messages';
-import { CaseStage, OutstandingMinor } from '../shared/search-attributes';
+import {
+  approveLegalReferralUpdate,
+  approveUpdate,
+  caseStateQuery,
+  contactOutcomeSignal,
+  disputeUpdate,
+  guarantorResponseSignal,
+  holdUpdate,
+  missedPaymentSignal,
+  paymentReceivedSignal,
+  recordLegalEventUpdate,
+  recordPromiseUpdate,
+  resolveDisputeUpdate,
+  resumeUpdate,
+  setTreatmentUpdate,
+  writeOffUpdate,
+  type UpdateAck,
+} from '../shared/messages';
+import type { PlaybookStep } from '../shared/playbook';
+import {
+  BrokenPromises,
+  CaseStage,
+  CollectorId,
+  DaysOverdue,
+  HasGuarantor,
+  OutstandingMinor,
+  Treatment,
+} from '../shared/search-attributes';
+import {
+  accrue,
+  addMissedPayment,
+  addPromise,
+  applyPayment,
+  dayIndex,
+  daysOverdue,
+  endStage,
+  isClosed,
+  legalReferralTriggered,
+  newCaseState,
+  nextAction,
+  nextReminderAt,
+  outstandingMinor,
+  promiseRefusal,
+  settleGuarantorDemand,
+  settlePromises,
+  startGuarantorDemand,
+  view,
+} from './core/case-core';
 
-/** Ledger writes are short; a database outage is retried with a capped interval, business errors are not. */
-const ledger = proxyActivities<CaseActivities>({
-  startToCloseTimeout: '30 seconds',
+/** Ledger writes and outbound steps are short; a database or gateway outage is retried with a capped interval. */
+const ACTIVITY_OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '1 minute',
   retry: {
     initialInterval: '1 second',
     backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    nonRetryableErrorTypes: [ErrorTypes.CurrencyMismatch, ErrorTypes.InvalidInput],
+    maximumInterval: '5 minutes',
+    nonRetryableErrorTypes: [ErrorTypes.CurrencyMismatch, ErrorTypes.InvalidInput, ErrorTypes.ReconciliationMismatch],
   },
-});
+};
+const acts = proxyActivities<CaseActivities>(ACTIVITY_OPTIONS);
+
+/** Runs per run before continuing-as-new even if the server has not suggested it (the limit is 51,200). */
+const DEFAULT_MAX_HISTORY_EVENTS = 8_000;
 
 /**
- * One overdue account's collection case. This first slice opens the case in the ledger, takes
- * missed instalments and payments, and closes the case as paid when the balance reaches zero.
+ * One overdue account's collection case, driven by its playbook. The workflow only sleeps until the
+ * next thing is due, asks the pure decision core what that is, runs the activity and records the
+ * outcome. Every message bumps `state.version`, which wakes the loop to decide again.
  */
 export async function collectionCase(input: CaseInput): Promise<CaseResult> {
-  const { workflowId, runId } = workflowInfo();
-  const openedAt = new Date().toISOString(); // workflow clock: deterministic on replay
-  const state: CaseState = {
-    accountId: input.accountId,
-    stage: 'open',
-    currency: input.currency,
-    missedMinor: 0,
-    paidMinor: 0,
-    outstandingMinor: 0,
-    missedPayments: [],
-    payments: [],
-    openedAt,
+  const info = workflowInfo();
+  const pb = input.playbook;
+  const now = () => Date.now(); // the workflow clock: deterministic on replay
+  const state: CaseState = input.carried ?? newCaseState(input, now(), `${info.workflowId}/${info.runId}`);
+  const fresh = !input.carried;
+  const ledgerQueue: Array<() => Promise<unknown>> = [];
+  const touch = () => {
+    state.version += 1;
   };
-  const unrecorded: PaymentReceived[] = [];
-
-  const addMissed = (m: MissedPayment): void => {
-    if (m.currency !== state.currency || state.stage !== 'open') return;
-    if (state.missedPayments.some((p) => p.dueDate === m.dueDate)) return; // idempotent by due date
-    state.missedPayments.push(m);
-    state.missedMinor += m.amountMinor;
-    state.outstandingMinor = state.missedMinor - state.paidMinor;
+  const note = (what: string, outcome: string) => {
+    state.timeline.push({ at: new Date(now()).toISOString(), day: dayIndex(state, now()), what, outcome });
+  };
+  const ref = (suffix: string): CaseRef => ({ idempotencyKey: `${state.caseKey}:${suffix}`, caseKey: state.caseKey, accountId: state.accountId });
+  const ack = (detail: string): UpdateAck => ({ accepted: true, stage: state.stage, detail });
+  const mustBeActive = () => {
+    if (isClosed(state)) throw ApplicationFailure.nonRetryable(`the case is ${state.stage}`, 'CaseClosed');
   };
 
-  // Handlers before the first await, so a signal sent with the start is never missed.
-  setHandler(caseStateQuery, () => state);
-  setHandler(missedPaymentSignal, addMissed);
+  // ---- handlers, registered before the first await ----
+  setHandler(caseStateQuery, () => view(state, now()));
+
+  setHandler(missedPaymentSignal, (m) => {
+    if (addMissedPayment(state, m)) {
+      note('missed payment', `${m.amountMinor} ${m.currency} due ${m.dueDate}`);
+      touch();
+    }
+  });
+
   setHandler(paymentReceivedSignal, (p) => {
-    if (state.payments.some((q) => q.paymentId === p.paymentId)) return; // idempotent by paymentId
-    if (p.currency !== state.currency) return; // the API refuses these before they get here
-    state.payments.push(p);
-    state.paidMinor += p.amountMinor;
-    state.outstandingMinor = state.missedMinor - state.paidMinor;
-    unrecorded.push(p);
-  });
-
-  if (input.firstMissed.currency !== input.currency) {
-    throw ApplicationFailure.nonRetryable(
-      `first missed payment is in ${input.firstMissed.currency}, the account in ${input.currency}`,
-      ErrorTypes.CurrencyMismatch,
+    if (!applyPayment(state, pb, p, now())) return;
+    const applied = state.payments[state.payments.length - 1]!;
+    note('payment received', `${p.amountMinor} ${p.currency} (${p.paymentId}); outstanding ${applied.outstandingAfterMinor}`);
+    ledgerQueue.push(() =>
+      acts.recordPayment({ ...ref(`payment:${p.paymentId}`), payment: p, allocation: applied.allocation, outstandingAfterMinor: applied.outstandingAfterMinor }),
     );
-  }
-  addMissed(input.firstMissed);
-  publish(state);
-
-  await ledger.recordCaseOpened({
-    idempotencyKey: `${workflowId}:${runId}:open:1`,
-    accountId: input.accountId,
-    workflowId,
-    runId,
-    debtorName: input.debtor.name,
-    currency: input.currency,
-    firstMissed: input.firstMissed,
-    openedAt,
+    touch();
   });
 
-  while (state.outstandingMinor > 0 || unrecorded.length > 0) {
-    await condition(() => unrecorded.length > 0);
-    const payment = unrecorded.shift()!;
-    const outstandingAfter = balanceAfter(state, payment);
-    await ledger.recordPayment({
-      idempotencyKey: `${workflowId}:payment:${payment.paymentId}`,
-      accountId: input.accountId,
-      workflowId,
-      runId,
-      payment,
-      outstandingAfterMinor: outstandingAfter,
-    });
-    publish(state);
-  }
-
-  state.stage = 'paid';
-  state.closedAt = new Date().toISOString();
-  await ledger.recordCaseClosed({
-    idempotencyKey: `${workflowId}:${runId}:close:1`,
-    runId,
-    stage: 'paid',
-    closedAt: state.closedAt,
+  setHandler(contactOutcomeSignal, (o) => {
+    if (isClosed(state)) return;
+    const day = dayIndex(state, now());
+    if (o.reasonCategory !== undefined) state.reasonCategory = o.reasonCategory;
+    if (o.reasonCategory === 6 && !state.legalReviewRequested) state.legalReviewRequested = true;
+    const n = state.timeline.length;
+    note(`contact outcome (${o.channel})`, `${o.outcome}${o.reasonCategory ? `, reason ${o.reasonCategory}` : ''}${o.note ? `: ${o.note}` : ''}`);
+    ledgerQueue.push(() => acts.recordContactOutcome({ ...ref(`outcome:${n}`), day, outcome: o }));
+    touch();
   });
-  publish(state);
-  return { accountId: input.accountId, stage: state.stage, paidMinor: state.paidMinor, closedAt: state.closedAt };
-}
 
-/** The balance right after `payment`, counting only the payments that came before it. */
-function balanceAfter(state: CaseState, payment: PaymentReceived): number {
-  const idx = state.payments.findIndex((p) => p.paymentId === payment.paymentId);
-  const paidUpTo = state.payments.slice(0, idx + 1).reduce((sum, p) => sum + p.amountMinor, 0);
-  return Math.max(0, state.missedMinor - paidUpTo);
-}
+  setHandler(guarantorResponseSignal, (r) => {
+    const g = state.guarantors.find((x) => x.id === r.guarantorId);
+    if (!g || isClosed(state)) return;
+    g.status = r.response === 'refuses' ? 'refused' : r.response;
+    if (state.guarantorDemand && !state.guarantorDemand.outcome) state.guarantorDemand.outcome = r.response;
+    note('guarantor response', `${g.name}: ${r.response}`);
+    touch();
+  });
 
-function publish(state: CaseState): void {
-  upsertSearchAttributes([
-    { key: CaseStage, value: state.stage },
-    { key: OutstandingMinor, value: state.outstandingMinor },
-  ]);
-  setCurrentDetails(
-    state.stage === 'paid'
-      ? `Closed: paid in full (${state.paidMinor} ${state.currency} minor units).`
-      : `Open: ${state.outstandingMinor} ${state.currency} minor units outstanding.`,
+  setHandler(
+    recordPromiseUpdate,
+    (p) => {
+      const id = addPromise(state, p, now());
+      note('promise to pay', `${p.amountMinor} by ${p.date}`);
+      touch();
+      return { ...ack(`escalation paused until ${p.date} plus ${pb.promise.graceDays} days' grace`), promiseId: id };
+    },
+    {
+      validator: (p) => {
+        const why = promiseRefusal(state, pb, p, now());
+        if (why) throw new Error(why);
+      },
+    },
   );
+
+  setHandler(
+    setTreatmentUpdate,
+    ({ treatment }) => {
+      const needsApproval = treatment === 'restructure' || treatment === 'settle-in-kind';
+      state.treatment = { kind: treatment, approved: !needsApproval };
+      note('treatment set', needsApproval ? `${treatment}, awaiting approval` : treatment);
+      touch();
+      return ack(needsApproval ? `${treatment} needs an approval (update approve)` : `treatment is ${treatment}`);
+    },
+    { validator: (_t: { treatment: string }) => mustBeActive() },
+  );
+
+  setHandler(
+    approveUpdate,
+    ({ by, role }) => {
+      state.treatment = { ...state.treatment, approved: true, approvedBy: by };
+      note('treatment approved', `${state.treatment.kind} by ${by} (${role})`);
+      touch();
+      return ack(`${state.treatment.kind} approved`);
+    },
+    {
+      validator: ({ role }) => {
+        mustBeActive();
+        if (state.treatment.approved) throw new Error('no treatment is awaiting approval');
+        if (role !== 'manager' && role !== 'supervisor') throw new Error(`a ${role} cannot approve a ${state.treatment.kind}`);
+      },
+    },
+  );
+
+  setHandler(
+    holdUpdate,
+    (h) => {
+      state.hold = { ...h, since: new Date(now()).toISOString() };
+      note('hold', `${h.reason}${h.until ? ` until ${h.until}` : ''}`);
+      touch();
+      return ack('contact on hold');
+    },
+    {
+      validator: (h) => {
+        mustBeActive();
+        if (h.until && !(Date.parse(h.until) > now())) throw new Error('a hold must end in the future');
+      },
+    },
+  );
+  setHandler(
+    resumeUpdate,
+    () => {
+      delete state.hold;
+      note('resumed', 'hold lifted');
+      touch();
+      return ack('resumed');
+    },
+    { validator: () => { if (!state.hold) throw new Error('the case is not on hold'); } },
+  );
+
+  setHandler(
+    disputeUpdate,
+    (d) => {
+      state.dispute = { ...d, since: new Date(now()).toISOString() };
+      note('dispute', d.reason);
+      touch();
+      return ack('no contact until the dispute is resolved');
+    },
+    { validator: (_d: { reason: string }) => { mustBeActive(); if (state.dispute) throw new Error('the case is already in dispute'); } },
+  );
+  setHandler(
+    resolveDisputeUpdate,
+    () => {
+      delete state.dispute;
+      note('dispute resolved', 'contact may resume');
+      touch();
+      return ack('dispute resolved');
+    },
+    { validator: () => { if (!state.dispute) throw new Error('the case is not in dispute'); } },
+  );
+
+  setHandler(
+    writeOffUpdate,
+    (w) => {
+      state.writeOff = w;
+      note('write-off requested', `${w.reason} (by ${w.by})`);
+      touch();
+      return ack('the case will be written off');
+    },
+    { validator: (_w: { reason: string; by: string }) => mustBeActive() },
+  );
+
+  setHandler(
+    approveLegalReferralUpdate,
+    ({ by, role }) => {
+      state.legal = { ...state.legal!, status: 'approved', approvedBy: by };
+      note('legal referral approved', `by ${by} (${role})`);
+      touch();
+      return ack('legal referral approved');
+    },
+    {
+      validator: ({ role }) => {
+        mustBeActive();
+        if (state.legal?.status !== 'awaiting-approval') throw new Error('no legal referral is awaiting approval');
+        if (role !== 'supervisor' && role !== 'manager') throw new Error(`a ${role} cannot approve a legal referral`);
+      },
+    },
+  );
+
+  setHandler(
+    recordLegalEventUpdate,
+    (e) => {
+      const at = new Date(now()).toISOString();
+      state.legal!.events.push({ ...e, at });
+      if (e.kind === 'mediated-settlement') state.legal!.settlementMinor = e.amountMinor;
+      note(`legal: ${e.kind}`, JSON.stringify(e));
+      const n = state.legal!.events.length;
+      ledgerQueue.push(() => acts.recordLegalEvent({ ...ref(`legal-event:${n}`), event: e }));
+      touch();
+      return ack(`${e.kind} recorded`);
+    },
+    {
+      validator: (e: LegalEvent) => {
+        if (state.stage !== 'legal') throw new Error(`legal events are taken in stage legal, not ${state.stage}`);
+        if (e.kind === 'mediated-settlement' && e.amountMinor > outstandingMinor(state) + state.paidMinor) {
+          throw new Error('a settlement cannot exceed the debt');
+        }
+      },
+    },
+  );
+
+  // ---- the case ----
+  const stepRequest = (step: Pick<PlaybookStep, 'id' | 'action' | 'description'>, day: number, key: string, reason?: string): StepRequest => ({
+    ...ref(key),
+    stepId: step.id,
+    action: step.action,
+    day,
+    description: step.description,
+    debtorName: input.debtor.name,
+    timeZone: state.timeZone,
+    currency: state.currency,
+    balance: { ...state.balance },
+    ...(state.collectorId ? { collectorId: state.collectorId } : {}),
+    guarantorIds: state.guarantors.map((g) => g.id),
+    ...(reason ? { reason } : {}),
+  });
+
+  /** Runs a step's activity; a non-retryable failure is recorded and the case goes on. */
+  const runStep = async (fn: keyof CaseActivities, req: StepRequest & { approvedBy?: string }, summary: string): Promise<string> => {
+    try {
+      const r = (await (acts[fn] as unknown as { executeWithOptions: (o: ActivityOptions, a: unknown[]) => Promise<{ reference?: string } | void> })
+        .executeWithOptions({ ...ACTIVITY_OPTIONS, summary }, [req])) as { reference?: string } | undefined;
+      return r?.reference ?? 'done';
+    } catch (e) {
+      if (e instanceof ActivityFailure) return `failed: ${e.cause?.message ?? e.message}`;
+      throw e;
+    }
+  };
+
+  const published: Record<string, unknown> = {};
+  let lastEvent = fresh ? 'case opened' : 'continued';
+  const publish = (plan?: ReturnType<typeof nextAction>) => {
+    const t = now();
+    const values = {
+      CaseStage: state.stage,
+      DaysOverdue: daysOverdue(state, t),
+      OutstandingMinor: outstandingMinor(state),
+      HasGuarantor: state.guarantors.length > 0,
+      BrokenPromises: state.brokenPromises,
+      Treatment: state.treatment.kind,
+      CollectorId: state.collectorId ?? '',
+    };
+    const changed = Object.entries(values).filter(([k, v]) => published[k] !== v);
+    if (changed.length > 0) {
+      const keys = { CaseStage, DaysOverdue, OutstandingMinor, HasGuarantor, BrokenPromises, Treatment, CollectorId } as const;
+      upsertSearchAttributes(
+        changed
+          .filter(([k, v]) => !(k === 'CollectorId' && v === ''))
+          .map(([k, v]) => ({ key: keys[k as keyof typeof keys], value: v }) as never),
+      );
+      Object.assign(published, values);
+    }
+    const day = dayIndex(state, t);
+    let next = 'nothing scheduled';
+    if (isClosed(state)) next = 'closed';
+    else if (plan?.pause) next = `paused (${plan.pause.reason})`;
+    else if (state.legal?.status === 'awaiting-approval') next = 'legal referral awaiting a supervisor\'s approval';
+    else if (state.stage === 'legal') next = 'in legal proceedings';
+    else if (plan?.next) {
+      const at = Date.parse(plan.next.dueAt);
+      const step = pb.steps.find((s) => s.id === plan.next!.stepId)!;
+      next = `${step.action.replace(/-/g, ' ')} on day ${plan.next.day}, ${localTime(at, state.timeZone)} ${state.timeZone}`;
+    }
+    state.nextAction = plan?.next ? { stepId: plan.next.stepId, action: plan.next.action, day: plan.next.day, dueAt: plan.next.dueAt } : undefined;
+    setCurrentDetails(`Day ${day}: ${lastEvent}. Outstanding ${outstandingMinor(state)} ${state.currency}. Next: ${next}.`);
+  };
+
+  const drainLedger = async () => {
+    while (ledgerQueue.length > 0) await ledgerQueue.shift()!();
+  };
+
+  const close = async (stage: Stage, why: string) => {
+    state.stage = stage;
+    state.closedAt = new Date(now()).toISOString();
+    note('case closed', `${stage}: ${why}`);
+    await drainLedger();
+    await acts.recordCaseClosed({ ...ref('close'), stage, closedAt: state.closedAt, paidMinor: state.paidMinor, outstandingMinor: outstandingMinor(state) });
+    const dpd = daysOverdue(state, now());
+    if (stage === 'paid' && dpd >= pb.blacklistAtDaysOverdue) {
+      await acts.placeOnBlacklist({ ...ref('blacklist'), debtorName: input.debtor.name, daysOverdue: dpd });
+      state.blacklisted = true;
+      note('blacklisted', `paid after ${dpd} days overdue`);
+    }
+    lastEvent = `closed ${stage}`;
+    publish();
+  };
+
+  if (fresh) {
+    if (input.firstMissed.currency !== input.currency) {
+      throw ApplicationFailure.nonRetryable(
+        `first missed payment is in ${input.firstMissed.currency}, the account in ${input.currency}`,
+        ErrorTypes.CurrencyMismatch,
+      );
+    }
+    note('case opened', `day ${state.openedOnDay}, ${outstandingMinor(state)} ${state.currency} overdue, playbook ${pb.id} v${pb.version}`);
+    publish();
+    await acts.recordCaseOpened({
+      ...ref('open'),
+      workflowId: info.workflowId,
+      debtorName: input.debtor.name,
+      currency: input.currency,
+      firstMissed: input.firstMissed,
+      playbookId: pb.id,
+      playbookVersion: pb.version,
+      openedAt: state.openedAt,
+    });
+  }
+
+  const maxEvents = input.maxHistoryEvents ?? DEFAULT_MAX_HISTORY_EVENTS;
+  for (;;) {
+    await drainLedger();
+    const t = now();
+    accrue(state, pb, t);
+    for (const c of settlePromises(state, pb, t)) note(`promise ${c.id}`, c.status);
+    if (settleGuarantorDemand(state, t)) note('guarantor demand', `no answer within ${pb.guarantor.responseDays} days: counts toward legal referral`);
+    if (state.hold?.until && Date.parse(state.hold.until) <= t) {
+      note('resumed', 'hold expired');
+      delete state.hold;
+    }
+
+    // End states first: money, then decisions people made.
+    const ended = endStage(state);
+    if (ended) {
+      await close(ended, ended === 'paid' ? 'balance covered' : 'mediated settlement paid');
+      break;
+    }
+    if (state.writeOff) {
+      await acts.recordWriteOff({ ...ref('write-off'), reason: state.writeOff.reason, by: state.writeOff.by, balance: { ...state.balance } });
+      await close('written-off', state.writeOff.reason);
+      break;
+    }
+    if (state.treatment.approved && (state.treatment.kind === 'restructure' || state.treatment.kind === 'settle-in-kind')) {
+      await acts.recordTreatment({ ...ref(`treatment:${state.treatment.kind}`), treatment: state.treatment.kind, approvedBy: state.treatment.approvedBy ?? 'unknown', balance: { ...state.balance } });
+      await close('settled', `${state.treatment.kind} approved by ${state.treatment.approvedBy}`);
+      break;
+    }
+    const lastLegal = state.legal?.events[state.legal.events.length - 1];
+    if (lastLegal?.kind === 'closed') {
+      await close('legal-closed', lastLegal.outcome);
+      break;
+    }
+    if (state.stage === 'open' && state.legal?.status === 'approved') {
+      const day = dayIndex(state, t);
+      const r = await runStep('referToLegal', { ...stepRequest({ id: 'legal-handoff', action: 'legal-referral', description: 'Hand the case and its dossier to legal' }, day, 'legal-handoff'), approvedBy: state.legal.approvedBy! }, `Day ${day}: hand the case to legal`);
+      state.stage = 'legal';
+      note('handed to legal', r);
+      lastEvent = 'handed to legal';
+      publish();
+      continue;
+    }
+    const reminderAt = nextReminderAt(state, pb);
+    if (reminderAt !== undefined && t >= reminderAt) {
+      const n = state.legal!.remindersSent + 1;
+      await acts.remindSupervisor({ ...ref(`legal-approval-reminder:${n}`), subject: `Legal referral of ${state.accountId} awaits approval`, reminder: n });
+      state.legal!.remindersSent = n;
+      note('reminder', `legal referral approval, reminder ${n}`);
+      continue;
+    }
+
+    // The ladder.
+    const plan = nextAction(state, pb, t);
+    for (const s of plan.skipped) {
+      state.done[s.key] = 'skipped';
+      note(pb.steps.find((x) => x.id === s.stepId)!.action, `skipped: day ${s.day} passed before it could run`);
+    }
+    if (plan.next && Date.parse(plan.next.dueAt) <= t) {
+      const step = pb.steps.find((s) => s.id === plan.next!.stepId)!;
+      const { day, key } = plan.next;
+      const reason = step.action === 'legal-referral' ? legalReferralTriggered(state, pb) : undefined;
+      const reference = await runStep(STEP_ACTIVITY[step.action], stepRequest(step, day, key, reason), `Day ${day}: ${step.description}`);
+      state.done[key] = 'ran';
+      note(step.action, reference);
+      if (step.action === 'guarantor-contact') for (const g of state.guarantors) if (g.status === 'not-contacted') g.status = 'contacted';
+      if (step.action === 'guarantor-demand') startGuarantorDemand(state, pb, now());
+      if (step.action === 'legal-referral') {
+        state.legal = { status: 'awaiting-approval', requestedAt: new Date(now()).toISOString(), remindersSent: 0, events: [] };
+      }
+      lastEvent = `${step.action.replace(/-/g, ' ')} (${reference})`;
+      continue;
+    }
+    publish(plan);
+
+    // A long life: hand the state to a fresh run before the history grows large.
+    if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= maxEvents) {
+      await condition(allHandlersFinished);
+      await drainLedger();
+      return continueAsNew<typeof collectionCase>({ ...input, carried: { ...state, runs: state.runs + 1 } });
+    }
+
+    // Sleep until the next thing is due, or until a message changes the picture.
+    const wakeCandidates = [
+      plan.next ? Date.parse(plan.next.dueAt) : undefined,
+      plan.pause?.until,
+      state.guarantorDemand && !state.guarantorDemand.outcome ? Date.parse(state.guarantorDemand.deadline) : undefined,
+      reminderAt,
+      nextLocalMidnight(state, t),
+    ].filter((x): x is number => x !== undefined && x > t);
+    const wakeAt = Math.min(...wakeCandidates);
+    const version = state.version;
+    const what = plan.next && Date.parse(plan.next.dueAt) === wakeAt ? `until day ${plan.next.day} ${localTime(wakeAt, state.timeZone)}: ${plan.next.stepId}` : `until ${new Date(wakeAt).toISOString()}`;
+    await condition(() => state.version !== version || ledgerQueue.length > 0, wakeAt - t, { summary: what });
+  }
+
+  await condition(allHandlersFinished);
+  return { accountId: state.accountId, stage: state.stage, paidMinor: state.paidMinor, closedAt: state.closedAt! };
+}
+
+/** The next local midnight: the day changes, and with it DaysOverdue and the penalty interest. */
+function nextLocalMidnight(state: CaseState, t: number): number {
+  return instantOf(addDays(state.day0, dayIndex(state, t) + 1), '00:00', state.timeZone);
 }

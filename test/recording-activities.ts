@@ -1,0 +1,52 @@
+import type { CaseActivities, CaseRef, StepRequest } from '../shared/activities';
+
+export interface RecordedCall {
+  fn: keyof CaseActivities;
+  accountId: string;
+  idempotencyKey: string;
+  day?: number;
+  stepId?: string;
+  request: unknown;
+}
+
+/**
+ * Test implementations of the case activities for workflow tests on the time-skipping server:
+ * each records its call (and answers like the ledger would). The real ones, on PostgreSQL, are
+ * tested in their own suites.
+ */
+export function recordingActivities(): { calls: RecordedCall[]; activities: CaseActivities } {
+  const calls: RecordedCall[] = [];
+  const rec = (fn: keyof CaseActivities) => async (req: CaseRef & Partial<StepRequest>) => {
+    calls.push({ fn, accountId: req.accountId, idempotencyKey: req.idempotencyKey, day: req.day, stepId: req.stepId, request: req });
+    return { reference: `${fn}#${calls.length}` };
+  };
+  const activities: CaseActivities = {
+    recordCaseOpened: async (o) => (await rec('recordCaseOpened')(o), { caseId: calls.length }),
+    recordPayment: async (p) => (await rec('recordPayment')(p), { recorded: true }),
+    recordCaseClosed: async (c) => void (await rec('recordCaseClosed')(c)),
+    scheduleFieldVisit: rec('scheduleFieldVisit'),
+    placeCollectionCall: rec('placeCollectionCall'),
+    contactGuarantor: rec('contactGuarantor'),
+    serveOverdueNotice: rec('serveOverdueNotice'),
+    demandGuarantorPayment: rec('demandGuarantorPayment'),
+    sendStatementOfAccount: rec('sendStatementOfAccount'),
+    requestLegalReferral: rec('requestLegalReferral'),
+    referToLegal: rec('referToLegal'),
+    remindSupervisor: async (r) => void (await rec('remindSupervisor')(r)),
+    recordContactOutcome: async (r) => void (await rec('recordContactOutcome')(r)),
+    recordLegalEvent: async (r) => void (await rec('recordLegalEvent')(r)),
+    recordTreatment: async (r) => void (await rec('recordTreatment')(r)),
+    recordWriteOff: async (r) => void (await rec('recordWriteOff')(r)),
+    placeOnBlacklist: async (r) => void (await rec('placeOnBlacklist')(r)),
+  };
+  return { calls, activities };
+}
+
+/** The playbook steps a case took, as 'day:activity' strings in the order they ran. */
+export function stepsOf(calls: RecordedCall[], accountId: string): string[] {
+  const steps = new Set<keyof CaseActivities>([
+    'scheduleFieldVisit', 'placeCollectionCall', 'contactGuarantor', 'serveOverdueNotice', 'demandGuarantorPayment',
+    'sendStatementOfAccount', 'requestLegalReferral', 'referToLegal',
+  ]);
+  return calls.filter((c) => c.accountId === accountId && steps.has(c.fn)).map((c) => `${c.day}:${c.fn}`);
+}

@@ -1,0 +1,300 @@
+/**
+ * The decision core of a collection case: pure functions over the case state, the playbook and
+ * an instant. No Temporal import: the workflow calls these with its own clock, and unit tests call
+ * them directly.
+ *
+ * Rules written down here (docs/case-workflow.md repeats them):
+ * - Day 0 is the first local date the account is overdue: the day after the first missed due date,
+ *   in the debtor's time zone. DaysOverdue on ladder day n is n + 1.
+ * - A step happens inside its local time window on its day. A repeating step never fires for an
+ *   occurrence whose window has passed (no call is made up later).
+ * - A one-off step whose window passed before it could run (the case opened late, or was on hold, in
+ *   dispute or waiting on a promise) is skipped and recorded as skipped, unless the playbook marks it
+ *   `catchUp`: then it runs once, at the next window. So a case opened on day 10 serves the overdue
+ *   notice once and joins the daily calls, and fires nothing else from days 0–9.
+ * - Penalty interest accrues for each ladder day from day 1, on the principal outstanding that day.
+ * - Legal referral comes forward (due at the next window) on fraud (reason 6), a guarantor who is
+ *   silent past the deadline or refuses, broken promises reaching the playbook's count, or the
+ *   `litigate` treatment.
+ */
+import { addDays, daysBetween, instantOf, localDate } from '../../shared/calendar';
+import type {
+  CaseInput,
+  CaseState,
+  CaseView,
+  MissedPayment,
+  NextAction,
+  PaymentReceived,
+  PromiseToPay,
+} from '../../shared/case';
+import { accruePenalty, allocatePayment, totalOf } from '../../shared/money';
+import type { Playbook, PlaybookStep } from '../../shared/playbook';
+
+const HOUR = 3_600_000;
+
+export function newCaseState(input: CaseInput, nowMs: number, caseKey = `Case:${input.accountId}`): CaseState {
+  const day0 = addDays(input.firstMissed.dueDate, 1);
+  const state: CaseState = {
+    accountId: input.accountId,
+    caseKey,
+    playbookId: input.playbook.id,
+    playbookVersion: input.playbook.version,
+    stage: 'open',
+    currency: input.currency,
+    timeZone: input.debtor.timeZone,
+    day0,
+    openedAt: new Date(nowMs).toISOString(),
+    openedOnDay: 0,
+    ...(input.collectorId ? { collectorId: input.collectorId } : {}),
+    balance: { principalMinor: 0, penaltyMinor: 0, feesMinor: 0 },
+    accruedThroughDay: 0,
+    missedPayments: [],
+    payments: [],
+    paidMinor: 0,
+    excessMinor: 0,
+    guarantors: input.guarantors.map((g) => ({ ...g, status: 'not-contacted' as const })),
+    legalReviewRequested: false,
+    treatment: { kind: 'collect', approved: true },
+    promises: [],
+    brokenPromises: 0,
+    done: {},
+    timeline: [],
+    blacklisted: false,
+    version: 0,
+    runs: 1,
+  };
+  state.openedOnDay = Math.max(0, dayIndex(state, nowMs));
+  addMissedPayment(state, input.firstMissed);
+  return state;
+}
+
+export function dayIndex(state: Pick<CaseState, 'day0' | 'timeZone'>, nowMs: number): number {
+  return daysBetween(state.day0, localDate(nowMs, state.timeZone));
+}
+
+export function daysOverdue(state: CaseState, nowMs: number): number {
+  return Math.max(0, dayIndex(state, nowMs) + 1);
+}
+
+export function outstandingMinor(state: CaseState): number {
+  return totalOf(state.balance);
+}
+
+export function isClosed(state: CaseState): boolean {
+  return state.stage === 'paid' || state.stage === 'settled' || state.stage === 'written-off' || state.stage === 'legal-closed';
+}
+
+export function view(state: CaseState, nowMs: number): CaseView {
+  return { ...state, daysOverdue: daysOverdue(state, nowMs), outstandingMinor: outstandingMinor(state) };
+}
+
+/** Adds a missed instalment's principal; idempotent by due date. Returns false when ignored. */
+export function addMissedPayment(state: CaseState, m: MissedPayment): boolean {
+  if (isClosed(state) || m.currency !== state.currency) return false;
+  if (state.missedPayments.some((p) => p.dueDate === m.dueDate)) return false;
+  state.missedPayments.push(m);
+  state.balance.principalMinor += m.amountMinor;
+  return true;
+}
+
+/** Accrues penalty interest for every ladder day from day 1 up to the day of `nowMs`. */
+export function accrue(state: CaseState, pb: Playbook, nowMs: number): void {
+  if (isClosed(state)) return;
+  const through = dayIndex(state, nowMs);
+  if (through <= state.accruedThroughDay) return;
+  state.balance = accruePenalty(state.balance, through - state.accruedThroughDay, pb.penaltyBpsPerDay);
+  state.accruedThroughDay = through;
+}
+
+/** Applies a payment (accruing first); idempotent by paymentId. Returns false when ignored. */
+export function applyPayment(state: CaseState, pb: Playbook, p: PaymentReceived, nowMs: number): boolean {
+  if (state.payments.some((q) => q.paymentId === p.paymentId)) return false;
+  if (p.currency !== state.currency || isClosed(state)) return false;
+  accrue(state, pb, nowMs);
+  const { allocation, balance } = allocatePayment(state.balance, p.amountMinor, pb.allocationOrder);
+  state.balance = balance;
+  state.paidMinor += p.amountMinor;
+  state.excessMinor += allocation.excessMinor;
+  state.payments.push({ ...p, allocation, outstandingAfterMinor: totalOf(balance) });
+  return true;
+}
+
+// ---- promises ----
+function promiseDeadline(state: CaseState, pb: Playbook, date: string): number {
+  return instantOf(addDays(date, pb.promise.graceDays + 1), '00:00', state.timeZone);
+}
+
+/** Why a promise is refused, or undefined when it is acceptable. */
+export function promiseRefusal(state: CaseState, pb: Playbook, p: PromiseToPay, nowMs: number): string | undefined {
+  if (isClosed(state)) return `the case is ${state.stage}`;
+  if (!Number.isSafeInteger(p.amountMinor) || p.amountMinor <= 0) return 'the promised amount must be a positive whole number of minor units';
+  const today = localDate(nowMs, state.timeZone);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(p.date)) return 'the date must be YYYY-MM-DD';
+  if (p.date < today) return `the promised date ${p.date} is in the past (today is ${today})`;
+  const latest = addDays(today, pb.promise.maxDaysAhead);
+  if (p.date > latest) return `the promised date ${p.date} is more than ${pb.promise.maxDaysAhead} days ahead (latest ${latest})`;
+  if (state.promises.some((q) => q.status === 'pending')) return 'a promise is already pending';
+  return undefined;
+}
+
+export function addPromise(state: CaseState, p: PromiseToPay, nowMs: number): number {
+  const id = state.promises.length + 1;
+  state.promises.push({ ...p, id, madeAt: new Date(nowMs).toISOString(), paidBeforeMinor: state.paidMinor, status: 'pending' });
+  return id;
+}
+
+/** Marks pending promises kept (paid since reaches the amount) or broken (deadline passed). Returns what changed. */
+export function settlePromises(state: CaseState, pb: Playbook, nowMs: number): Array<{ id: number; status: 'kept' | 'broken' }> {
+  const changed: Array<{ id: number; status: 'kept' | 'broken' }> = [];
+  for (const p of state.promises) {
+    if (p.status !== 'pending') continue;
+    if (state.paidMinor - p.paidBeforeMinor >= p.amountMinor) {
+      p.status = 'kept';
+      changed.push({ id: p.id, status: 'kept' });
+    } else if (nowMs >= promiseDeadline(state, pb, p.date)) {
+      p.status = 'broken';
+      state.brokenPromises += 1;
+      changed.push({ id: p.id, status: 'broken' });
+    }
+  }
+  return changed;
+}
+
+// ---- guarantor ----
+export function startGuarantorDemand(state: CaseState, pb: Playbook, nowMs: number): void {
+  state.guarantorDemand = { demandedAt: new Date(nowMs).toISOString(), deadline: new Date(nowMs + pb.guarantor.responseDays * 24 * HOUR).toISOString() };
+  for (const g of state.guarantors) g.status = 'demanded';
+}
+
+/** The timeout branch of the guarantor demand: silence past the deadline is a decision, recorded. */
+export function settleGuarantorDemand(state: CaseState, nowMs: number): boolean {
+  const d = state.guarantorDemand;
+  if (!d || d.outcome || nowMs < Date.parse(d.deadline)) return false;
+  d.outcome = 'silent';
+  for (const g of state.guarantors) if (g.status === 'demanded') g.status = 'silent';
+  return true;
+}
+
+// ---- legal ----
+export function legalReferralTriggered(state: CaseState, pb: Playbook): string | undefined {
+  if (state.legalReviewRequested) return 'fraud or misuse reported (reason 6)';
+  const outcome = state.guarantorDemand?.outcome;
+  if (outcome === 'silent') return 'the guarantor did not answer the demand';
+  if (outcome === 'refuses') return 'the guarantor refused to pay';
+  if (state.brokenPromises >= pb.legal.brokenPromisesForReferral) return `${state.brokenPromises} broken promises`;
+  if (state.treatment.kind === 'litigate') return 'treatment set to litigate';
+  return undefined;
+}
+
+export function nextReminderAt(state: CaseState, pb: Playbook): number | undefined {
+  if (state.legal?.status !== 'awaiting-approval') return undefined;
+  return Date.parse(state.legal.requestedAt) + (state.legal.remindersSent + 1) * pb.legal.approvalReminderHours * HOUR;
+}
+
+// ---- the ladder ----
+function conditionsHold(step: PlaybookStep, state: CaseState): boolean {
+  const c = step.conditions;
+  if (c.hasGuarantor !== undefined && c.hasGuarantor !== state.guarantors.length > 0) return false;
+  if (c.balanceAtLeastMinor !== undefined && outstandingMinor(state) < c.balanceAtLeastMinor) return false;
+  if (c.reasonCategoryIn && (state.reasonCategory === undefined || !c.reasonCategoryIn.includes(state.reasonCategory as 1))) return false;
+  if (c.brokenPromisesAtLeast !== undefined && state.brokenPromises < c.brokenPromisesAtLeast) return false;
+  if (c.treatmentIn && !c.treatmentIn.includes(state.treatment.kind)) return false;
+  return true;
+}
+
+export type Pause = { reason: string; until?: number };
+
+/** What stops contact now: a hold, a dispute, or a pending promise (until its date plus grace). */
+export function activePause(state: CaseState, pb: Playbook, nowMs: number): Pause | undefined {
+  if (state.dispute) return { reason: `in dispute: ${state.dispute.reason}` };
+  if (state.hold && (!state.hold.until || Date.parse(state.hold.until) > nowMs)) {
+    return { reason: `on hold: ${state.hold.reason}`, ...(state.hold.until ? { until: Date.parse(state.hold.until) } : {}) };
+  }
+  const pending = state.promises.find((p) => p.status === 'pending');
+  if (pending) return { reason: `promise to pay ${pending.amountMinor} by ${pending.date}`, until: promiseDeadline(state, pb, pending.date) };
+  return undefined;
+}
+
+export interface Plan {
+  next?: NextAction & { key: string };
+  /** One-off occurrences whose time passed without them: record them as skipped. */
+  skipped: Array<{ key: string; stepId: string; day: number }>;
+  pause?: Pause;
+}
+
+function windowOf(state: CaseState, step: PlaybookStep, day: number): { start: number; end: number } {
+  const date = addDays(state.day0, day);
+  return { start: instantOf(date, step.window.from, state.timeZone), end: instantOf(date, step.window.to, state.timeZone) };
+}
+
+/** The next ladder step due for the case at `nowMs`, and the one-off steps to record as skipped. */
+export function nextAction(state: CaseState, pb: Playbook, nowMs: number): Plan {
+  const plan: Plan = { skipped: [] };
+  if (state.stage !== 'open') return plan;
+  const pause = activePause(state, pb, nowMs);
+  if (pause) plan.pause = pause;
+  const today = dayIndex(state, nowMs);
+  const early = legalReferralTriggered(state, pb);
+  const candidates: Array<NextAction & { key: string; order: number }> = [];
+
+  pb.steps.forEach((step, order) => {
+    if (!conditionsHold(step, state)) return;
+    if (step.action === 'legal-referral' && state.legal) return;
+    const due = (day: number, key: string) => {
+      const w = windowOf(state, step, day);
+      candidates.push({ stepId: step.id, action: step.action, day, key, order, dueAt: new Date(Math.max(w.start, nowMs)).toISOString() });
+    };
+
+    if (step.repeat) {
+      const last = step.repeat.untilDay ?? Number.POSITIVE_INFINITY;
+      let k = Math.max(step.day, today);
+      const every = step.repeat.everyDays;
+      if ((k - step.day) % every !== 0) k += every - ((k - step.day) % every);
+      for (; k <= last; k += every) {
+        const key = `${step.id}@${k}`;
+        if (state.done[key]) continue;
+        if (nowMs >= windowOf(state, step, k).end) continue; // this occurrence's window has passed
+        due(k, key);
+        break;
+      }
+      return;
+    }
+
+    const key = `${step.id}@${step.day}`;
+    if (state.done[key]) return;
+    const day = step.action === 'legal-referral' && early ? Math.min(step.day, today) : step.day;
+    if (day > today) return due(day, key);
+    const missed = day < today || nowMs >= windowOf(state, step, day).end;
+    const dueToday = day === today && !missed;
+    if (dueToday) return due(day, key);
+    if (!step.catchUp && !(step.action === 'legal-referral' && early)) {
+      // Skipped only once its time has passed outside a pause; during a pause it waits for the decision after.
+      if (!pause) plan.skipped.push({ key, stepId: step.id, day: step.day });
+      return;
+    }
+    // Catch-up: today's window if still open, else the next day's.
+    if (nowMs < windowOf(state, step, today).end) return due(today, key);
+    return due(today + 1, key);
+  });
+
+  if (pause) {
+    // Nothing runs while paused; report what would come first once the pause ends.
+    return plan;
+  }
+  candidates.sort((a, b) => a.dueAt.localeCompare(b.dueAt) || a.order - b.order);
+  const first = candidates[0];
+  if (first) plan.next = { stepId: first.stepId, action: first.action, day: first.day, dueAt: first.dueAt, key: first.key };
+  return plan;
+}
+
+/** The stage a case ends in now, if any: paid in full, or a mediated settlement paid. */
+export function endStage(state: CaseState): 'paid' | 'settled' | undefined {
+  if (state.stage !== 'open' && state.stage !== 'legal') return undefined;
+  if (outstandingMinor(state) <= 0) return 'paid';
+  const settlement = state.legal?.settlementMinor;
+  if (settlement !== undefined) {
+    const paidSince = state.paidMinor; // settlement covers the whole debt: all payments count toward it
+    if (paidSince >= settlement) return 'settled';
+  }
+  return undefined;
+}
