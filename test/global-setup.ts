@@ -1,5 +1,6 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { rm } from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startEmbeddedPostgres, type EmbeddedDb } from '../db/embedded';
@@ -31,11 +32,13 @@ export default async function setup(project: TestProject) {
   });
 
   let db: EmbeddedDb | undefined;
+  let dataDir: string | undefined;
   let databaseUrl = process.env.DATABASE_URL;
   if (!databaseUrl) {
-    const dataDir = path.join(PROJECT_ROOT, '.data', 'test-pg');
-    await rm(dataDir, { recursive: true, force: true }); // every run starts from an empty ledger
-    db = await startEmbeddedPostgres({ dataDir, port: Number(process.env.RECOUP_TEST_PG_PORT ?? 54339) });
+    // Every run gets its own empty ledger on a free port, so two runs never share a server.
+    dataDir = path.join(PROJECT_ROOT, '.data', `test-pg-${process.pid}`);
+    await rm(dataDir, { recursive: true, force: true });
+    db = await startEmbeddedPostgres({ dataDir, port: await freePort() });
     databaseUrl = db.url;
   }
   const sql = connectDb(databaseUrl, { max: 1 });
@@ -49,5 +52,17 @@ export default async function setup(project: TestProject) {
   return async () => {
     await env.teardown();
     await db?.stop();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
   };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
 }

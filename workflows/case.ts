@@ -108,6 +108,7 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
   setHandler(caseStateQuery, () => view(state, now()));
 
   setHandler(missedPaymentSignal, (m) => {
+    accrue(state, pb, now()); // days so far accrue on the principal before this instalment joins it
     if (addMissedPayment(state, m)) {
       note('missed payment', `${m.amountMinor} ${m.currency} due ${m.dueDate}`);
       touch();

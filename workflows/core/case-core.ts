@@ -106,7 +106,11 @@ export function accrue(state: CaseState, pb: Playbook, nowMs: number): void {
   state.accruedThroughDay = through;
 }
 
-/** Applies a payment (accruing first); idempotent by paymentId. Returns false when ignored. */
+/**
+ * Applies a payment (accruing first); idempotent by paymentId. Returns false when ignored.
+ * A payment takes effect when the case receives it: penalty accrues up to that moment, not to paidAt
+ * (a processor's late report does not rewrite days already accrued).
+ */
 export function applyPayment(state: CaseState, pb: Playbook, p: PaymentReceived, nowMs: number): boolean {
   if (state.payments.some((q) => q.paymentId === p.paymentId)) return false;
   if (p.currency !== state.currency || isClosed(state)) return false;
@@ -277,10 +281,7 @@ export function nextAction(state: CaseState, pb: Playbook, nowMs: number): Plan 
     return due(today + 1, key);
   });
 
-  if (pause) {
-    // Nothing runs while paused; report what would come first once the pause ends.
-    return plan;
-  }
+  if (pause) return plan; // nothing runs while paused; the workflow wakes at pause.until or on a message
   candidates.sort((a, b) => a.dueAt.localeCompare(b.dueAt) || a.order - b.order);
   const first = candidates[0];
   if (first) plan.next = { stepId: first.stepId, action: first.action, day: first.day, dueAt: first.dueAt, key: first.key };
