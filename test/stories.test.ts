@@ -2,7 +2,9 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkflowBundle } from '@temporalio/worker';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
-import type { History } from '@temporalio/common/lib/proto-utils';
+import { historyToJSON, type History } from '@temporalio/common/lib/proto-utils';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toolPaths } from '../dev/tools';
 import { addDays, instantOf, localDate } from '../shared/calendar';
@@ -51,12 +53,29 @@ beforeAll(async () => {
   running = worker.run();
 });
 afterAll(async () => {
+  if (process.env.RECOUP_RECORD_HISTORIES) await recordHistories();
   worker?.shutdown();
   await running;
   await env?.teardown();
 });
 
 let seq = 0;
+const started: Array<{ name: string; handle: WorkflowHandleWithFirstExecutionRunId }> = [];
+
+/**
+ * RECOUP_RECORD_HISTORIES=1 saves each story's first run under test/histories/ for the replay test
+ * (the 365-day story's runs are too large to keep).
+ */
+async function recordHistories(): Promise<void> {
+  const dir = fileURLToPath(new URL('./histories/', import.meta.url));
+  await mkdir(dir, { recursive: true });
+  for (const { name, handle } of started) {
+    if (name.includes('365-day')) continue;
+    const slug = name.replace(/^.*> /, '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
+    const history = await env.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId).fetchHistory();
+    await writeFile(`${dir}${slug}.json`, historyToJSON(history));
+  }
+}
 interface Story {
   accountId: string;
   handle: WorkflowHandleWithFirstExecutionRunId;
@@ -83,6 +102,7 @@ async function openCase(opts: { guarantor?: boolean } = {}): Promise<Story> {
     playbook: DEFAULT_PLAYBOOK,
   };
   const handle = await env.client.workflow.start('collectionCase', { taskQueue: TASK_QUEUE, workflowId: caseWorkflowId(accountId), args: [input] });
+  started.push({ name: expect.getState().currentTestName ?? accountId, handle });
   let payments = 0;
   return {
     accountId,
