@@ -77,6 +77,12 @@ const ACTIVITY_OPTIONS: ActivityOptions = {
 };
 const acts = proxyActivities<CaseActivities>(ACTIVITY_OPTIONS);
 
+/** Calls an activity with a summary, the line the Temporal UI shows for it. */
+function act<K extends keyof CaseActivities>(fn: K, summary: string, ...args: Parameters<CaseActivities[K]>): ReturnType<CaseActivities[K]> {
+  const proxied = acts[fn] as unknown as { executeWithOptions(o: ActivityOptions, a: unknown[]): Promise<unknown> };
+  return proxied.executeWithOptions({ ...ACTIVITY_OPTIONS, summary }, args) as ReturnType<CaseActivities[K]>;
+}
+
 /** Runs per run before continuing-as-new even if the server has not suggested it (the limit is 51,200). */
 const DEFAULT_MAX_HISTORY_EVENTS = 8_000;
 
@@ -120,7 +126,7 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
     const applied = state.payments[state.payments.length - 1]!;
     note('payment received', `${p.amountMinor} ${p.currency} (${p.paymentId}); outstanding ${applied.outstandingAfterMinor}`);
     ledgerQueue.push(() =>
-      acts.recordPayment({ ...ref(`payment:${p.paymentId}`), payment: p, allocation: applied.allocation, outstandingAfterMinor: applied.outstandingAfterMinor }),
+      act('recordPayment', `Record payment ${p.paymentId}: ${p.amountMinor} ${p.currency}`, { ...ref(`payment:${p.paymentId}`), payment: p, allocation: applied.allocation, outstandingAfterMinor: applied.outstandingAfterMinor }),
     );
     touch();
   });
@@ -132,7 +138,7 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
     if (o.reasonCategory === 6 && !state.legalReviewRequested) state.legalReviewRequested = true;
     const n = state.timeline.length;
     note(`contact outcome (${o.channel})`, `${o.outcome}${o.reasonCategory ? `, reason ${o.reasonCategory}` : ''}${o.note ? `: ${o.note}` : ''}`);
-    ledgerQueue.push(() => acts.recordContactOutcome({ ...ref(`outcome:${n}`), day, outcome: o }));
+    ledgerQueue.push(() => act('recordContactOutcome', `Record ${o.channel} outcome: ${o.outcome}`, { ...ref(`outcome:${n}`), day, outcome: o }));
     touch();
   });
 
@@ -273,7 +279,7 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
       if (e.kind === 'mediated-settlement') state.legal!.settlementMinor = e.amountMinor;
       note(`legal: ${e.kind}`, JSON.stringify(e));
       const n = state.legal!.events.length;
-      ledgerQueue.push(() => acts.recordLegalEvent({ ...ref(`legal-event:${n}`), event: e }));
+      ledgerQueue.push(() => act('recordLegalEvent', `Record legal event: ${e.kind}`, { ...ref(`legal-event:${n}`), event: e }));
       touch();
       return ack(`${e.kind} recorded`);
     },
@@ -306,8 +312,7 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
   /** Runs a step's activity; a non-retryable failure is recorded and the case goes on. */
   const runStep = async (fn: keyof CaseActivities, req: StepRequest & { approvedBy?: string }, summary: string): Promise<string> => {
     try {
-      const r = (await (acts[fn] as unknown as { executeWithOptions: (o: ActivityOptions, a: unknown[]) => Promise<{ reference?: string } | void> })
-        .executeWithOptions({ ...ACTIVITY_OPTIONS, summary }, [req])) as { reference?: string } | undefined;
+      const r = (await act(fn, summary, req as never)) as { reference?: string } | undefined;
       return r?.reference ?? 'done';
     } catch (e) {
       if (e instanceof ActivityFailure) return `failed: ${e.cause?.message ?? e.message}`;
@@ -362,10 +367,10 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
     state.closedAt = new Date(now()).toISOString();
     note('case closed', `${stage}: ${why}`);
     await drainLedger();
-    await acts.recordCaseClosed({ ...ref('close'), stage, closedAt: state.closedAt, paidMinor: state.paidMinor, outstandingMinor: outstandingMinor(state) });
+    await act('recordCaseClosed', `Close the case: ${stage}`, { ...ref('close'), stage, closedAt: state.closedAt, paidMinor: state.paidMinor, outstandingMinor: outstandingMinor(state) });
     const dpd = daysOverdue(state, now());
     if (stage === 'paid' && dpd >= pb.blacklistAtDaysOverdue) {
-      await acts.placeOnBlacklist({ ...ref('blacklist'), debtorName: input.debtor.name, daysOverdue: dpd });
+      await act('placeOnBlacklist', `Blacklist: paid after ${dpd} days overdue`, { ...ref('blacklist'), debtorName: input.debtor.name, daysOverdue: dpd });
       state.blacklisted = true;
       note('blacklisted', `paid after ${dpd} days overdue`);
     }
@@ -382,7 +387,7 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
     }
     note('case opened', `day ${state.openedOnDay}, ${outstandingMinor(state)} ${state.currency} overdue, playbook ${pb.id} v${pb.version}`);
     publish();
-    await acts.recordCaseOpened({
+    await act('recordCaseOpened', `Open the case in the ledger (day ${state.openedOnDay})`, {
       ...ref('open'),
       workflowId: info.workflowId,
       debtorName: input.debtor.name,
@@ -413,12 +418,12 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
       break;
     }
     if (state.writeOff) {
-      await acts.recordWriteOff({ ...ref('write-off'), reason: state.writeOff.reason, by: state.writeOff.by, balance: { ...state.balance } });
+      await act('recordWriteOff', `Write off: ${state.writeOff.reason}`, { ...ref('write-off'), reason: state.writeOff.reason, by: state.writeOff.by, balance: { ...state.balance } });
       await close('written-off', state.writeOff.reason);
       break;
     }
     if (state.treatment.approved && (state.treatment.kind === 'restructure' || state.treatment.kind === 'settle-in-kind')) {
-      await acts.recordTreatment({ ...ref(`treatment:${state.treatment.kind}`), treatment: state.treatment.kind, approvedBy: state.treatment.approvedBy ?? 'unknown', balance: { ...state.balance } });
+      await act('recordTreatment', `Record approved ${state.treatment.kind}`, { ...ref(`treatment:${state.treatment.kind}`), treatment: state.treatment.kind, approvedBy: state.treatment.approvedBy ?? 'unknown', balance: { ...state.balance } });
       await close('settled', `${state.treatment.kind} approved by ${state.treatment.approvedBy}`);
       break;
     }
@@ -439,7 +444,7 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
     const reminderAt = nextReminderAt(state, pb);
     if (reminderAt !== undefined && t >= reminderAt) {
       const n = state.legal!.remindersSent + 1;
-      await acts.remindSupervisor({ ...ref(`legal-approval-reminder:${n}`), subject: `Legal referral of ${state.accountId} awaits approval`, reminder: n });
+      await act('remindSupervisor', `Remind supervisors: legal referral awaits approval (${n})`, { ...ref(`legal-approval-reminder:${n}`), subject: `Legal referral of ${state.accountId} awaits approval`, reminder: n });
       state.legal!.remindersSent = n;
       note('reminder', `legal referral approval, reminder ${n}`);
       continue;
