@@ -1,92 +1,151 @@
 import { ApplicationFailure } from '@temporalio/common';
-import type { CaseActivities, CaseClosing, CaseOpening, CaseRef, PaymentRecord, StepRequest } from '../shared/activities';
-import { ErrorTypes } from '../shared/errors';
 import type { Sql } from '../db/index';
+import type {
+  BlacklistRequest,
+  CaseActivities,
+  CaseClosing,
+  CaseOpening,
+  CaseProjection,
+  MissedPaymentRecord,
+  PaymentRecord,
+  PromiseLedgerRecord,
+} from '../shared/activities';
+import { ErrorTypes } from '../shared/errors';
+import { audit } from './audit';
+
+type LedgerActivities = Pick<
+  CaseActivities,
+  'recordCaseOpened' | 'recordMissedPayment' | 'recordPayment' | 'projectCase' | 'recordPromise' | 'recordCaseClosed' | 'placeOnBlacklist'
+>;
+
+const ACTOR = 'case-workflow';
 
 /**
- * The ledger's writes. Each is idempotent on its idempotency key: a unique constraint takes the
- * first write, and a retry reads back what the first one recorded.
+ * The receivables ledger's writes. Each is idempotent on its idempotency key (or on the business
+ * key it carries: the case key, the payment id): a unique constraint takes the first write and a
+ * retry finds it, in one transaction with its audit row.
  */
-export function createLedgerActivities(deps: { sql: Sql }): CaseActivities {
-  const { sql } = deps;
-
-  /** Records one case action in the outbox; returns its reference, the same on every retry. */
-  const recordAction = async (r: CaseRef, kind: string, payload: object, step?: { stepId: string; day: number }): Promise<{ reference: string }> => {
-    const json = sql.json(payload as never);
-    const [row] = await sql<{ id: number }[]>`
-      insert into case_actions (idempotency_key, case_key, account_id, kind, step_id, day, payload)
-      select ${r.idempotencyKey}, ${r.caseKey}, ${r.accountId}, ${kind}, ${step?.stepId ?? null}, ${step?.day ?? null}, ${json}
-      where exists (select 1 from cases where case_key = ${r.caseKey})
-      on conflict (idempotency_key) do update set idempotency_key = excluded.idempotency_key
-      returning id`;
-    if (!row) throw ApplicationFailure.nonRetryable(`no case ${r.caseKey} in the ledger`, ErrorTypes.InvalidInput);
-    return { reference: `${kind}#${row.id}` };
-  };
-  const step = (kind: string) => (req: StepRequest) => recordAction(req, kind, req, { stepId: req.stepId, day: req.day });
-
+export function createLedgerActivities({ sql }: { sql: Sql }): LedgerActivities {
   return {
+    /** The case, its debtor, account and guarantors, and the credit hold (no new lending while overdue). */
     async recordCaseOpened(o: CaseOpening) {
-      const [row] = await sql<{ id: number }[]>`
-        insert into cases (case_key, idempotency_key, account_id, workflow_id, debtor_name, currency,
-                           first_due_date, opening_minor, playbook_id, playbook_version, outstanding_minor, opened_at)
-        values (${o.caseKey}, ${o.idempotencyKey}, ${o.accountId}, ${o.workflowId}, ${o.debtorName}, ${o.currency},
-                ${o.firstMissed.dueDate}, ${o.firstMissed.amountMinor}, ${o.playbookId}, ${o.playbookVersion},
-                ${o.firstMissed.amountMinor}, ${o.openedAt})
-        on conflict (case_key) do update set case_key = excluded.case_key
-        returning id`;
-      return { caseId: row!.id };
+      return sql.begin(async (tx) => {
+        const [existing] = await tx<{ id: number }[]>`select id from cases where case_key = ${o.caseKey}`;
+        if (existing) return { caseId: existing.id };
+        const d = o.debtor;
+        const [debtor] = await tx<{ id: number }[]>`
+          insert into debtors (account_id, name, id_number, phones, email, address, region, time_zone, jurisdiction)
+          values (${o.accountId}, ${d.name}, ${d.idNumber ?? null}, ${d.phones}, ${d.email ?? null}, ${d.address ?? null},
+                  ${d.region ?? null}, ${d.timeZone}, ${d.jurisdiction})
+          on conflict (account_id) do update set name = excluded.name, id_number = coalesce(excluded.id_number, debtors.id_number),
+            phones = excluded.phones, email = coalesce(excluded.email, debtors.email), address = coalesce(excluded.address, debtors.address),
+            region = coalesce(excluded.region, debtors.region), time_zone = excluded.time_zone, jurisdiction = excluded.jurisdiction,
+            updated_at = now()
+          returning id`;
+        await tx`insert into accounts (account_id, debtor_id, currency) values (${o.accountId}, ${debtor!.id}, ${o.currency})
+                 on conflict (account_id) do nothing`;
+        for (const g of o.guarantors) {
+          await tx`insert into guarantors (account_id, guarantor_ref, name, phones, address)
+                   values (${o.accountId}, ${g.id}, ${g.name}, ${g.phones}, ${g.address ?? null})
+                   on conflict (account_id, guarantor_ref) do update set name = excluded.name, phones = excluded.phones,
+                     address = coalesce(excluded.address, guarantors.address)`;
+        }
+        const [row] = await tx<{ id: number }[]>`
+          insert into cases (case_key, idempotency_key, account_id, workflow_id, debtor_name, currency, first_due_date,
+                             opening_minor, playbook_id, playbook_version, outstanding_minor, principal_minor, collector_id,
+                             opened_at)
+          values (${o.caseKey}, ${o.idempotencyKey}, ${o.accountId}, ${o.workflowId}, ${o.debtorName}, ${o.currency},
+                  ${o.firstMissed.dueDate}, ${o.firstMissed.amountMinor}, ${o.playbookId}, ${o.playbookVersion},
+                  ${o.firstMissed.amountMinor}, ${o.firstMissed.amountMinor}, ${o.collectorId ?? null}, ${o.openedAt})
+          returning id`;
+        await tx`insert into credit_holds (account_id, case_key, reason, placed_at)
+                 values (${o.accountId}, ${o.caseKey}, 'account overdue: no further supply or lending', ${o.at})`;
+        await audit(tx, ACTOR, 'case-opened', o, { firstMissed: o.firstMissed, playbook: `${o.playbookId} v${o.playbookVersion}` });
+        return { caseId: row!.id };
+      });
+    },
+
+    async recordMissedPayment(r: MissedPaymentRecord) {
+      await sql.begin(async (tx) => {
+        const inserted = await tx`
+          insert into instalments (idempotency_key, case_key, account_id, due_date, amount_minor, currency)
+          values (${r.idempotencyKey}, ${r.caseKey}, ${r.accountId}, ${r.missed.dueDate}, ${r.missed.amountMinor}, ${r.missed.currency})
+          on conflict (case_key, due_date) do nothing
+          returning id`;
+        if (inserted.length > 0) await audit(tx, ACTOR, 'instalment-missed', r, r.missed);
+      });
     },
 
     async recordPayment(r: PaymentRecord) {
-      const a = r.allocation;
-      const inserted = await sql`
-        insert into payments (payment_id, idempotency_key, account_id, case_key, amount_minor, currency, paid_at,
-                              fees_minor, penalty_minor, principal_minor, excess_minor, outstanding_after_minor)
-        select ${r.payment.paymentId}, ${r.idempotencyKey}, ${r.accountId}, ${r.caseKey}, ${r.payment.amountMinor},
-               ${r.payment.currency}, ${r.payment.paidAt}, ${a.feesMinor}, ${a.penaltyMinor}, ${a.principalMinor},
-               ${a.excessMinor}, ${r.outstandingAfterMinor}
-        where exists (select 1 from cases where case_key = ${r.caseKey} and currency = ${r.payment.currency})
-        on conflict (payment_id) do nothing
-        returning id`;
-      if (inserted.length > 0) {
-        await sql`update cases set paid_minor = paid_minor + ${r.payment.amountMinor}, outstanding_minor = ${r.outstandingAfterMinor}
-                  where case_key = ${r.caseKey}`;
+      return sql.begin(async (tx) => {
+        const [c] = await tx<{ currency: string }[]>`select currency from cases where case_key = ${r.caseKey}`;
+        if (!c) throw ApplicationFailure.nonRetryable(`no case ${r.caseKey} in the ledger`, ErrorTypes.CaseNotFound);
+        if (c.currency !== r.payment.currency) {
+          throw ApplicationFailure.nonRetryable(`payment ${r.payment.paymentId} is in ${r.payment.currency}, the case in ${c.currency}`, ErrorTypes.CurrencyMismatch);
+        }
+        const a = r.allocation;
+        const inserted = await tx`
+          insert into payments (payment_id, idempotency_key, account_id, case_key, amount_minor, currency, paid_at,
+                                fees_minor, penalty_minor, principal_minor, excess_minor, outstanding_after_minor)
+          values (${r.payment.paymentId}, ${r.idempotencyKey}, ${r.accountId}, ${r.caseKey}, ${r.payment.amountMinor},
+                  ${r.payment.currency}, ${r.payment.paidAt}, ${a.feesMinor}, ${a.penaltyMinor}, ${a.principalMinor},
+                  ${a.excessMinor}, ${r.outstandingAfterMinor})
+          on conflict (payment_id) do nothing
+          returning id`;
+        if (inserted.length === 0) return { recorded: false }; // already recorded by an earlier attempt
+        await tx`update cases set paid_minor = paid_minor + ${r.payment.amountMinor}, outstanding_minor = ${r.outstandingAfterMinor}
+                 where case_key = ${r.caseKey}`;
+        await audit(tx, ACTOR, 'payment-applied', r, { paymentId: r.payment.paymentId, amountMinor: r.payment.amountMinor, allocation: a });
         return { recorded: true };
-      }
-      const [existing] = await sql`select 1 from payments where payment_id = ${r.payment.paymentId}`;
-      if (!existing) {
-        throw ApplicationFailure.nonRetryable(
-          `payment ${r.payment.paymentId}: no case ${r.caseKey} in ${r.payment.currency}`,
-          ErrorTypes.CurrencyMismatch,
-        );
-      }
-      return { recorded: false }; // already recorded by an earlier attempt
+      });
     },
 
-    async recordCaseClosed(c: CaseClosing) {
-      await sql`update cases set stage = ${c.stage}, closed_at = ${c.closedAt}, outstanding_minor = ${c.outstandingMinor}
-                where case_key = ${c.caseKey} and closed_at is null`;
-    },
-
-    scheduleFieldVisit: step('field-visit'),
-    placeCollectionCall: step('phone-call'),
-    contactGuarantor: step('guarantor-contact'),
-    serveOverdueNotice: step('overdue-notice'),
-    demandGuarantorPayment: step('guarantor-demand'),
-    sendStatementOfAccount: step('statement-of-account'),
-    requestLegalReferral: step('legal-referral'),
-    referToLegal: (req) => recordAction(req, 'legal-handoff', req, { stepId: req.stepId, day: req.day }),
-    remindSupervisor: async (r) => void (await recordAction(r, 'supervisor-reminder', r)),
-    recordContactOutcome: async (r) => void (await recordAction(r, 'contact-outcome', r.outcome, { stepId: 'contact-outcome', day: r.day })),
-    recordLegalEvent: async (r) => void (await recordAction(r, `legal-${r.event.kind}`, r.event)),
-    recordTreatment: async (r) => void (await recordAction(r, `treatment-${r.treatment}`, r)),
-    recordWriteOff: async (r) => void (await recordAction(r, 'write-off', r)),
-
-    async placeOnBlacklist(b) {
+    /** The cases row follows the workflow; an older projection arriving late never overwrites a newer one. */
+    async projectCase(p: CaseProjection) {
+      const b = p.balance;
       await sql`
-        insert into blacklist (idempotency_key, account_id, case_key, debtor_name, days_overdue)
-        values (${b.idempotencyKey}, ${b.accountId}, ${b.caseKey}, ${b.debtorName}, ${b.daysOverdue})
-        on conflict (idempotency_key) do nothing`;
+        update cases set stage = ${p.stage}, collector_id = coalesce(${p.collectorId ?? null}, collector_id), days_overdue = ${p.daysOverdue},
+          principal_minor = ${b.principalMinor}, penalty_minor = ${b.penaltyMinor}, fees_minor = ${b.feesMinor},
+          outstanding_minor = ${b.principalMinor + b.penaltyMinor + b.feesMinor}, paid_minor = ${p.paidMinor},
+          broken_promises = ${p.brokenPromises}, treatment = ${p.treatment}, in_dispute = ${p.inDispute},
+          next_action = ${p.nextAction ?? null}, next_action_at = ${p.nextActionAt ?? null},
+          projection_no = ${p.projectionNo}, projected_at = ${p.at}
+        where case_key = ${p.caseKey} and projection_no < ${p.projectionNo}`;
+    },
+
+    async recordPromise(r: PromiseLedgerRecord) {
+      await sql.begin(async (tx) => {
+        await tx`
+          insert into promises (idempotency_key, case_key, promise_no, promised_date, amount_minor, status, made_at, settled_at)
+          values (${r.idempotencyKey}, ${r.caseKey}, ${r.promiseNo}, ${r.date}, ${r.amountMinor}, ${r.status}, ${r.madeAt},
+                  ${r.status === 'pending' ? null : r.at})
+          on conflict (case_key, promise_no) do update set status = excluded.status, settled_at = excluded.settled_at
+          where promises.status = 'pending'`;
+        await audit(tx, ACTOR, `promise-${r.status}`, r, { promiseNo: r.promiseNo, date: r.date, amountMinor: r.amountMinor });
+      });
+    },
+
+    /** Closes the case and lifts its credit hold. */
+    async recordCaseClosed(c: CaseClosing) {
+      await sql.begin(async (tx) => {
+        const closed = await tx`update cases set stage = ${c.stage}, closed_at = ${c.closedAt}, outstanding_minor = ${c.outstandingMinor}
+                                where case_key = ${c.caseKey} and closed_at is null returning id`;
+        await tx`update credit_holds set lifted_at = ${c.closedAt}, lift_reason = ${`case closed: ${c.stage}`}
+                 where case_key = ${c.caseKey} and lifted_at is null`;
+        if (closed.length > 0) await audit(tx, ACTOR, 'case-closed', c, { stage: c.stage, paidMinor: c.paidMinor, outstandingMinor: c.outstandingMinor });
+      });
+    },
+
+    async placeOnBlacklist(b: BlacklistRequest) {
+      await sql.begin(async (tx) => {
+        const inserted = await tx`
+          insert into blacklist (idempotency_key, account_id, case_key, debtor_name, id_number, days_overdue, listed_at)
+          select ${b.idempotencyKey}, ${b.accountId}, ${b.caseKey}, ${b.debtorName}, d.id_number, ${b.daysOverdue}, ${b.at}
+          from (select 1) one left join debtors d on d.account_id = ${b.accountId}
+          on conflict (idempotency_key) do nothing
+          returning id`;
+        if (inserted.length > 0) await audit(tx, ACTOR, 'blacklisted', b, { daysOverdue: b.daysOverdue });
+      });
     },
   };
 }

@@ -25,3 +25,6 @@ export function connectDb(url: string, options: { max?: number } = {}): Sql {
     connection: { application_name: 'recoup' },
   });
 }
+
+/** A connection pool or a transaction: what a query helper accepts. */
+export type Db = Sql | postgres.TransactionSql<{ bigint: number }>;

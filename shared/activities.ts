@@ -1,4 +1,4 @@
-import type { CaseStage, ContactOutcome, LegalEvent, MissedPayment, PaymentReceived } from './case';
+import type { CaseStage, ContactOutcome, Debtor, Guarantor, LegalEvent, MissedPayment, PaymentReceived } from './case';
 import type { Allocation, Balance } from './money';
 import type { ActionKind, TreatmentKind } from './playbook';
 
@@ -12,11 +12,16 @@ export interface CaseRef {
   /** `<workflowId>/<first run ID>`: one collection case of the account, across continue-as-new. */
   caseKey: string;
   accountId: string;
+  /** The workflow's clock when it asked: rows are dated by the case's time, not the worker's. */
+  at: string;
 }
 
 export interface CaseOpening extends CaseRef {
   workflowId: string;
   debtorName: string;
+  debtor: Debtor;
+  guarantors: Guarantor[];
+  collectorId?: string;
   currency: string;
   firstMissed: MissedPayment;
   playbookId: string;
@@ -52,16 +57,79 @@ export interface StepRequest extends CaseRef {
   guarantorIds: string[];
   /** Why a legal referral came forward, when it did. */
   reason?: string;
+  /** End of this occurrence's local window (calls, visits). */
+  windowEnd: string;
+  windowFrom: string;
+  windowTo: string;
+  /** Field visits: the approval the playbook asks for, and what to bring. */
+  approvalRole?: 'supervisor' | 'manager';
+  materials?: string[];
+  /** The case is in dispute (the guard refuses contact). */
+  inDispute: boolean;
+  costMinor: number;
+  letterLanguage: 'zh-CN' | 'en';
+  creditor: { name: string; address?: string; phone?: string };
+  daysOverdue: number;
+  dueDate: string;
 }
 
-export interface StepResult {
-  /** The ledger row (visit, call task, notice, demand, referral) the step created or found. */
-  reference: string;
+/** What a step did: done (with the ledger row it created or found), or refused by the compliance guard. */
+export type StepResult =
+  | { status: 'done'; reference: string }
+  | { status: 'refused'; rule: string; reason: string; nextAllowedAt?: string };
+
+export interface MissedPaymentRecord extends CaseRef {
+  missed: MissedPayment;
+}
+
+/** The cases row: what finance and supervisors read without asking the workflow. */
+export interface CaseProjection extends CaseRef {
+  projectionNo: number;
+  stage: CaseStage;
+  collectorId?: string;
+  daysOverdue: number;
+  balance: Balance;
+  paidMinor: number;
+  brokenPromises: number;
+  treatment: TreatmentKind;
+  inDispute: boolean;
+  nextAction?: string;
+  nextActionAt?: string;
+}
+
+export interface PromiseLedgerRecord extends CaseRef {
+  promiseNo: number;
+  date: string;
+  amountMinor: number;
+  status: 'pending' | 'kept' | 'broken';
+  madeAt: string;
+}
+
+export interface VisitApproval extends CaseRef {
+  visitReference: string;
+  by: string;
+  role: string;
+}
+
+export interface VisitCancellation extends CaseRef {
+  visitReference: string;
+  reason: string;
+}
+
+export interface VisitReport extends CaseRef {
+  visitReference: string;
+  outcome: string;
+  signedStatement: boolean;
+  writtenPromise?: string;
+  note: string;
+  officerId?: string;
 }
 
 export interface ContactOutcomeRecord extends CaseRef {
   day: number;
   outcome: ContactOutcome;
+  /** Who reported it (collector or field officer id), for the contact log. */
+  actor: string;
 }
 
 export interface LegalEventRecord extends CaseRef {
@@ -92,6 +160,12 @@ export interface BlacklistRequest extends CaseRef {
 
 export interface CaseActivities {
   recordCaseOpened(opening: CaseOpening): Promise<{ caseId: number }>;
+  recordMissedPayment(record: MissedPaymentRecord): Promise<void>;
+  projectCase(projection: CaseProjection): Promise<void>;
+  recordPromise(record: PromiseLedgerRecord): Promise<void>;
+  recordVisitApproval(approval: VisitApproval): Promise<void>;
+  cancelVisit(cancellation: VisitCancellation): Promise<void>;
+  recordVisitReport(report: VisitReport): Promise<void>;
   recordPayment(record: PaymentRecord): Promise<{ recorded: boolean }>;
   recordCaseClosed(closing: CaseClosing): Promise<void>;
   scheduleFieldVisit(req: StepRequest): Promise<StepResult>;

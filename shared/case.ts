@@ -11,13 +11,28 @@ import type { Allocation, Balance } from './money';
 export const IsoDate = z.iso.date();
 export const IsoInstant = z.iso.datetime({ offset: true });
 
+const Phone = z.string().regex(/^\+?[0-9][0-9 -]{5,19}$/, 'a phone number: digits, spaces, dashes, optional leading +');
+
 export const Debtor = z.object({
   name: z.string().min(1).max(200),
   timeZone: z.string().min(1).default('Asia/Shanghai'),
+  idNumber: z.string().min(1).max(40).optional(),
+  phones: z.array(Phone).max(5).default([]),
+  email: z.email().optional(),
+  address: z.string().min(1).max(500).optional(),
+  /** Field region, for assigning visits to officers. */
+  region: z.string().min(1).max(100).optional(),
+  /** Which contact rules apply (compliance guard). */
+  jurisdiction: z.enum(['CN', 'US']).default('CN'),
 });
 export type Debtor = z.infer<typeof Debtor>;
 
-export const Guarantor = z.object({ id: z.string().min(1).max(100), name: z.string().min(1).max(200) });
+export const Guarantor = z.object({
+  id: z.string().min(1).max(100),
+  name: z.string().min(1).max(200),
+  phones: z.array(Phone).max(5).default([]),
+  address: z.string().min(1).max(500).optional(),
+});
 export type Guarantor = z.infer<typeof Guarantor>;
 
 export const MissedPayment = z.object({ dueDate: IsoDate, amountMinor: AmountMinor, currency: CurrencyCode });
@@ -54,6 +69,8 @@ export const ContactOutcome = z.object({
   outcome: z.enum(['reached', 'no-answer', 'refused', 'wrong-number', 'promise']),
   reasonCategory: ReasonCategory.optional(),
   note: z.string().max(2000).default(''),
+  /** The collector or field officer reporting it. */
+  actor: z.string().min(1).max(100).default('unknown'),
 });
 export type ContactOutcome = z.infer<typeof ContactOutcome>;
 
@@ -65,6 +82,15 @@ export type GuarantorResponse = z.infer<typeof GuarantorResponse>;
 
 // ---- updates ----
 export const PromiseToPay = z.object({ date: IsoDate, amountMinor: AmountMinor });
+
+export const VisitReportInput = z.object({
+  outcome: z.enum(['met', 'not-met', 'site-closed', 'refused']),
+  signedStatement: z.boolean(),
+  writtenPromise: z.string().max(2000).optional(),
+  note: z.string().max(2000).default(''),
+  officerId: z.string().min(1).max(100).optional(),
+});
+export type VisitReportInput = z.infer<typeof VisitReportInput>;
 export type PromiseToPay = z.infer<typeof PromiseToPay>;
 
 export const SetTreatment = z.object({ treatment: TreatmentKind });
@@ -83,8 +109,8 @@ export const WriteOff = z.object({ reason: z.string().min(1).max(500), by: z.str
 export type WriteOff = z.infer<typeof WriteOff>;
 
 export const LegalEvent = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('filed'), court: z.string().min(1), caseNumber: z.string().min(1) }),
-  z.object({ kind: z.literal('assets-frozen'), description: z.string().min(1) }),
+  z.object({ kind: z.literal('filed'), court: z.string().min(1), caseNumber: z.string().min(1), costMinor: z.number().int().nonnegative().optional() }),
+  z.object({ kind: z.literal('assets-frozen'), description: z.string().min(1), costMinor: z.number().int().nonnegative().optional() }),
   z.object({ kind: z.literal('mediated-settlement'), amountMinor: AmountMinor }),
   z.object({ kind: z.literal('judgment'), amountMinor: AmountMinor }),
   z.object({ kind: z.literal('closed'), outcome: z.string().min(1) }),
@@ -163,8 +189,15 @@ export interface CaseState {
     events: Array<LegalEvent & { at: string }>;
   };
   writeOff?: WriteOff;
-  /** Occurrences of playbook steps already run or skipped, by `${stepId}@${day}`. */
-  done: Record<string, 'ran' | 'skipped'>;
+  /** Occurrences of playbook steps already run, skipped, or refused by the compliance guard, by `${stepId}@${day}`. */
+  done: Record<string, 'ran' | 'skipped' | 'refused'>;
+  /** Occurrences the compliance guard deferred: not before this instant. */
+  notBefore: Record<string, string>;
+  /** A planned field visit waiting for the approval its playbook step asks for. */
+  pendingVisit?: { reference: string; stepId: string; role: 'supervisor' | 'manager'; deadline: string; approvedBy?: string };
+  lastVisitReference?: string;
+  /** Count of projections written to the ledger's cases row. */
+  projectionNo: number;
   timeline: TimelineEntry[];
   nextAction?: NextAction;
   blacklisted: boolean;

@@ -4,5 +4,9 @@ export const ErrorTypes = {
   InvalidInput: 'InvalidInput',
   ReconciliationMismatch: 'ReconciliationMismatch',
   CaseClosed: 'CaseClosed',
+  CaseNotFound: 'CaseNotFound',
+  InvalidRecipient: 'InvalidRecipient',
+  ChannelRejected: 'ChannelRejected',
+  InconsistentAmounts: 'InconsistentAmounts',
 } as const;
 export type ErrorType = (typeof ErrorTypes)[keyof typeof ErrorTypes];

@@ -11,6 +11,7 @@ import type {
   PaymentReceived,
   PromiseToPay,
   SetTreatment,
+  VisitReportInput,
   WriteOff,
 } from './case';
 
@@ -23,6 +24,8 @@ export const paymentReceivedSignal = defineSignal<[PaymentReceived]>('paymentRec
 export const contactOutcomeSignal = defineSignal<[ContactOutcome]>('contactOutcome');
 /** The guarantor's answer to the demand. */
 export const guarantorResponseSignal = defineSignal<[GuarantorResponse]>('guarantorResponse');
+/** A field officer's report of the last visit: outcome, signed statement, written promise. */
+export const visitReportSignal = defineSignal<[VisitReportInput]>('visitReport');
 
 // Updates: requests the case accepts or rejects, with an answer.
 export interface UpdateAck {
@@ -40,6 +43,8 @@ export const resolveDisputeUpdate = defineUpdate<UpdateAck, []>('resolveDispute'
 export const writeOffUpdate = defineUpdate<UpdateAck, [WriteOff]>('writeOff');
 export const approveLegalReferralUpdate = defineUpdate<UpdateAck, [Approver]>('approveLegalReferral');
 export const recordLegalEventUpdate = defineUpdate<UpdateAck, [LegalEvent]>('recordLegalEvent');
+/** Approves the planned field visit that the playbook says needs an approval. */
+export const approveVisitUpdate = defineUpdate<UpdateAck, [Approver]>('approveVisit');
 
 // Queries.
 /** The case as a supervisor or the API reads it: stage, balance, days overdue, next action, timeline. */

@@ -49,6 +49,10 @@ export const PlaybookStep = z
     window: z.object({ from: LocalTime, to: LocalTime }).strict().refine((w) => w.from < w.to, 'window.from must be before window.to'),
     /** A one-off step whose day passed before it could run (late opening, hold, dispute, promise) runs once anyway. */
     catchUp: z.boolean().default(false),
+    /** A field visit that needs an approval before it goes ahead; the case waits for it until the window ends. */
+    approval: z.object({ role: z.enum(['supervisor', 'manager']) }).strict().optional(),
+    /** What the field officer brings (visits). */
+    materials: z.array(z.string().min(1)).optional(),
   })
   .strict();
 export type PlaybookStep = z.infer<typeof PlaybookStep>;
@@ -74,6 +78,14 @@ export const Playbook = z
         approvalReminderHours: z.number().int().positive(),
       })
       .strict(),
+    /** What each kind of step costs the lender, charged to the case (cost control). */
+    costs: z.object({ fieldVisitMinor: z.number().int().nonnegative(), letterMinor: z.number().int().nonnegative() }).strict()
+      .default({ fieldVisitMinor: 0, letterMinor: 0 }),
+    /** Language of the letters the case issues. */
+    letterLanguage: z.enum(['zh-CN', 'en']).default('zh-CN'),
+    /** The creditor named on letters. */
+    creditor: z.object({ name: z.string().min(1), address: z.string().optional(), phone: z.string().optional() }).strict()
+      .default({ name: 'Recoup Lending Co.' }),
     steps: z.array(PlaybookStep).min(1),
   })
   .strict()
@@ -92,6 +104,7 @@ export type PlaybookInput = z.input<typeof Playbook>;
 
 const OFFICE = { from: '09:00', to: '18:00' };
 const CALLS = { from: '09:00', to: '20:00' };
+const VISIT_MATERIALS = ['statement of account', 'loan contract', 'visit receipt'];
 
 /** The micro-loan plan's ladder (seed, part 1), row for row. */
 export const DEFAULT_PLAYBOOK: Playbook = Playbook.parse({
@@ -104,12 +117,15 @@ export const DEFAULT_PLAYBOOK: Playbook = Playbook.parse({
   promise: { graceDays: 2, maxDaysAhead: 30 },
   guarantor: { responseDays: 7 },
   legal: { brokenPromisesForReferral: 2, approvalReminderHours: 24 },
+  costs: { fieldVisitMinor: 5_000, letterMinor: 2_000 },
+  letterLanguage: 'zh-CN',
+  creditor: { name: '示范小额贷款有限公司 (Demo Micro-Lending Co.)' },
   steps: [
-    { id: 'first-visit', day: 0, action: 'field-visit', window: OFFICE,
+    { id: 'first-visit', day: 0, action: 'field-visit', window: OFFICE, materials: VISIT_MATERIALS,
       description: 'Visit the business site: is it operating; explain credit-bureau reporting and the lost interest-free benefit; learn the reason; ask for a firm repayment date' },
     { id: 'early-call', day: 1, action: 'phone-call', window: CALLS, repeat: { everyDays: 1, untilDay: 3 },
       description: 'Daily call in the first three days: explain how serious the consequences are' },
-    { id: 'second-visit', day: 4, action: 'field-visit', window: OFFICE,
+    { id: 'second-visit', day: 4, action: 'field-visit', window: OFFICE, materials: VISIT_MATERIALS,
       description: 'Second visit: how is the business doing, is money coming in' },
     { id: 'guarantor-contact', day: 4, action: 'guarantor-contact', window: OFFICE, conditions: { hasGuarantor: true },
       description: 'Contact the guarantor to collect jointly' },

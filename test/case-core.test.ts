@@ -40,8 +40,8 @@ function caseInput(
 ): CaseInput {
   return {
     accountId: 'ACC-1',
-    debtor: { name: 'Wang Fang', timeZone: opts.timeZone ?? TZ },
-    guarantors: opts.guarantor === false ? [] : [{ id: 'G-1', name: 'Li Wei' }],
+    debtor: { name: 'Wang Fang', timeZone: opts.timeZone ?? TZ, phones: [], jurisdiction: 'CN' },
+    guarantors: opts.guarantor === false ? [] : [{ id: 'G-1', name: 'Li Wei', phones: [] }],
     currency: 'CNY',
     firstMissed: { dueDate: opts.dueDate ?? '2026-03-01', amountMinor: opts.amountMinor ?? PRINCIPAL, currency: 'CNY' },
     playbook: opts.playbook ?? pb,
@@ -135,7 +135,7 @@ describe('newCaseState', () => {
     expect(s.openedOnDay).toBe(0);
     expect(s.balance).toEqual({ principalMinor: PRINCIPAL, penaltyMinor: 0, feesMinor: 0 });
     expect(s.missedPayments).toEqual([{ dueDate: '2026-03-01', amountMinor: PRINCIPAL, currency: 'CNY' }]);
-    expect(s.guarantors).toEqual([{ id: 'G-1', name: 'Li Wei', status: 'not-contacted' }]);
+    expect(s.guarantors).toEqual([{ id: 'G-1', name: 'Li Wei', phones: [], status: 'not-contacted' }]);
     expect(s.treatment).toEqual({ kind: 'collect', approved: true });
     expect(s.done).toEqual({});
     expect(s.brokenPromises).toBe(0);

@@ -18,12 +18,18 @@ export function recordingActivities(): { calls: RecordedCall[]; activities: Case
   const calls: RecordedCall[] = [];
   const rec = (fn: keyof CaseActivities) => async (req: CaseRef & Partial<StepRequest>) => {
     calls.push({ fn, accountId: req.accountId, idempotencyKey: req.idempotencyKey, day: req.day, stepId: req.stepId, request: req });
-    return { reference: `${fn}#${calls.length}` };
+    return { status: 'done' as const, reference: `${fn}#${calls.length}` };
   };
   const activities: CaseActivities = {
     recordCaseOpened: async (o) => (await rec('recordCaseOpened')(o), { caseId: calls.length }),
     recordPayment: async (p) => (await rec('recordPayment')(p), { recorded: true }),
     recordCaseClosed: async (c) => void (await rec('recordCaseClosed')(c)),
+    recordMissedPayment: async (r) => void (await rec('recordMissedPayment')(r)),
+    projectCase: async (r) => void (await rec('projectCase')(r)),
+    recordPromise: async (r) => void (await rec('recordPromise')(r)),
+    recordVisitApproval: async (r) => void (await rec('recordVisitApproval')(r)),
+    cancelVisit: async (r) => void (await rec('cancelVisit')(r)),
+    recordVisitReport: async (r) => void (await rec('recordVisitReport')(r)),
     scheduleFieldVisit: rec('scheduleFieldVisit'),
     placeCollectionCall: rec('placeCollectionCall'),
     contactGuarantor: rec('contactGuarantor'),

@@ -28,14 +28,13 @@ import { DEFAULT_PLAYBOOK } from '../shared/playbook';
 import { ensureSearchAttributes } from '../worker/search-attributes';
 import { WORKFLOWS_PATH } from '../worker/worker';
 import { recordingActivities, stepsOf } from './recording-activities';
+import { range, storyKit, STORY_PRINCIPAL as PRINCIPAL, STORY_TZ as TZ } from './story-kit';
 
 /**
  * The default playbook's stories on the time-skipping server: each asserts the exact activities
  * the case ran, by ladder day. Activities are test implementations that record each call.
  */
-const TZ = 'Asia/Shanghai';
 const TASK_QUEUE = 'stories';
-const PRINCIPAL = 1_000_000;
 const { calls, activities } = recordingActivities();
 
 let env: TestWorkflowEnvironment;
@@ -50,6 +49,7 @@ beforeAll(async () => {
   await ensureSearchAttributes(env.connection, 'default');
   bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH });
   worker = await Worker.create({ connection: env.nativeConnection, taskQueue: TASK_QUEUE, workflowBundle: bundle, activities });
+  kit = storyKit(env, TASK_QUEUE);
   running = worker.run();
 });
 afterAll(async () => {
@@ -59,9 +59,6 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-let seq = 0;
-const started: Array<{ name: string; handle: WorkflowHandleWithFirstExecutionRunId }> = [];
-
 /**
  * RECOUP_RECORD_HISTORIES=1 saves each story's first run under test/histories/ for the replay test
  * (the 365-day story's runs are too large to keep).
@@ -69,61 +66,20 @@ const started: Array<{ name: string; handle: WorkflowHandleWithFirstExecutionRun
 async function recordHistories(): Promise<void> {
   const dir = fileURLToPath(new URL('./histories/', import.meta.url));
   await mkdir(dir, { recursive: true });
-  for (const { name, handle } of started) {
+  for (const { name, handle } of kit.started) {
     if (name.includes('365-day')) continue;
     const slug = name.replace(/^.*> /, '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
     const history = await env.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId).fetchHistory();
     await writeFile(`${dir}${slug}.json`, historyToJSON(history));
   }
 }
-interface Story {
-  accountId: string;
-  handle: WorkflowHandleWithFirstExecutionRunId;
-  day0: string;
-  /** Skips time to `time` (local) on ladder day `day`. */
-  at(day: number, time: string): Promise<void>;
-  steps(): string[];
-  outstanding(): Promise<number>;
-  pay(amountMinor: number): Promise<void>;
+
+let kit: ReturnType<typeof storyKit>;
+async function openCase(opts: { guarantor?: boolean } = {}) {
+  const s = await kit.openCase(opts);
+  return { ...s, steps: () => stepsOf(calls, s.accountId) };
 }
 
-async function openCase(opts: { guarantor?: boolean } = {}): Promise<Story> {
-  const accountId = `STORY-${++seq}-${Date.now()}`;
-  // Start at 00:30 local on a fresh day, so day 0 has every window ahead of it.
-  const now = await env.currentTimeMs();
-  const day0 = addDays(localDate(now, TZ), 1);
-  await env.sleep(instantOf(day0, '00:30', TZ) - now);
-  const input: CaseInput = {
-    accountId,
-    debtor: { name: '王建国', timeZone: TZ },
-    guarantors: opts.guarantor ? [{ id: 'G1', name: '李保证' }] : [],
-    currency: 'CNY',
-    firstMissed: { dueDate: addDays(day0, -1), amountMinor: PRINCIPAL, currency: 'CNY' },
-    playbook: DEFAULT_PLAYBOOK,
-  };
-  const handle = await env.client.workflow.start('collectionCase', { taskQueue: TASK_QUEUE, workflowId: caseWorkflowId(accountId), args: [input] });
-  started.push({ name: expect.getState().currentTestName ?? accountId, handle });
-  let payments = 0;
-  return {
-    accountId,
-    handle,
-    day0,
-    async at(day, time) {
-      const target = instantOf(addDays(day0, day), time, TZ);
-      const t = await env.currentTimeMs();
-      if (target > t) await env.sleep(target - t);
-      await handle.query(caseStateQuery); // let the worker catch up with the new time
-    },
-    steps: () => stepsOf(calls, accountId),
-    outstanding: async () => (await handle.query(caseStateQuery)).outstandingMinor,
-    async pay(amountMinor) {
-      const t = await env.currentTimeMs();
-      await handle.signal(paymentReceivedSignal, { paymentId: `${accountId}-pay-${++payments}`, amountMinor, currency: 'CNY', paidAt: new Date(t).toISOString() });
-    },
-  };
-}
-
-const range = (from: number, to: number, fn: string) => Array.from({ length: to - from + 1 }, (_, i) => `${from + i}:${fn}`);
 const LADDER_TO_DAY_7 = [
   '0:scheduleFieldVisit',
   ...range(1, 3, 'placeCollectionCall'),
@@ -277,7 +233,7 @@ describe('default playbook stories', () => {
   it('fraud (reason 6) asks for legal review at once', async () => {
     const s = await openCase();
     await s.at(1, '12:00');
-    await s.handle.signal(contactOutcomeSignal, { channel: 'phone', outcome: 'reached', reasonCategory: 6, note: 'loan used for gambling' });
+    await s.handle.signal(contactOutcomeSignal, { channel: 'phone', outcome: 'reached', reasonCategory: 6, note: 'loan used for gambling', actor: 'collector-7' });
     await s.at(1, '12:05');
     expect(s.steps()).toEqual(['0:scheduleFieldVisit', '1:placeCollectionCall', '1:requestLegalReferral']);
     const state = await s.handle.query(caseStateQuery);

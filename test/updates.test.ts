@@ -104,7 +104,8 @@ describe('case updates on the dev server', () => {
     expect(await handle.result()).toMatchObject({ stage: 'settled' });
     const [row] = await stack.sql`select stage, closed_at from cases where account_id = ${accountId}`;
     expect(row).toMatchObject({ stage: 'settled' });
-    expect(await stack.sql`select kind from case_actions where account_id = ${accountId} and kind = 'treatment-restructure'`).toHaveLength(1);
+    expect(await stack.sql`select actor from audit_log where account_id = ${accountId} and action = 'treatment-restructure'`).toEqual([{ actor: 'm1' }]);
+    expect((await stack.sql`select lift_reason from credit_holds where account_id = ${accountId}`)[0]).toEqual({ lift_reason: 'case closed: settled' });
     // A closed case takes no more updates.
     await expect(handle.executeUpdate(writeOffUpdate, { args: [{ reason: 'late', by: 'x' }] })).rejects.toThrow(/completed/i);
   });
@@ -115,6 +116,7 @@ describe('case updates on the dev server', () => {
     expect(await handle.result()).toMatchObject({ stage: 'written-off' });
     const [row] = await stack.sql`select stage from cases where account_id = ${accountId}`;
     expect(row).toMatchObject({ stage: 'written-off' });
-    expect(await stack.sql`select payload from case_actions where account_id = ${accountId} and kind = 'write-off'`).toHaveLength(1);
+    expect(await stack.sql`select actor, detail->>'reason' as reason from audit_log where account_id = ${accountId} and action = 'write-off'`)
+      .toEqual([{ actor: 'fin-1', reason: 'debtor deceased, no estate' }]);
   });
 });

@@ -11,7 +11,7 @@ import {
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import type { CaseActivities, CaseRef, StepRequest } from '../shared/activities';
+import type { CaseActivities, CaseRef, StepRequest, StepResult } from '../shared/activities';
 import { STEP_ACTIVITY } from '../shared/activities';
 import { addDays, instantOf, localTime } from '../shared/calendar';
 import type { CaseInput, CaseResult, CaseStage as Stage, CaseState, LegalEvent } from '../shared/case';
@@ -26,6 +26,8 @@ import {
   holdUpdate,
   missedPaymentSignal,
   paymentReceivedSignal,
+  approveVisitUpdate,
+  visitReportSignal,
   recordLegalEventUpdate,
   recordPromiseUpdate,
   resolveDisputeUpdate,
@@ -72,7 +74,10 @@ const ACTIVITY_OPTIONS: ActivityOptions = {
     initialInterval: '1 second',
     backoffCoefficient: 2,
     maximumInterval: '5 minutes',
-    nonRetryableErrorTypes: [ErrorTypes.CurrencyMismatch, ErrorTypes.InvalidInput, ErrorTypes.ReconciliationMismatch],
+    nonRetryableErrorTypes: [
+      ErrorTypes.CurrencyMismatch, ErrorTypes.InvalidInput, ErrorTypes.ReconciliationMismatch, ErrorTypes.CaseNotFound,
+      ErrorTypes.InvalidRecipient, ErrorTypes.ChannelRejected, ErrorTypes.InconsistentAmounts,
+    ],
   },
 };
 const acts = proxyActivities<CaseActivities>(ACTIVITY_OPTIONS);
@@ -104,7 +109,12 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
   const note = (what: string, outcome: string) => {
     state.timeline.push({ at: new Date(now()).toISOString(), day: dayIndex(state, now()), what, outcome });
   };
-  const ref = (suffix: string): CaseRef => ({ idempotencyKey: `${state.caseKey}:${suffix}`, caseKey: state.caseKey, accountId: state.accountId });
+  const ref = (suffix: string): CaseRef => ({
+    idempotencyKey: `${state.caseKey}:${suffix}`,
+    caseKey: state.caseKey,
+    accountId: state.accountId,
+    at: new Date(now()).toISOString(),
+  });
   const ack = (detail: string): UpdateAck => ({ accepted: true, stage: state.stage, detail });
   const mustBeActive = () => {
     if (isClosed(state)) throw ApplicationFailure.nonRetryable(`the case is ${state.stage}`, 'CaseClosed');
@@ -117,6 +127,7 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
     accrue(state, pb, now()); // days so far accrue on the principal before this instalment joins it
     if (addMissedPayment(state, m)) {
       note('missed payment', `${m.amountMinor} ${m.currency} due ${m.dueDate}`);
+      ledgerQueue.push(() => act('recordMissedPayment', `Record missed instalment due ${m.dueDate}`, { ...ref(`missed:${m.dueDate}`), missed: m }));
       touch();
     }
   });
@@ -138,9 +149,46 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
     if (o.reasonCategory === 6 && !state.legalReviewRequested) state.legalReviewRequested = true;
     const n = state.timeline.length;
     note(`contact outcome (${o.channel})`, `${o.outcome}${o.reasonCategory ? `, reason ${o.reasonCategory}` : ''}${o.note ? `: ${o.note}` : ''}`);
-    ledgerQueue.push(() => act('recordContactOutcome', `Record ${o.channel} outcome: ${o.outcome}`, { ...ref(`outcome:${n}`), day, outcome: o }));
+    ledgerQueue.push(() => act('recordContactOutcome', `Record ${o.channel} outcome: ${o.outcome}`, { ...ref(`outcome:${n}`), day, outcome: o, actor: o.actor }));
     touch();
   });
+
+  setHandler(visitReportSignal, (v) => {
+    const visit = state.lastVisitReference;
+    if (!visit || isClosed(state)) return;
+    const n = state.timeline.length;
+    note('visit report', `${v.outcome}${v.signedStatement ? ', signed statement' : ''}${v.writtenPromise ? `, written promise: ${v.writtenPromise}` : ''}`);
+    ledgerQueue.push(() =>
+      act('recordVisitReport', `Record visit report: ${v.outcome}`, {
+        ...ref(`visit-report:${n}`),
+        visitReference: visit,
+        outcome: v.outcome,
+        signedStatement: v.signedStatement,
+        ...(v.writtenPromise ? { writtenPromise: v.writtenPromise } : {}),
+        note: v.note,
+        ...(v.officerId ? { officerId: v.officerId } : {}),
+      }),
+    );
+    touch();
+  });
+
+  setHandler(
+    approveVisitUpdate,
+    ({ by, role }) => {
+      state.pendingVisit!.approvedBy = by;
+      note('visit approved', `by ${by} (${role})`);
+      touch();
+      return ack('visit approved');
+    },
+    {
+      validator: ({ role }) => {
+        mustBeActive();
+        const v = state.pendingVisit;
+        if (!v || v.approvedBy) throw new Error('no field visit is awaiting approval');
+        if (role !== v.role && !(v.role === 'supervisor' && role === 'manager')) throw new Error(`this visit needs a ${v.role}'s approval`);
+      },
+    },
+  );
 
   setHandler(guarantorResponseSignal, (r) => {
     const g = state.guarantors.find((x) => x.id === r.guarantorId);
@@ -156,6 +204,12 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
     (p) => {
       const id = addPromise(state, p, now());
       note('promise to pay', `${p.amountMinor} by ${p.date}`);
+      const made = state.promises[id - 1]!;
+      ledgerQueue.push(() =>
+        act('recordPromise', `Record promise ${id}: ${p.amountMinor} by ${p.date}`, {
+          ...ref(`promise:${id}:pending`), promiseNo: id, date: p.date, amountMinor: p.amountMinor, status: 'pending', madeAt: made.madeAt,
+        }),
+      );
       touch();
       return { ...ack(`escalation paused until ${p.date} plus ${pb.promise.graceDays} days' grace`), promiseId: id };
     },
@@ -294,8 +348,28 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
   );
 
   // ---- the case ----
-  const stepRequest = (step: Pick<PlaybookStep, 'id' | 'action' | 'description'>, day: number, key: string, reason?: string): StepRequest => ({
+  const stepRequest = (
+    step: Pick<PlaybookStep, 'id' | 'action' | 'description'> & Partial<Pick<PlaybookStep, 'window' | 'approval' | 'materials'>>,
+    day: number,
+    key: string,
+    reason?: string,
+  ): StepRequest => {
+    const window = step.window ?? { from: '09:00', to: '18:00' };
+    const date = addDays(state.day0, day);
+    const letter = step.action === 'overdue-notice' || step.action === 'guarantor-demand' || step.action === 'statement-of-account' || step.action === 'legal-referral';
+    return {
     ...ref(key),
+    windowFrom: window.from,
+    windowTo: window.to,
+    windowEnd: new Date(instantOf(date, window.to, state.timeZone)).toISOString(),
+    ...(step.approval ? { approvalRole: step.approval.role } : {}),
+    ...(step.materials ? { materials: step.materials } : {}),
+    inDispute: !!state.dispute,
+    costMinor: step.action === 'field-visit' ? pb.costs.fieldVisitMinor : letter ? pb.costs.letterMinor : 0,
+    letterLanguage: pb.letterLanguage,
+    creditor: pb.creditor,
+    daysOverdue: daysOverdue(state, now()),
+    dueDate: state.missedPayments[0]?.dueDate ?? input.firstMissed.dueDate,
     stepId: step.id,
     action: step.action,
     day,
@@ -307,15 +381,15 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
     ...(state.collectorId ? { collectorId: state.collectorId } : {}),
     guarantorIds: state.guarantors.map((g) => g.id),
     ...(reason ? { reason } : {}),
-  });
+    };
+  };
 
-  /** Runs a step's activity; a non-retryable failure is recorded and the case goes on. */
-  const runStep = async (fn: keyof CaseActivities, req: StepRequest & { approvedBy?: string }, summary: string): Promise<string> => {
+  /** Runs a step's activity; a non-retryable failure is recorded as the step's outcome and the case goes on. */
+  const runStep = async (fn: keyof CaseActivities, req: StepRequest & { approvedBy?: string }, summary: string): Promise<StepResult | { status: 'failed'; reference: string }> => {
     try {
-      const r = (await act(fn, summary, req as never)) as { reference?: string } | undefined;
-      return r?.reference ?? 'done';
+      return (await act(fn, summary, req as never)) as StepResult;
     } catch (e) {
-      if (e instanceof ActivityFailure) return `failed: ${e.cause?.message ?? e.message}`;
+      if (e instanceof ActivityFailure) return { status: 'failed', reference: `failed: ${e.cause?.message ?? e.message}` };
       throw e;
     }
   };
@@ -356,6 +430,30 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
     }
     state.nextAction = plan?.next ? { stepId: plan.next.stepId, action: plan.next.action, day: plan.next.day, dueAt: plan.next.dueAt } : undefined;
     setCurrentDetails(`Day ${day}: ${lastEvent}. Outstanding ${outstandingMinor(state)} ${state.currency}. Next: ${next}.`);
+    projectIfChanged(next);
+  };
+
+  // The ledger's cases row follows the workflow: written whenever what it shows changes.
+  let projected = '';
+  const projectIfChanged = (next: string) => {
+    const t = now();
+    const row = {
+      stage: state.stage,
+      ...(state.collectorId ? { collectorId: state.collectorId } : {}),
+      daysOverdue: daysOverdue(state, t),
+      balance: { ...state.balance },
+      paidMinor: state.paidMinor,
+      brokenPromises: state.brokenPromises,
+      treatment: state.treatment.kind,
+      inDispute: !!state.dispute,
+      nextAction: next,
+      ...(state.nextAction ? { nextActionAt: state.nextAction.dueAt } : {}),
+    };
+    const signature = JSON.stringify(row);
+    if (signature === projected) return;
+    projected = signature;
+    const n = ++state.projectionNo;
+    ledgerQueue.push(() => act('projectCase', `Update the ledger's case row (${n})`, { ...ref(`projection:${n}`), projectionNo: n, ...row }));
   };
 
   const drainLedger = async () => {
@@ -391,12 +489,16 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
       ...ref('open'),
       workflowId: info.workflowId,
       debtorName: input.debtor.name,
+      debtor: input.debtor,
+      guarantors: input.guarantors,
+      ...(input.collectorId ? { collectorId: input.collectorId } : {}),
       currency: input.currency,
       firstMissed: input.firstMissed,
       playbookId: pb.id,
       playbookVersion: pb.version,
       openedAt: state.openedAt,
     });
+    await act('recordMissedPayment', `Record missed instalment due ${input.firstMissed.dueDate}`, { ...ref(`missed:${input.firstMissed.dueDate}`), missed: input.firstMissed });
   }
 
   const maxEvents = input.maxHistoryEvents ?? DEFAULT_MAX_HISTORY_EVENTS;
@@ -404,7 +506,26 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
     await drainLedger();
     const t = now();
     accrue(state, pb, t);
-    for (const c of settlePromises(state, pb, t)) note(`promise ${c.id}`, c.status);
+    for (const c of settlePromises(state, pb, t)) {
+      note(`promise ${c.id}`, c.status);
+      const p = state.promises[c.id - 1]!;
+      ledgerQueue.push(() =>
+        act('recordPromise', `Promise ${c.id} ${c.status}`, { ...ref(`promise:${c.id}:${c.status}`), promiseNo: c.id, date: p.date, amountMinor: p.amountMinor, status: c.status, madeAt: p.madeAt }),
+      );
+    }
+    // A visit that needs an approval: go ahead once approved, cancel when its window closes without one.
+    const pv = state.pendingVisit;
+    if (pv?.approvedBy) {
+      await act('recordVisitApproval', `Visit approved by ${pv.approvedBy}`, { ...ref(`visit-approval:${pv.reference}`), visitReference: pv.reference, by: pv.approvedBy, role: pv.role });
+      delete state.pendingVisit;
+      continue;
+    }
+    if (pv && t >= Date.parse(pv.deadline)) {
+      await act('cancelVisit', 'Cancel the visit: not approved in time', { ...ref(`visit-cancel:${pv.reference}`), visitReference: pv.reference, reason: `no ${pv.role} approval before the window closed` });
+      note('visit cancelled', `no ${pv.role} approval before ${pv.deadline}`);
+      delete state.pendingVisit;
+      continue;
+    }
     if (settleGuarantorDemand(state, t)) note('guarantor demand', `no answer within ${pb.guarantor.responseDays} days: counts toward legal referral`);
     if (state.hold?.until && Date.parse(state.hold.until) <= t) {
       note('resumed', 'hold expired');
@@ -436,7 +557,7 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
       const day = dayIndex(state, t);
       const r = await runStep('referToLegal', { ...stepRequest({ id: 'legal-handoff', action: 'legal-referral', description: 'Hand the case and its dossier to legal' }, day, 'legal-handoff'), approvedBy: state.legal.approvedBy! }, `Day ${day}: hand the case to legal`);
       state.stage = 'legal';
-      note('handed to legal', r);
+      note('handed to legal', 'reference' in r ? r.reference : r.status);
       lastEvent = 'handed to legal';
       publish();
       continue;
@@ -460,9 +581,31 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
       const step = pb.steps.find((s) => s.id === plan.next!.stepId)!;
       const { day, key } = plan.next;
       const reason = step.action === 'legal-referral' ? legalReferralTriggered(state, pb) : undefined;
-      const reference = await runStep(STEP_ACTIVITY[step.action], stepRequest(step, day, key, reason), `Day ${day}: ${step.description}`);
+      const req = stepRequest(step, day, key, reason);
+      const result = await runStep(STEP_ACTIVITY[step.action], req, `Day ${day}: ${step.description}`);
+      if (result.status === 'refused') {
+        // The compliance guard said not now: wait for the next allowed moment if it still serves this
+        // occurrence, else this occurrence does not happen.
+        const nextAllowed = result.nextAllowedAt ? Date.parse(result.nextAllowedAt) : undefined;
+        const stillUseful = nextAllowed !== undefined && nextAllowed > now() && (nextAllowed < Date.parse(req.windowEnd) || step.catchUp || step.action === 'legal-referral');
+        if (stillUseful) {
+          state.notBefore[key] = result.nextAllowedAt!;
+          note(step.action, `deferred by ${result.rule} until ${result.nextAllowedAt}: ${result.reason}`);
+        } else {
+          state.done[key] = 'refused';
+          note(step.action, `refused by ${result.rule}: ${result.reason}`);
+        }
+        lastEvent = `${step.action.replace(/-/g, ' ')} refused (${result.rule})`;
+        continue;
+      }
+      const reference = result.reference;
       state.done[key] = 'ran';
+      delete state.notBefore[key];
       note(step.action, reference);
+      if (step.action === 'field-visit' && result.status === 'done') {
+        state.lastVisitReference = reference;
+        if (step.approval) state.pendingVisit = { reference, stepId: step.id, role: step.approval.role, deadline: req.windowEnd };
+      }
       if (step.action === 'guarantor-contact') for (const g of state.guarantors) if (g.status === 'not-contacted') g.status = 'contacted';
       if (step.action === 'guarantor-demand') startGuarantorDemand(state, pb, now());
       if (step.action === 'legal-referral') {
@@ -486,6 +629,7 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
       plan.pause?.until,
       state.guarantorDemand && !state.guarantorDemand.outcome ? Date.parse(state.guarantorDemand.deadline) : undefined,
       reminderAt,
+      state.pendingVisit ? Date.parse(state.pendingVisit.deadline) : undefined,
       nextLocalMidnight(state, t),
     ].filter((x): x is number => x !== undefined && x > t);
     const wakeAt = Math.min(...wakeCandidates);

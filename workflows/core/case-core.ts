@@ -58,6 +58,8 @@ export function newCaseState(input: CaseInput, nowMs: number, caseKey = `Case:${
     promises: [],
     brokenPromises: 0,
     done: {},
+    notBefore: {},
+    projectionNo: 0,
     timeline: [],
     blacklisted: false,
     version: 0,
@@ -246,7 +248,8 @@ export function nextAction(state: CaseState, pb: Playbook, nowMs: number): Plan 
     if (step.action === 'legal-referral' && state.legal) return;
     const due = (day: number, key: string) => {
       const w = windowOf(state, step, day);
-      candidates.push({ stepId: step.id, action: step.action, day, key, order, dueAt: new Date(Math.max(w.start, nowMs)).toISOString() });
+      const deferred = state.notBefore[key] ? Date.parse(state.notBefore[key]) : 0;
+      candidates.push({ stepId: step.id, action: step.action, day, key, order, dueAt: new Date(Math.max(w.start, nowMs, deferred)).toISOString() });
     };
 
     if (step.repeat) {

@@ -1,0 +1,57 @@
+import { ApplicationFailure } from '@temporalio/common';
+import type { Db, Sql } from '../db/index';
+import type { CaseRef } from '../shared/activities';
+import { ErrorTypes } from '../shared/errors';
+
+type Tx = Db;
+
+/** One audit row: who did what to which case, when (the case's clock). */
+export async function audit(sql: Tx, actor: string, action: string, ref: CaseRef, detail: object = {}): Promise<void> {
+  await sql`insert into audit_log (at, actor, action, case_key, account_id, detail)
+            values (${ref.at}, ${actor}, ${action}, ${ref.caseKey}, ${ref.accountId}, ${sql.json(detail as never)})`;
+}
+
+export interface CaseRow {
+  case_key: string;
+  account_id: string;
+  currency: string;
+  collector_id: string | null;
+  first_due_date: Date;
+  debtor_name: string;
+  principal_minor: number;
+  penalty_minor: number;
+  fees_minor: number;
+  paid_minor: number;
+  stage: string;
+}
+
+export async function loadCase(sql: Tx, caseKey: string): Promise<CaseRow> {
+  const [row] = await sql<CaseRow[]>`
+    select case_key, account_id, currency, collector_id, first_due_date, debtor_name, principal_minor, penalty_minor,
+           fees_minor, paid_minor, stage
+    from cases where case_key = ${caseKey}`;
+  if (!row) throw ApplicationFailure.nonRetryable(`no case ${caseKey} in the ledger`, ErrorTypes.CaseNotFound);
+  return row;
+}
+
+export interface DebtorRow {
+  id: number;
+  name: string;
+  id_number: string | null;
+  phones: string[];
+  email: string | null;
+  address: string | null;
+  region: string | null;
+  time_zone: string;
+  jurisdiction: 'CN' | 'US';
+  do_not_contact: boolean;
+  cease_communication: boolean;
+}
+
+export async function loadDebtor(sql: Tx, accountId: string): Promise<DebtorRow> {
+  const [row] = await sql<DebtorRow[]>`
+    select id, name, id_number, phones, email, address, region, time_zone, jurisdiction, do_not_contact, cease_communication
+    from debtors where account_id = ${accountId}`;
+  if (!row) throw ApplicationFailure.nonRetryable(`no debtor for account ${accountId}`, ErrorTypes.CaseNotFound);
+  return row;
+}

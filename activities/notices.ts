@@ -1,0 +1,166 @@
+import { ApplicationFailure } from '@temporalio/common';
+import type { Sql } from '../db/index';
+import type { CaseActivities, StepRequest, StepResult } from '../shared/activities';
+import { localDate } from '../shared/calendar';
+import { ErrorTypes } from '../shared/errors';
+import type { Balance } from '../shared/money';
+import { audit, loadCase, loadDebtor } from './audit';
+import type { ChannelProvider } from './channels/index';
+import { renderDocument, type DocumentData, type DocumentKind } from './documents/render';
+
+type NoticeActivities = Pick<CaseActivities, 'serveOverdueNotice' | 'sendStatementOfAccount' | 'demandGuarantorPayment'>;
+
+export interface LedgerAmounts extends Balance {
+  totalMinor: number;
+  paidMinor: number;
+}
+
+/**
+ * The amounts a document may print: the ledger's, and only when they agree with what the case
+ * believes. Principal is recomputed from the ledger's own rows (instalments less the principal part
+ * of each payment); penalty and fees are the case row's. Any difference is a ReconciliationMismatch:
+ * no letter goes out until someone looks (对账 before every letter).
+ */
+export async function reconciledAmounts(sql: Sql, req: Pick<StepRequest, 'caseKey' | 'balance'>): Promise<LedgerAmounts> {
+  const c = await loadCase(sql, req.caseKey);
+  const [sums] = await sql<{ missed: number; principal_paid: number; paid: number }[]>`
+    select (select coalesce(sum(amount_minor), 0)::bigint from instalments where case_key = ${req.caseKey}) as missed,
+           (select coalesce(sum(principal_minor), 0)::bigint from payments where case_key = ${req.caseKey}) as principal_paid,
+           (select coalesce(sum(amount_minor), 0)::bigint from payments where case_key = ${req.caseKey}) as paid`;
+  const ledger: LedgerAmounts = {
+    principalMinor: sums!.missed - sums!.principal_paid,
+    penaltyMinor: c.penalty_minor,
+    feesMinor: c.fees_minor,
+    totalMinor: 0,
+    paidMinor: sums!.paid,
+  };
+  ledger.totalMinor = ledger.principalMinor + ledger.penaltyMinor + ledger.feesMinor;
+  const diffs = (['principalMinor', 'penaltyMinor', 'feesMinor'] as const).filter((k) => ledger[k] !== req.balance[k]);
+  if (diffs.length > 0) {
+    throw ApplicationFailure.nonRetryable(
+      `ledger and case disagree on ${diffs.map((k) => `${k} (ledger ${ledger[k]}, case ${req.balance[k]})`).join(', ')}`,
+      ErrorTypes.ReconciliationMismatch,
+    );
+  }
+  return ledger;
+}
+
+const PREFIX: Record<DocumentKind, string> = {
+  'overdue-notice': 'ON',
+  'statement-of-account': 'SA',
+  'lawyers-letter': 'LL',
+  'guarantor-demand': 'GD',
+};
+
+export interface IssueOptions {
+  kind: DocumentKind;
+  /** Whom the letter goes to: the debtor, or a guarantor by reference. */
+  to: { party: 'debtor' } | { party: 'guarantor'; guarantorRef: string };
+  idempotencyKey: string;
+}
+
+/**
+ * Issues one letter: reconcile, render the PDF, record the notice, hand it to the letter channel,
+ * log the contact and charge its cost. Safe to run twice: the notice row and the channel are keyed.
+ */
+export async function issueDocument(sql: Sql, letters: ChannelProvider, req: StepRequest, opts: IssueOptions): Promise<StepResult> {
+  const [done] = await sql<{ reference: string; delivery_status: string }[]>`
+    select reference, delivery_status from notices where idempotency_key = ${opts.idempotencyKey}`;
+  if (done && done.delivery_status !== 'failed' && done.delivery_status !== 'pending') return { status: 'done', reference: done.reference };
+
+  const c = await loadCase(sql, req.caseKey);
+  const debtor = await loadDebtor(sql, req.accountId);
+  if (debtor.do_not_contact || debtor.cease_communication || req.inDispute) {
+    const rule = debtor.do_not_contact ? 'do-not-contact' : debtor.cease_communication ? 'cease-communication' : 'dispute';
+    await audit(sql, 'compliance-guard', 'letter-refused', req, { kind: opts.kind, rule });
+    return { status: 'refused', rule, reason: `no ${opts.kind} while the debtor is flagged ${rule}` };
+  }
+  let recipient: { name: string; address: string | null };
+  let guarantor: { name: string; address?: string } | undefined;
+  if (opts.to.party === 'guarantor') {
+    const [g] = await sql<{ name: string; address: string | null }[]>`
+      select name, address from guarantors where account_id = ${req.accountId} and guarantor_ref = ${opts.to.guarantorRef}`;
+    if (!g) throw ApplicationFailure.nonRetryable(`no guarantor ${opts.to.guarantorRef}`, ErrorTypes.InvalidInput);
+    recipient = g;
+    guarantor = { name: g.name, ...(g.address ? { address: g.address } : {}) };
+  } else {
+    recipient = { name: debtor.name, address: debtor.address };
+  }
+
+  const amounts = await reconciledAmounts(sql, req);
+  const payments = await sql<{ paid_at: Date; amount_minor: number }[]>`
+    select paid_at, amount_minor from payments where case_key = ${req.caseKey} order by paid_at`;
+  const issuedOn = localDate(Date.parse(req.at), debtor.time_zone);
+  const reference = `${PREFIX[opts.kind]}-${String(await caseNumber(sql, req.caseKey)).padStart(6, '0')}-D${req.day}${opts.to.party === 'guarantor' ? `-${opts.to.guarantorRef}` : ''}`;
+  const data: DocumentData = {
+    kind: opts.kind,
+    language: req.letterLanguage,
+    reference,
+    issuedOn,
+    creditor: req.creditor,
+    debtor: { name: debtor.name, ...(debtor.id_number ? { idNumber: debtor.id_number } : {}), ...(debtor.address ? { address: debtor.address } : {}) },
+    ...(guarantor ? { guarantor } : {}),
+    accountId: req.accountId,
+    currency: c.currency,
+    dueDate: req.dueDate,
+    daysOverdue: req.daysOverdue,
+    amounts: { principalMinor: amounts.principalMinor, penaltyMinor: amounts.penaltyMinor, feesMinor: amounts.feesMinor, totalMinor: amounts.totalMinor },
+    payments: payments.map((p) => ({ paidAt: p.paid_at.toISOString().slice(0, 10), amountMinor: p.amount_minor })),
+  };
+  const doc = await renderDocument(data);
+
+  await sql`
+    insert into notices (idempotency_key, case_key, account_id, kind, language, reference, recipient, content_hash, document, currency,
+                         principal_minor, penalty_minor, fees_minor, total_minor, delivery_channel, delivery_status, issued_at)
+    values (${opts.idempotencyKey}, ${req.caseKey}, ${req.accountId}, ${opts.kind}, ${req.letterLanguage}, ${reference}, ${recipient.name},
+            ${doc.contentHash}, ${doc.pdf}, ${c.currency}, ${amounts.principalMinor}, ${amounts.penaltyMinor}, ${amounts.feesMinor},
+            ${amounts.totalMinor}, 'letter', 'pending', ${req.at})
+    on conflict (idempotency_key) do nothing`;
+  const receipt = await letters.send({
+    idempotencyKey: opts.idempotencyKey,
+    channel: 'letter',
+    caseKey: req.caseKey,
+    accountId: req.accountId,
+    recipient: { name: recipient.name, ...(recipient.address ? { address: recipient.address } : {}) },
+    subject: reference,
+    body: doc.text,
+    document: { kind: opts.kind, language: req.letterLanguage, reference, contentHash: doc.contentHash, pdfBase64: doc.pdf.toString('base64') },
+  });
+  await sql.begin(async (tx) => {
+    await tx`update notices set delivery_status = ${receipt.status}, provider_ref = ${receipt.providerRef} where idempotency_key = ${opts.idempotencyKey}`;
+    await tx`
+      insert into contact_attempts (idempotency_key, case_key, account_id, channel, party, status, note, actor, attempted_at)
+      values (${`${opts.idempotencyKey}:attempt`}, ${req.caseKey}, ${req.accountId}, 'letter', ${opts.to.party}, 'placed', ${reference}, 'case-workflow', ${req.at})
+      on conflict (idempotency_key) do nothing`;
+    if (req.costMinor > 0) {
+      await tx`insert into case_costs (idempotency_key, case_key, account_id, kind, amount_minor, currency, description, incurred_at)
+               values (${`${opts.idempotencyKey}:cost`}, ${req.caseKey}, ${req.accountId}, ${opts.kind}, ${req.costMinor}, ${c.currency},
+                       ${`${reference} by ${receipt.provider}`}, ${req.at})
+               on conflict (idempotency_key) do nothing`;
+    }
+    await audit(tx, 'case-workflow', 'document-issued', req, { kind: opts.kind, reference, contentHash: doc.contentHash, totalMinor: amounts.totalMinor, provider: receipt.provider });
+  });
+  return { status: 'done', reference };
+}
+
+async function caseNumber(sql: Sql, caseKey: string): Promise<number> {
+  const [row] = await sql<{ id: number }[]>`select id from cases where case_key = ${caseKey}`;
+  return row!.id;
+}
+
+export function createNoticeActivities({ sql, letters }: { sql: Sql; letters: ChannelProvider }): NoticeActivities {
+  return {
+    serveOverdueNotice: (req) => issueDocument(sql, letters, req, { kind: 'overdue-notice', to: { party: 'debtor' }, idempotencyKey: req.idempotencyKey }),
+    sendStatementOfAccount: (req) => issueDocument(sql, letters, req, { kind: 'statement-of-account', to: { party: 'debtor' }, idempotencyKey: req.idempotencyKey }),
+    /** The demand that each guarantor pay in the debtor's place. */
+    async demandGuarantorPayment(req) {
+      const refs: string[] = [];
+      for (const g of req.guarantorIds) {
+        const r = await issueDocument(sql, letters, req, { kind: 'guarantor-demand', to: { party: 'guarantor', guarantorRef: g }, idempotencyKey: `${req.idempotencyKey}:${g}` });
+        if (r.status !== 'done') return r;
+        refs.push(r.reference);
+      }
+      return { status: 'done', reference: refs.join(',') };
+    },
+  };
+}

@@ -1,0 +1,115 @@
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createActivities } from '../activities/index';
+import { connectDb } from '../db/index';
+import { toolPaths } from '../dev/tools';
+import { addDays, instantOf } from '../shared/calendar';
+import { approveLegalReferralUpdate, caseStateQuery } from '../shared/messages';
+import { ensureSearchAttributes } from '../worker/search-attributes';
+import { WORKFLOWS_PATH } from '../worker/worker';
+import { storyKit, STORY_REGION, STORY_TZ } from './story-kit';
+
+/**
+ * The default playbook end to end on the time-skipping server, with the real activities and the
+ * real PostgreSQL: the ledger rows a case leaves behind.
+ */
+const TASK_QUEUE = 'ledger-e2e';
+const sql = connectDb(inject('databaseUrl'));
+let env: TestWorkflowEnvironment;
+let worker: Worker;
+let running: Promise<void>;
+let kit: ReturnType<typeof storyKit>;
+
+beforeAll(async () => {
+  env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: toolPaths().testServer } } });
+  await ensureSearchAttributes(env.connection, 'default');
+  await sql`insert into field_officers (officer_id, name, region, vehicle) values ('HD-01', '赵外勤', ${STORY_REGION}, '京A-12345')
+            on conflict (officer_id) do nothing`;
+  const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH });
+  worker = await Worker.create({ connection: env.nativeConnection, taskQueue: TASK_QUEUE, workflowBundle, activities: createActivities({ sql }) });
+  running = worker.run();
+  kit = storyKit(env, TASK_QUEUE);
+});
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await env?.teardown();
+  await sql.end();
+});
+
+const day = (day0: string, d: number) => addDays(day0, d);
+
+describe('default playbook on the real ledger', () => {
+  it('never pays (with a guarantor): exactly the expected visits, calls, notices, demand and legal referral', async () => {
+    const s = await kit.openCase({ guarantor: true, prefix: 'E2E-NEVER' });
+    await s.at(16, '12:00');
+    expect((await s.handle.query(caseStateQuery)).legal?.status).toBe('awaiting-approval');
+    await s.handle.executeUpdate(approveLegalReferralUpdate, { args: [{ by: 'sup-1', role: 'supervisor' }] });
+    await s.at(17, '12:00');
+    expect((await s.handle.query(caseStateQuery)).stage).toBe('legal');
+
+    const local = (col: string) => sql.unsafe(`(${col} at time zone '${STORY_TZ}')::date`);
+    const visits = await sql`select planned_for::text as d, officer_id, status from visits where account_id = ${s.accountId} order by planned_for`;
+    expect(visits).toEqual([
+      { d: day(s.day0, 0), officer_id: 'HD-01', status: 'planned' },
+      { d: day(s.day0, 4), officer_id: 'HD-01', status: 'planned' },
+    ]);
+    const calls = await sql`select ${local('due_at')}::text as d, party from call_tasks where account_id = ${s.accountId} order by due_at, party`;
+    const expectedCalls = [
+      ...[1, 2, 3].map((d) => ({ d: day(s.day0, d), party: 'debtor' })),
+      { d: day(s.day0, 4), party: 'guarantor' },
+      ...Array.from({ length: 9 }, (_, i) => ({ d: day(s.day0, 8 + i), party: 'debtor' })), // days 8..16, until legal took the case
+    ];
+    expect(calls).toEqual(expectedCalls);
+    const notices = await sql`select kind, ${local('issued_at')}::text as d, recipient, total_minor from notices where account_id = ${s.accountId} order by issued_at, kind`;
+    expect(notices.map((n) => [n.kind, n.d, n.recipient])).toEqual([
+      ['overdue-notice', day(s.day0, 7), '王建国'],
+      ['guarantor-demand', day(s.day0, 8), '李保证'],
+      ['lawyers-letter', day(s.day0, 16), '王建国'],
+    ]);
+    // Every letter's total is the ledger's balance of its day: principal plus the penalty accrued so far.
+    expect(notices.map((n) => n.total_minor)).toEqual([1_000_000 + 7 * 500, 1_000_000 + 8 * 500, 1_000_000 + 16 * 500]);
+    const [referral] = await sql`select status, reason, approved_by, dossier from legal_referrals where account_id = ${s.accountId}`;
+    expect(referral).toMatchObject({ status: 'approved', reason: 'the guarantor did not answer the demand', approved_by: 'sup-1' });
+    expect(referral!.dossier.identity).toMatchObject({ name: '王建国', idNumber: '110108199001011234' });
+    expect(referral!.dossier.overdueSince).toBe(s.day0);
+    expect(referral!.dossier.collectionHistory.visits).toHaveLength(2);
+    expect(referral!.dossier.collectionHistory.notices.map((n: { kind: string }) => n.kind)).toEqual(['overdue-notice', 'guarantor-demand']);
+    expect(await sql`select stage, days_overdue from cases where account_id = ${s.accountId}`).toEqual([{ stage: 'legal', days_overdue: 18 }]);
+    expect(await sql`select lifted_at from credit_holds where account_id = ${s.accountId}`).toEqual([{ lifted_at: null }]);
+    expect(await sql`select kind, amount_minor from case_costs where account_id = ${s.accountId} order by incurred_at, kind`).toEqual([
+      { kind: 'field-visit', amount_minor: 5_000 },
+      { kind: 'field-visit', amount_minor: 5_000 },
+      { kind: 'overdue-notice', amount_minor: 2_000 },
+      { kind: 'guarantor-demand', amount_minor: 2_000 },
+      { kind: 'lawyers-letter', amount_minor: 2_000 },
+    ]);
+    await s.handle.terminate('test done');
+  });
+
+  it('pays on day 2: no ledger row dated after day 2, the case closed paid and the credit hold lifted', async () => {
+    const s = await kit.openCase({ prefix: 'E2E-DAY2' });
+    await s.at(2, '10:00');
+    await s.pay(await s.outstanding());
+    expect((await s.handle.result()).stage).toBe('paid');
+    await env.sleep('10 days');
+
+    const endOfDay2 = instantOf(addDays(s.day0, 3), '00:00', STORY_TZ);
+    const dated = await sql`
+      select 'call_tasks' as t, max(due_at) as at from call_tasks where account_id = ${s.accountId}
+      union all select 'contact_attempts', max(attempted_at) from contact_attempts where account_id = ${s.accountId}
+      union all select 'visits', max(planned_for::timestamp at time zone ${STORY_TZ}) from visits where account_id = ${s.accountId}
+      union all select 'notices', max(issued_at) from notices where account_id = ${s.accountId}
+      union all select 'payments', max(paid_at) from payments where account_id = ${s.accountId}
+      union all select 'case_costs', max(incurred_at) from case_costs where account_id = ${s.accountId}
+      union all select 'audit_log', max(at) from audit_log where account_id = ${s.accountId}
+      union all select 'cases', max(closed_at) from cases where account_id = ${s.accountId}`;
+    for (const row of dated) if (row.at) expect([row.t, row.at.getTime() < endOfDay2]).toEqual([row.t, true]);
+    expect(await sql`select count(*)::int as n from call_tasks where account_id = ${s.accountId}`).toEqual([{ n: 2 }]);
+    expect(await sql`select count(*)::int as n from notices where account_id = ${s.accountId}`).toEqual([{ n: 0 }]);
+    expect(await sql`select stage, outstanding_minor from cases where account_id = ${s.accountId}`).toEqual([{ stage: 'paid', outstanding_minor: 0 }]);
+    expect((await sql`select lift_reason from credit_holds where account_id = ${s.accountId}`)[0]).toEqual({ lift_reason: 'case closed: paid' });
+    expect(await sql`select count(*)::int as n from blacklist where account_id = ${s.accountId}`).toEqual([{ n: 0 }]);
+  });
+});
