@@ -3,7 +3,8 @@ import path from 'node:path';
 import { startEmbeddedPostgres, type EmbeddedDb } from '../db/embedded';
 import { loadConfig } from '../shared/config';
 import { startEngine, stopOnSignals, type Engine } from '../worker/engine';
-import { seedDemoPortfolio } from './portfolio';
+import { connectDb } from '../db/index';
+import { seedDemoPortfolio, seedFieldOfficers } from './portfolio';
 import { startTemporalDevServer, type DevServer } from './temporal-dev-server';
 import { PROJECT_ROOT, toolPaths } from './tools';
 
@@ -45,6 +46,9 @@ try {
   }
 
   engine = await startEngine(config, { worker: true, api: true }, databaseUrl);
+  const sql = connectDb(databaseUrl, { max: 1 });
+  await seedFieldOfficers(sql);
+  await sql.end();
   const seeded = await seedDemoPortfolio(engine.apiUrl!);
   console.log(`
 Recoup is running.

@@ -18,6 +18,9 @@ const EnvSchema = z.object({
   RECOUP_DATA_DIR: z.string().min(1).default('.data'),
   RECOUP_EMBEDDED_PG_PORT: port.default(54329),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  /** A letter/SMS/email gateway that takes Recoup's signed requests; unset, messages wait in the PostgreSQL outbox. */
+  RECOUP_CHANNEL_GATEWAY_URL: z.url().optional(),
+  RECOUP_CHANNEL_GATEWAY_SECRET: z.string().min(16, 'at least 16 characters').optional(),
 });
 
 export interface Config {
@@ -28,6 +31,7 @@ export interface Config {
   dataDir: string;
   embeddedPgPort: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  channelGateway?: { url: string; secret: string };
 }
 
 export class ConfigError extends Error {
@@ -43,6 +47,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid environment:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if (!!e.RECOUP_CHANNEL_GATEWAY_URL !== !!e.RECOUP_CHANNEL_GATEWAY_SECRET) {
+    throw new ConfigError('invalid environment:\n  RECOUP_CHANNEL_GATEWAY_URL and RECOUP_CHANNEL_GATEWAY_SECRET: set both or neither');
+  }
   return {
     taskQueue: e.RECOUP_TASK_QUEUE,
     databaseUrl: e.DATABASE_URL,
@@ -50,5 +57,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: e.RECOUP_DATA_DIR,
     embeddedPgPort: e.RECOUP_EMBEDDED_PG_PORT,
     logLevel: e.LOG_LEVEL,
+    ...(e.RECOUP_CHANNEL_GATEWAY_URL && e.RECOUP_CHANNEL_GATEWAY_SECRET
+      ? { channelGateway: { url: e.RECOUP_CHANNEL_GATEWAY_URL, secret: e.RECOUP_CHANNEL_GATEWAY_SECRET } }
+      : {}),
   };
 }

@@ -5,7 +5,8 @@ import { createActivities } from '../activities/index';
 import { connectDb } from '../db/index';
 import { toolPaths } from '../dev/tools';
 import { addDays, instantOf } from '../shared/calendar';
-import { approveLegalReferralUpdate, caseStateQuery } from '../shared/messages';
+import { approveLegalReferralUpdate, approveVisitUpdate, caseStateQuery } from '../shared/messages';
+import { DEFAULT_PLAYBOOK, Playbook } from '../shared/playbook';
 import { ensureSearchAttributes } from '../worker/search-attributes';
 import { WORKFLOWS_PATH } from '../worker/worker';
 import { storyKit, STORY_REGION, STORY_TZ } from './story-kit';
@@ -112,4 +113,38 @@ describe('default playbook on the real ledger', () => {
     expect((await sql`select lift_reason from credit_holds where account_id = ${s.accountId}`)[0]).toEqual({ lift_reason: 'case closed: paid' });
     expect(await sql`select count(*)::int as n from blacklist where account_id = ${s.accountId}`).toEqual([{ n: 0 }]);
   });
+
+  it('do-not-contact: every call is refused by the guard, recorded with its rule, and the case goes on', async () => {
+    const s = await kit.openCase({ prefix: 'E2E-DNC' });
+    await s.at(0, '12:00');
+    await sql`update debtors set do_not_contact = true where account_id = ${s.accountId}`;
+    await s.at(3, '12:00');
+    expect(await sql`select count(*)::int as n from call_tasks where account_id = ${s.accountId}`).toEqual([{ n: 0 }]);
+    const refused = await sql`select refused_rule, (attempted_at at time zone ${STORY_TZ})::date::text as d from contact_attempts
+                              where account_id = ${s.accountId} and status = 'refused' order by attempted_at`;
+    expect(refused).toEqual([1, 2, 3].map((d) => ({ refused_rule: 'do-not-contact', d: day(s.day0, d) })));
+    const state = await s.handle.query(caseStateQuery);
+    expect(state.done['early-call@1']).toBe('refused');
+    expect(state.timeline.filter((t) => t.outcome.startsWith('refused by do-not-contact'))).toHaveLength(3);
+    await s.handle.terminate('test done');
+  });
+
+  it('a visit the playbook says needs approval waits for it; without one it is cancelled when its window closes', async () => {
+    const needsApproval: Playbook = Playbook.parse({
+      ...DEFAULT_PLAYBOOK,
+      id: 'visits-need-approval',
+      steps: DEFAULT_PLAYBOOK.steps.map((st) => (st.action === 'field-visit' ? { ...st, approval: { role: 'supervisor' } } : st)),
+    });
+    const s = await kit.openCase({ prefix: 'E2E-VISIT', playbook: needsApproval });
+    await s.at(0, '10:00');
+    await s.handle.executeUpdate(approveVisitUpdate, { args: [{ by: 'sup-2', role: 'supervisor' }] });
+    await s.at(4, '19:00'); // the day-4 visit is never approved
+    const visits = await sql`select planned_for::text as d, status, approved_by, approval_required from visits where account_id = ${s.accountId} order by planned_for`;
+    expect(visits).toEqual([
+      { d: day(s.day0, 0), status: 'approved', approved_by: 'sup-2', approval_required: true },
+      { d: day(s.day0, 4), status: 'cancelled', approved_by: null, approval_required: true },
+    ]);
+    await s.handle.terminate('test done');
+  });
 });
+

@@ -5,7 +5,7 @@ import { addDays, instantOf, localDate } from '../shared/calendar';
 import type { CaseInput } from '../shared/case';
 import { caseWorkflowId } from '../shared/ids';
 import { caseStateQuery, paymentReceivedSignal } from '../shared/messages';
-import { DEFAULT_PLAYBOOK } from '../shared/playbook';
+import { DEFAULT_PLAYBOOK, type Playbook } from '../shared/playbook';
 
 /** A case on the time-skipping server, driven by ladder day and local time. */
 export interface Story {
@@ -26,7 +26,7 @@ export function storyKit(env: TestWorkflowEnvironment, taskQueue: string) {
   let seq = 0;
   const started: Array<{ name: string; handle: WorkflowHandleWithFirstExecutionRunId }> = [];
 
-  async function openCase(opts: { guarantor?: boolean; prefix?: string } = {}): Promise<Story> {
+  async function openCase(opts: { guarantor?: boolean; prefix?: string; playbook?: Playbook } = {}): Promise<Story> {
     const accountId = `${opts.prefix ?? 'STORY'}-${++seq}-${Date.now()}`;
     // Start at 00:30 local on a fresh day, so day 0 has every window ahead of it.
     const now = await env.currentTimeMs();
@@ -39,7 +39,7 @@ export function storyKit(env: TestWorkflowEnvironment, taskQueue: string) {
       guarantors: opts.guarantor ? [{ id: 'G1', name: '李保证', phones: ['+86 139 0000 0000'], address: '北京市朝阳区建国路2号' }] : [],
       currency: 'CNY',
       firstMissed: { dueDate: addDays(day0, -1), amountMinor: STORY_PRINCIPAL, currency: 'CNY' },
-      playbook: DEFAULT_PLAYBOOK,
+      playbook: opts.playbook ?? DEFAULT_PLAYBOOK,
     };
     const handle = await env.client.workflow.start('collectionCase', { taskQueue, workflowId: caseWorkflowId(accountId), args: [input] });
     started.push({ name: expect.getState().currentTestName ?? accountId, handle });

@@ -1,5 +1,6 @@
 import type { Worker } from '@temporalio/worker';
 import type { Server } from 'node:http';
+import { createHttpProvider } from '../activities/channels/index';
 import { createApp } from '../api/app';
 import { connectDb, type Sql } from '../db/index';
 import { migrate } from '../db/migrate';
@@ -46,7 +47,15 @@ export async function startEngine(
 
       const wc = await connectWorkerConnection();
       stops.push(() => wc.connection.close());
-      const worker: Worker = await createCaseWorker({ connection: wc.connection, namespace: wc.namespace, taskQueue: config.taskQueue, sql });
+      // Letters and notifications go to the configured gateway, or wait in the PostgreSQL outbox.
+      const gateway = config.channelGateway ? createHttpProvider({ ...config.channelGateway, name: 'gateway' }) : undefined;
+      const worker: Worker = await createCaseWorker({
+        connection: wc.connection,
+        namespace: wc.namespace,
+        taskQueue: config.taskQueue,
+        sql,
+        ...(gateway ? { channels: { letters: gateway, notify: gateway } } : {}),
+      });
       const running = worker.run();
       running.catch((e) => console.error('[engine] worker stopped with an error', e));
       stops.push(async () => {

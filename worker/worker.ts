@@ -18,6 +18,6 @@ export async function createCaseWorker(opts: CaseWorkerOptions): Promise<Worker>
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities({ sql: opts.sql }),
+    activities: createActivities({ sql: opts.sql, ...(opts.channels ? { channels: opts.channels } : {}) }),
   });
 }
