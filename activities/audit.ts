@@ -11,6 +11,15 @@ export async function audit(sql: Tx, actor: string, action: string, ref: CaseRef
             values (${ref.at}, ${actor}, ${action}, ${ref.caseKey}, ${ref.accountId}, ${sql.json(detail as never)})`;
 }
 
+/** An audit row for an activity with no row of its own to key on: written once per idempotency key. */
+export async function auditOnce(sql: Sql, actor: string, action: string, ref: CaseRef, detail: object = {}): Promise<void> {
+  await sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(hashtext(${ref.idempotencyKey}))`;
+    const [known] = await tx`select 1 from audit_log where case_key = ${ref.caseKey} and detail->>'key' = ${ref.idempotencyKey}`;
+    if (!known) await audit(tx, actor, action, ref, { key: ref.idempotencyKey, ...detail });
+  });
+}
+
 export interface CaseRow {
   case_key: string;
   account_id: string;

@@ -46,12 +46,13 @@ async function guard(tx: Tx, req: StepRequest, debtor: DebtorRow, channel: Conta
   );
   if (verdict.allowed) return undefined;
   const nextAllowedAt = verdict.nextAllowedAt !== undefined ? new Date(verdict.nextAllowedAt).toISOString() : undefined;
-  await tx`
+  const recorded = await tx`
     insert into contact_attempts (idempotency_key, case_key, account_id, channel, party, status, refused_rule, next_allowed_at, note, actor, attempted_at)
     values (${`${req.idempotencyKey}:refused@${req.at}`}, ${req.caseKey}, ${req.accountId}, ${channel}, ${party}, 'refused', ${verdict.rule},
             ${nextAllowedAt ?? null}, ${verdict.reason}, 'compliance-guard', ${req.at})
-    on conflict (idempotency_key) do nothing`;
-  await audit(tx, 'compliance-guard', 'contact-refused', req, { step: req.stepId, channel, party, rule: verdict.rule, nextAllowedAt });
+    on conflict (idempotency_key) do nothing
+    returning id`;
+  if (recorded.length > 0) await audit(tx, 'compliance-guard', 'contact-refused', req, { step: req.stepId, channel, party, rule: verdict.rule, nextAllowedAt });
   return { status: 'refused', rule: verdict.rule, reason: verdict.reason, ...(nextAllowedAt ? { nextAllowedAt } : {}) };
 }
 

@@ -115,13 +115,14 @@ export function createLedgerActivities({ sql }: { sql: Sql }): LedgerActivities 
 
     async recordPromise(r: PromiseLedgerRecord) {
       await sql.begin(async (tx) => {
-        await tx`
+        const written = await tx`
           insert into promises (idempotency_key, case_key, promise_no, promised_date, amount_minor, status, made_at, settled_at)
           values (${r.idempotencyKey}, ${r.caseKey}, ${r.promiseNo}, ${r.date}, ${r.amountMinor}, ${r.status}, ${r.madeAt},
                   ${r.status === 'pending' ? null : r.at})
           on conflict (case_key, promise_no) do update set status = excluded.status, settled_at = excluded.settled_at
-          where promises.status = 'pending'`;
-        await audit(tx, ACTOR, `promise-${r.status}`, r, { promiseNo: r.promiseNo, date: r.date, amountMinor: r.amountMinor });
+          where promises.status = 'pending' and excluded.status <> 'pending'
+          returning id`;
+        if (written.length > 0) await audit(tx, ACTOR, `promise-${r.status}`, r, { promiseNo: r.promiseNo, date: r.date, amountMinor: r.amountMinor });
       });
     },
 

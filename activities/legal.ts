@@ -1,7 +1,7 @@
 import type { Sql } from '../db/index';
 import type { CaseActivities, LegalEventRecord, StepRequest, SupervisorReminder, TreatmentRecord, WriteOffRecord } from '../shared/activities';
 import { addDays } from '../shared/calendar';
-import { audit, loadCase, loadDebtor } from './audit';
+import { audit, auditOnce, loadCase, loadDebtor } from './audit';
 import type { ChannelProvider } from './channels/index';
 import { issueDocument, reconciledAmounts } from './notices';
 
@@ -82,13 +82,14 @@ export function createLegalActivities({ sql, letters, notify }: { sql: Sql; lett
         subject: r.subject,
         body: `${r.subject} (reminder ${r.reminder}). Approve with the approveLegalReferral update or the API.`,
       });
-      await audit(sql, 'case-workflow', 'supervisor-reminded', r, { subject: r.subject, reminder: r.reminder });
+      await auditOnce(sql, 'case-workflow', 'supervisor-reminded', r, { subject: r.subject, reminder: r.reminder });
     },
 
     /** Filing, asset freeze, mediation, judgment, closing: each recorded on the referral, each cost charged to the case. */
     async recordLegalEvent(r: LegalEventRecord) {
       const e = r.event;
       await sql.begin(async (tx) => {
+        await tx`select pg_advisory_xact_lock(hashtext(${r.idempotencyKey}))`;
         const [known] = await tx`select 1 from audit_log where action = 'legal-event' and detail->>'key' = ${r.idempotencyKey}`;
         if (known) return;
         if (e.kind === 'filed') await tx`update legal_referrals set status = 'filed', filed_at = ${r.at}, court = ${e.court}, court_case_number = ${e.caseNumber} where case_key = ${r.caseKey}`;
@@ -107,15 +108,7 @@ export function createLegalActivities({ sql, letters, notify }: { sql: Sql; lett
       });
     },
 
-    async recordTreatment(r: TreatmentRecord) {
-      await audit(sql, r.approvedBy, `treatment-${r.treatment}`, r, { balance: r.balance });
-    },
-
-    async recordWriteOff(r: WriteOffRecord) {
-      await sql.begin(async (tx) => {
-        const [known] = await tx`select 1 from audit_log where action = 'write-off' and case_key = ${r.caseKey}`;
-        if (!known) await audit(tx, r.by, 'write-off', r, { reason: r.reason, balance: r.balance });
-      });
-    },
+    recordTreatment: (r: TreatmentRecord) => auditOnce(sql, r.approvedBy, `treatment-${r.treatment}`, r, { balance: r.balance }),
+    recordWriteOff: (r: WriteOffRecord) => auditOnce(sql, r.by, 'write-off', r, { reason: r.reason, balance: r.balance }),
   };
 }

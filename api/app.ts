@@ -1,94 +1,78 @@
-import type { Client } from '@temporalio/client';
-import express, { type Express } from 'express';
-import { z } from 'zod';
-import { isValidTimeZone } from '../shared/calendar';
-import { CaseInput, Debtor, Guarantor, IsoDate, PaymentReceived } from '../shared/case';
-import { DEFAULT_PLAYBOOK_ID, PLAYBOOKS } from '../shared/playbooks';
-import { caseWorkflowId } from '../shared/ids';
-import { caseStateQuery, missedPaymentSignal, paymentReceivedSignal } from '../shared/messages';
-import { Money } from '../shared/money-schema';
-import { CaseStage, CollectorId, HasGuarantor, OutstandingMinor } from '../shared/search-attributes';
+import express, { type Express, type RequestHandler } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import type { Logger } from 'pino';
+import swaggerUi from 'swagger-ui-express';
+import { authenticate, requireRoles } from './auth';
+import type { ApiDeps } from './deps';
 import { HttpProblem, parseOr400, problemHandler } from './errors';
+import { createLogger, requestLogging } from './logging';
+import { openApiDocument } from './openapi';
+import type { RouteDef } from './registry';
+import { caseRoutes } from './routes/cases';
+import { checkWebhookSignature, intakeRoutes } from './routes/intake';
+import { opsRoutes } from './routes/ops';
+import { queueRoutes } from './routes/queues';
 
-export interface ApiDeps {
-  client: Client;
-  taskQueue: string;
+export type { ApiDeps } from './deps';
+
+export function allRoutes(d: ApiDeps): RouteDef[] {
+  return [...opsRoutes(d), ...intakeRoutes(d), ...caseRoutes(d), ...queueRoutes(d)];
 }
 
-const MissedPaymentBody = z.object({
-  accountId: CaseInput.shape.accountId,
-  debtor: Debtor.refine((d) => isValidTimeZone(d.timeZone), { message: 'an IANA time zone such as Asia/Shanghai', path: ['timeZone'] }),
-  guarantors: z.array(Guarantor).max(10).default([]),
-  dueDate: IsoDate,
-  amountDue: Money,
-  playbookId: z.string().refine((id) => id in PLAYBOOKS, 'an existing playbook id').default(DEFAULT_PLAYBOOK_ID),
-  collectorId: z.string().min(1).max(100).optional(),
-});
-
-const PaymentWebhookBody = PaymentReceived.extend({ accountId: CaseInput.shape.accountId });
-const AccountParams = z.object({ accountId: CaseInput.shape.accountId });
-
-/** Thin over Temporal: zod in, one start/signal/query, errors mapped, JSON out. */
-export function createApp({ client, taskQueue }: ApiDeps): Express {
+/** Thin over Temporal and PostgreSQL: zod in, one Temporal call (or a ledger read), errors mapped, JSON out. */
+export function createApp(d: ApiDeps, log: Logger = createLogger(process.env.LOG_LEVEL ?? 'info')): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.use(express.json({ limit: '64kb' }));
+  app.set('trust proxy', false);
+  app.use(requestLogging(log));
 
-  app.get('/healthz', (_req, res) => {
-    res.json({ ok: true });
+  const routes = allRoutes(d);
+  const doc = openApiDocument(routes);
+  app.get('/v1/openapi.json', (_req, res) => {
+    res.json(doc);
+  });
+  app.use('/v1/docs', swaggerUi.serve, swaggerUi.setup(doc, { customSiteTitle: 'Recoup API' }));
+
+  const json = express.json({ limit: '64kb', strict: true });
+  const raw = express.raw({ type: () => true, limit: '16kb' });
+  const webhookLimit = rateLimit({
+    windowMs: 60_000,
+    limit: d.webhookRateLimit ?? 600,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    handler: (_req, _res, next) => next(new HttpProblem(429, 'Too many requests', 'webhook rate limit reached; retry later')),
   });
 
-  app.post('/v1/missed-payments', async (req, res) => {
-    const body = parseOr400(MissedPaymentBody, req.body, 'body');
-    const missed = { dueDate: body.dueDate, amountMinor: body.amountDue.amountMinor, currency: body.amountDue.currency };
-    const workflowId = caseWorkflowId(body.accountId);
-    const input: CaseInput = {
-      accountId: body.accountId,
-      debtor: body.debtor,
-      guarantors: body.guarantors,
-      currency: missed.currency,
-      firstMissed: missed,
-      playbook: PLAYBOOKS[body.playbookId]!,
-      ...(body.collectorId ? { collectorId: body.collectorId } : {}),
-    };
-    // Start the account's case or, when one is open, add the missed instalment to it.
-    const handle = await client.workflow.signalWithStart('collectionCase', {
-      workflowId,
-      taskQueue,
-      args: [input],
-      signal: missedPaymentSignal,
-      signalArgs: [missed],
-      staticSummary: `Collection case for account ${body.accountId}`,
-      typedSearchAttributes: [
-        { key: CaseStage, value: 'open' },
-        { key: OutstandingMinor, value: missed.amountMinor },
-        { key: HasGuarantor, value: body.guarantors.length > 0 },
-        ...(body.collectorId ? [{ key: CollectorId, value: body.collectorId }] : []),
-      ],
-    });
-    res.status(202).json({ workflowId, runId: handle.signaledRunId });
-  });
-
-  app.post('/v1/webhooks/payments', async (req, res) => {
-    const body = parseOr400(PaymentWebhookBody, req.body, 'body');
-    const { accountId, ...payment } = body;
-    const handle = client.workflow.getHandle(caseWorkflowId(accountId));
-    const state = await handle.query(caseStateQuery);
-    if (state.stage !== 'open' && state.stage !== 'legal') throw new HttpProblem(409, 'Case closed', `the case for ${accountId} is ${state.stage}`);
-    if (state.currency !== payment.currency) {
-      throw new HttpProblem(422, 'Currency mismatch', `the case is in ${state.currency}, the payment in ${payment.currency}`);
+  for (const r of routes) {
+    const chain: RequestHandler[] = [];
+    if (r.access === 'signature') {
+      chain.push(webhookLimit, raw, (req, _res, next) => {
+        const rawBody = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
+        checkWebhookSignature(d, req.get('recoup-signature'), rawBody);
+        try {
+          req.body = JSON.parse(rawBody);
+        } catch {
+          throw new HttpProblem(400, 'Invalid JSON', 'the body is not valid JSON');
+        }
+        next();
+      });
+    } else {
+      if (typeof r.access === 'object') chain.push(authenticate(d.sql), requireRoles(r.access.roles));
+      if (r.method === 'post') chain.push(json);
     }
-    await handle.signal(paymentReceivedSignal, payment);
-    res.status(200).json({ accepted: true });
-  });
-
-  app.get('/v1/cases/:accountId', async (req, res) => {
-    const { accountId } = parseOr400(AccountParams, req.params, 'params');
-    const state = await client.workflow.getHandle(caseWorkflowId(accountId)).query(caseStateQuery);
-    res.json(state);
-  });
+    chain.push(async (req, res) => {
+      const params = r.params ? parseOr400(r.params, req.params, 'params') : {};
+      const query = r.query ? parseOr400(r.query, req.query, 'query') : {};
+      const body = r.body ? parseOr400(r.body, req.body ?? {}, 'body') : undefined;
+      const principal = (req as unknown as { principal?: { subject: string; role: never } }).principal;
+      const out = await r.handler({ params, query, body, ...(principal ? { principal } : {}), req, res });
+      if (out.body === undefined) res.status(out.status).end();
+      else res.status(out.status).json(out.body);
+    });
+    app[r.method](r.path, ...chain);
+  }
 
   app.use((_req, _res, next) => next(new HttpProblem(404, 'Not found', 'no such route')));
-  app.use(problemHandler);
+  app.use(problemHandler(log));
   return app;
 }

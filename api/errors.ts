@@ -1,6 +1,8 @@
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
 import type { ErrorRequestHandler } from 'express';
-import { z } from 'zod';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
 
 /** An error the API answers with a status and an RFC 9457 problem document. */
 export class HttpProblem extends Error {
@@ -24,16 +26,30 @@ export function parseOr400<T extends z.ZodType>(schema: T, value: unknown, where
   return r.data;
 }
 
-/** Temporal and input errors mapped to HTTP; anything unexpected is a 500 without internals. */
-export const problemHandler: ErrorRequestHandler = (err, _req, res, _next) => {
-  let p: HttpProblem;
-  if (err instanceof HttpProblem) p = err;
-  else if (err instanceof WorkflowNotFoundError) p = new HttpProblem(404, 'Not found', 'no open case for that account');
-  else if (err?.type === 'entity.parse.failed') p = new HttpProblem(400, 'Invalid JSON', 'the body is not valid JSON');
-  else if (err?.type === 'entity.too.large') p = new HttpProblem(413, 'Body too large');
-  else {
-    console.error('[api] unexpected error', err);
-    p = new HttpProblem(500, 'Internal error');
+/** Temporal's errors in HTTP terms: not found 404, already started or closed 409, update rejected 422. */
+export function toProblem(err: unknown): HttpProblem {
+  if (err instanceof HttpProblem) return err;
+  if (err instanceof WorkflowNotFoundError) return new HttpProblem(404, 'Not found', 'no case for that account');
+  if (err instanceof WorkflowExecutionAlreadyStartedError) return new HttpProblem(409, 'Conflict', 'the case is already started');
+  if (err instanceof WorkflowUpdateFailedError) {
+    const cause = err.cause;
+    if (cause instanceof ApplicationFailure && cause.type === 'CaseClosed') return new HttpProblem(409, 'Case closed', cause.message);
+    return new HttpProblem(422, 'Rejected by the case', cause?.message ?? err.message);
   }
-  res.status(p.status).type('application/problem+json').json({ type: 'about:blank', title: p.title, status: p.status, detail: p.detail, ...p.extra });
-};
+  const message = err instanceof Error ? err.message : '';
+  if (/workflow execution (is )?already completed/i.test(message)) return new HttpProblem(409, 'Case closed', 'the case is closed');
+  const e = err as { type?: string; status?: number };
+  if (e?.type === 'entity.parse.failed') return new HttpProblem(400, 'Invalid JSON', 'the body is not valid JSON');
+  if (e?.type === 'entity.too.large') return new HttpProblem(413, 'Body too large');
+  if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return new HttpProblem(415, 'Unsupported encoding');
+  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) return new HttpProblem(e.status, 'Bad request');
+  return new HttpProblem(500, 'Internal error');
+}
+
+export function problemHandler(log: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const p = toProblem(err);
+    if (p.status >= 500) log.error({ requestId: (req as unknown as { id?: string }).id, err: { message: (err as Error)?.message, stack: (err as Error)?.stack } }, 'unexpected error');
+    res.status(p.status).type('application/problem+json').json({ type: 'about:blank', title: p.title, status: p.status, detail: p.detail, ...p.extra });
+  };
+}

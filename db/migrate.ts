@@ -9,8 +9,9 @@ export const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.u
 const MIGRATION_LOCK = 7_240_301;
 
 /**
- * Applies every `NNN_name.sql` in order, each in its own transaction, recording it in
- * schema_migrations. Returns the names it applied this time.
+ * Applies every pending `NNN_name.sql` in order, recording each in schema_migrations, all in one
+ * transaction: a failing file rolls back the whole batch, so the schema is never half-migrated.
+ * Returns the names it applied this time.
  */
 export async function migrate(sql: Sql, dir = MIGRATIONS_DIR): Promise<string[]> {
   const files = (await readdir(dir)).filter((f) => /^\d{3}_[\w-]+\.sql$/.test(f)).sort();

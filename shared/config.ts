@@ -20,6 +20,10 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   /** A letter/SMS/email gateway that takes Recoup's signed requests; unset, messages wait in the PostgreSQL outbox. */
   RECOUP_CHANNEL_GATEWAY_URL: z.url().optional(),
+  /** Shared secret of the payment processor's webhooks (Recoup-Signature); unset, the webhook route answers 503. */
+  RECOUP_WEBHOOK_SECRET: z.string().min(16, 'at least 16 characters').optional(),
+  /** Payment webhook requests per minute per client address. */
+  RECOUP_WEBHOOK_RATE_LIMIT: z.coerce.number().int().positive().default(600),
   RECOUP_CHANNEL_GATEWAY_SECRET: z.string().min(16, 'at least 16 characters').optional(),
 });
 
@@ -32,6 +36,8 @@ export interface Config {
   embeddedPgPort: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   channelGateway?: { url: string; secret: string };
+  webhookSecret?: string;
+  webhookRateLimit: number;
 }
 
 export class ConfigError extends Error {
@@ -57,6 +63,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: e.RECOUP_DATA_DIR,
     embeddedPgPort: e.RECOUP_EMBEDDED_PG_PORT,
     logLevel: e.LOG_LEVEL,
+    ...(e.RECOUP_WEBHOOK_SECRET ? { webhookSecret: e.RECOUP_WEBHOOK_SECRET } : {}),
+    webhookRateLimit: e.RECOUP_WEBHOOK_RATE_LIMIT,
     ...(e.RECOUP_CHANNEL_GATEWAY_URL && e.RECOUP_CHANNEL_GATEWAY_SECRET
       ? { channelGateway: { url: e.RECOUP_CHANNEL_GATEWAY_URL, secret: e.RECOUP_CHANNEL_GATEWAY_SECRET } }
       : {}),

@@ -10,6 +10,7 @@ describe('config', () => {
       dataDir: '.data',
       embeddedPgPort: 54329,
       logLevel: 'info',
+      webhookRateLimit: 600,
     });
   });
 

@@ -4,6 +4,11 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { inject } from 'vitest';
 import { createApp } from '../api/app';
+import { createApiKey, ROLES, type Role } from '../api/auth';
+import { signBody } from '../shared/signature';
+import { createLogger } from '../api/logging';
+
+export const WEBHOOK_SECRET = 'whsec_test_0123456789abcdef';
 import { connectDb, type Sql } from '../db/index';
 import { createCaseWorker } from '../worker/worker';
 
@@ -13,6 +18,8 @@ export interface Stack {
   sql: Sql;
   apiUrl: string;
   taskQueue: string;
+  /** One API key per role, subject `<role>-1`. */
+  keys: Record<Role, string>;
   stop(): Promise<void>;
 }
 
@@ -27,14 +34,17 @@ export async function startStack(): Promise<Stack> {
   const taskQueue = `test-${randomUUID()}`;
   const worker: Worker = await createCaseWorker({ connection: nativeConnection, namespace, taskQueue, sql });
   const running = worker.run();
-  const server = createApp({ client, taskQueue }).listen(0, '127.0.0.1');
+  const server = createApp({ client, sql, taskQueue, webhookSecret: WEBHOOK_SECRET }, createLogger('warn')).listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const keys = {} as Record<Role, string>;
+  for (const role of ROLES) keys[role] = await createApiKey(sql, `${role}-1`, role);
   return {
     client,
     sql,
     apiUrl,
     taskQueue,
+    keys,
     async stop() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       worker.shutdown();
@@ -46,16 +56,40 @@ export async function startStack(): Promise<Stack> {
   };
 }
 
-export async function postJson(url: string, body: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+export interface Reply {
+  status: number;
+  body: any;
+  headers: Headers;
 }
 
-export async function getJson(url: string): Promise<{ status: number; body: any }> {
-  const res = await fetch(url);
+async function reply(res: Response): Promise<Reply> {
   const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  let body: unknown = text;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    /* not JSON: keep the text */
+  }
+  return { status: res.status, body, headers: res.headers };
+}
+
+/** POST JSON, with an API key when given. */
+export async function postJson(url: string, body: unknown, key?: string): Promise<Reply> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (key) headers.authorization = `Bearer ${key}`;
+  return reply(await fetch(url, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) }));
+}
+
+export async function getJson(url: string, key?: string): Promise<Reply> {
+  return reply(await fetch(url, key ? { headers: { authorization: `Bearer ${key}` } } : {}));
+}
+
+/** POST a payment webhook signed like the processor would (or with the given signature header). */
+export async function postSignedWebhook(url: string, body: unknown, opts: { secret?: string; atSeconds?: number; signature?: string } = {}): Promise<Reply> {
+  const raw = typeof body === 'string' ? body : JSON.stringify(body);
+  const t = opts.atSeconds ?? Math.floor(Date.now() / 1000);
+  const signature = opts.signature ?? signBody(opts.secret ?? WEBHOOK_SECRET, t, raw);
+  return reply(await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'recoup-signature': signature }, body: raw }));
 }
 
 export function uniqueAccountId(prefix = 'ACC'): string {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addDays, localDate } from '../shared/calendar';
 import { caseWorkflowId } from '../shared/ids';
-import { getJson, postJson, startStack, uniqueAccountId, type Stack } from './helpers';
+import { getJson, postJson, postSignedWebhook, startStack, uniqueAccountId, type Stack } from './helpers';
 
 /** The vertical slice through the real API, worker, Temporal dev server and PostgreSQL. */
 describe('missed payment → case → payments → closed paid', () => {
@@ -32,31 +32,31 @@ describe('missed payment → case → payments → closed paid', () => {
 
   it('opens one case per account, records payments, and completes when the balance is covered', async () => {
     const accountId = uniqueAccountId();
-    const first = await postJson(`${stack.apiUrl}/v1/missed-payments`, missed(accountId, yesterday(), 100_000));
+    const first = await postJson(`${stack.apiUrl}/v1/missed-payments`, missed(accountId, yesterday(), 100_000), stack.keys.admin);
     expect(first.status).toBe(202);
     expect(first.body.workflowId).toBe(caseWorkflowId(accountId));
 
     // A second call for the open case starts no second case: same run, the instalment is added.
-    const second = await postJson(`${stack.apiUrl}/v1/missed-payments`, missed(accountId, addDays(yesterday(), 30), 50_000));
+    const second = await postJson(`${stack.apiUrl}/v1/missed-payments`, missed(accountId, addDays(yesterday(), 30), 50_000), stack.keys.admin);
     expect(second.status).toBe(202);
     expect(second.body.runId).toBe(first.body.runId);
     // ...and repeating one is idempotent on its due date.
-    await postJson(`${stack.apiUrl}/v1/missed-payments`, missed(accountId, addDays(yesterday(), 30), 50_000));
+    await postJson(`${stack.apiUrl}/v1/missed-payments`, missed(accountId, addDays(yesterday(), 30), 50_000), stack.keys.admin);
 
     const handle = stack.client.workflow.getHandle(first.body.workflowId);
     await expect.poll(async () => (await stack.sql`select 1 from cases where account_id = ${accountId}`).length).toBe(1);
 
-    const open = await getJson(`${stack.apiUrl}/v1/cases/${accountId}`);
+    const open = await getJson(`${stack.apiUrl}/v1/cases/${accountId}`, stack.keys.supervisor);
     expect(open.status).toBe(200);
     expect(open.body).toMatchObject({ stage: 'open', currency: 'CNY', outstandingMinor: 150_000, daysOverdue: 1 });
     expect(open.body.missedPayments).toHaveLength(2);
 
-    expect((await postJson(`${stack.apiUrl}/v1/webhooks/payments`, payment(accountId, `${accountId}-p1`, 60_000))).status).toBe(200);
+    expect((await postSignedWebhook(`${stack.apiUrl}/v1/webhooks/payments`, payment(accountId, `${accountId}-p1`, 60_000))).status).toBe(200);
     // The same payment delivered twice is applied once.
-    expect((await postJson(`${stack.apiUrl}/v1/webhooks/payments`, payment(accountId, `${accountId}-p1`, 60_000))).status).toBe(200);
-    await expect.poll(async () => (await getJson(`${stack.apiUrl}/v1/cases/${accountId}`)).body.outstandingMinor).toBe(90_000);
+    expect((await postSignedWebhook(`${stack.apiUrl}/v1/webhooks/payments`, payment(accountId, `${accountId}-p1`, 60_000))).status).toBe(200);
+    await expect.poll(async () => (await getJson(`${stack.apiUrl}/v1/cases/${accountId}`, stack.keys.supervisor)).body.outstandingMinor).toBe(90_000);
 
-    expect((await postJson(`${stack.apiUrl}/v1/webhooks/payments`, payment(accountId, `${accountId}-p2`, 90_000))).status).toBe(200);
+    expect((await postSignedWebhook(`${stack.apiUrl}/v1/webhooks/payments`, payment(accountId, `${accountId}-p2`, 90_000))).status).toBe(200);
     const result = await handle.result();
     expect(result).toMatchObject({ accountId, stage: 'paid', paidMinor: 150_000 });
     expect((await handle.describe()).status.name).toBe('COMPLETED');
@@ -73,17 +73,17 @@ describe('missed payment → case → payments → closed paid', () => {
     ]);
 
     // A closed case takes no more payments.
-    const late = await postJson(`${stack.apiUrl}/v1/webhooks/payments`, payment(accountId, `${accountId}-p3`, 1));
+    const late = await postSignedWebhook(`${stack.apiUrl}/v1/webhooks/payments`, payment(accountId, `${accountId}-p3`, 1));
     expect(late.status).toBe(409);
   });
 
   it('answers 404 for a payment or a case of an unknown account, and 400 with field-level issues for bad input', async () => {
     const unknown = uniqueAccountId('NOPE');
-    const pay = await postJson(`${stack.apiUrl}/v1/webhooks/payments`, payment(unknown, 'x1', 100));
+    const pay = await postSignedWebhook(`${stack.apiUrl}/v1/webhooks/payments`, payment(unknown, 'x1', 100));
     expect(pay.status).toBe(404);
-    expect((await getJson(`${stack.apiUrl}/v1/cases/${unknown}`)).status).toBe(404);
+    expect((await getJson(`${stack.apiUrl}/v1/cases/${unknown}`, stack.keys.supervisor)).status).toBe(404);
 
-    const bad = await postJson(`${stack.apiUrl}/v1/missed-payments`, { ...missed(unknown, '2026-13-01', 1.5), debtor: {} });
+    const bad = await postJson(`${stack.apiUrl}/v1/missed-payments`, { ...missed(unknown, '2026-13-01', 1.5), debtor: {} }, stack.keys.admin);
     expect(bad.status).toBe(400);
     const paths = bad.body.issues.map((i: { path: string }) => i.path);
     expect(paths).toEqual(expect.arrayContaining(['body.dueDate', 'body.amountDue.amountMinor', 'body.debtor.name']));
@@ -93,10 +93,10 @@ describe('missed payment → case → payments → closed paid', () => {
 
   it('refuses a payment in another currency than the case with 422, leaving the balance untouched', async () => {
     const accountId = uniqueAccountId();
-    await postJson(`${stack.apiUrl}/v1/missed-payments`, missed(accountId, yesterday(), 10_000));
-    const res = await postJson(`${stack.apiUrl}/v1/webhooks/payments`, { ...payment(accountId, 'usd-1', 10_000), currency: 'USD' });
+    await postJson(`${stack.apiUrl}/v1/missed-payments`, missed(accountId, yesterday(), 10_000), stack.keys.admin);
+    const res = await postSignedWebhook(`${stack.apiUrl}/v1/webhooks/payments`, { ...payment(accountId, 'usd-1', 10_000), currency: 'USD' });
     expect(res.status).toBe(422);
-    const state = await getJson(`${stack.apiUrl}/v1/cases/${accountId}`);
+    const state = await getJson(`${stack.apiUrl}/v1/cases/${accountId}`, stack.keys.supervisor);
     expect(state.body).toMatchObject({ stage: 'open', outstandingMinor: 10_000, payments: [] });
   });
 });

@@ -36,7 +36,7 @@ async function openCase() {
     debtor: { name: '赵六', timeZone: TZ },
     dueDate: addDays(localDate(Date.now(), TZ), -1),
     amountDue: { amountMinor: 200_000, currency: 'CNY' },
-  });
+  }, stack.keys.admin);
   expect(res.status).toBe(202);
   const handle = stack.client.workflow.getHandle(res.body.workflowId);
   await expect.poll(async () => (await stack.sql`select 1 from cases where account_id = ${accountId}`).length).toBe(1);

@@ -2,6 +2,7 @@ import type { Worker } from '@temporalio/worker';
 import type { Server } from 'node:http';
 import { createHttpProvider } from '../activities/channels/index';
 import { createApp } from '../api/app';
+import { createLogger } from '../api/logging';
 import { connectDb, type Sql } from '../db/index';
 import { migrate } from '../db/migrate';
 import type { Config } from '../shared/config';
@@ -37,14 +38,13 @@ export async function startEngine(
       console.warn(`[engine] could not check search attributes (register them by hand, see docs/operations.md): ${(e as Error).message}`);
     }
 
-    let sql: Sql | undefined;
-    if (parts.worker) {
-      if (!databaseUrl) throw new Error('DATABASE_URL is not set: the worker records to PostgreSQL (npm run demo brings its own)');
-      sql = connectDb(databaseUrl);
-      stops.push(() => sql!.end({ timeout: 5 }));
-      const applied = await migrate(sql);
-      if (applied.length) console.log(`[engine] applied migrations: ${applied.join(', ')}`);
+    if (!databaseUrl) throw new Error('DATABASE_URL is not set: Recoup keeps its ledger in PostgreSQL (npm run demo brings its own)');
+    const sql: Sql = connectDb(databaseUrl);
+    stops.push(() => sql.end({ timeout: 5 }));
+    const applied = await migrate(sql);
+    if (applied.length) console.log(`[engine] applied migrations: ${applied.join(', ')}`);
 
+    if (parts.worker) {
       const wc = await connectWorkerConnection();
       stops.push(() => wc.connection.close());
       // Letters and notifications go to the configured gateway, or wait in the PostgreSQL outbox.
@@ -67,7 +67,16 @@ export async function startEngine(
 
     let apiUrl: string | undefined;
     if (parts.api) {
-      const app = createApp({ client, taskQueue: config.taskQueue });
+      const app = createApp(
+        {
+          client,
+          sql,
+          taskQueue: config.taskQueue,
+          webhookRateLimit: config.webhookRateLimit,
+          ...(config.webhookSecret ? { webhookSecret: config.webhookSecret } : {}),
+        },
+        createLogger(config.logLevel),
+      );
       const server: Server = await new Promise((resolve, reject) => {
         const s = app.listen(config.apiPort, () => resolve(s));
         s.once('error', reject);

@@ -14,7 +14,7 @@ import {
 import type { CaseActivities, CaseRef, StepRequest, StepResult } from '../shared/activities';
 import { STEP_ACTIVITY } from '../shared/activities';
 import { addDays, instantOf, localTime } from '../shared/calendar';
-import type { CaseInput, CaseResult, CaseStage as Stage, CaseState, LegalEvent } from '../shared/case';
+import type { CaseInput, CaseResult, CaseStage as Stage, CaseState, LegalEvent, MissedPayment, PaymentReceived } from '../shared/case';
 import { ErrorTypes } from '../shared/errors';
 import {
   approveLegalReferralUpdate,
@@ -28,6 +28,8 @@ import {
   paymentReceivedSignal,
   approveVisitUpdate,
   visitReportSignal,
+  receivePaymentUpdate,
+  registerMissedPaymentUpdate,
   recordLegalEventUpdate,
   recordPromiseUpdate,
   resolveDisputeUpdate,
@@ -123,24 +125,52 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
   // ---- handlers, registered before the first await ----
   setHandler(caseStateQuery, () => view(state, now()));
 
-  setHandler(missedPaymentSignal, (m) => {
+  const takeMissedPayment = (m: MissedPayment): void => {
     accrue(state, pb, now()); // days so far accrue on the principal before this instalment joins it
     if (addMissedPayment(state, m)) {
       note('missed payment', `${m.amountMinor} ${m.currency} due ${m.dueDate}`);
       ledgerQueue.push(() => act('recordMissedPayment', `Record missed instalment due ${m.dueDate}`, { ...ref(`missed:${m.dueDate}`), missed: m }));
       touch();
     }
-  });
+  };
+  setHandler(missedPaymentSignal, takeMissedPayment);
+  setHandler(
+    registerMissedPaymentUpdate,
+    (m) => {
+      takeMissedPayment(m);
+      // The instalment that opened the case answers "created" every time it is asked: idempotent.
+      return { created: m.dueDate === input.firstMissed.dueDate, caseKey: state.caseKey, outstandingMinor: outstandingMinor(state) };
+    },
+    {
+      validator: (m: MissedPayment) => {
+        mustBeActive();
+        if (m.currency !== state.currency) throw new Error(`the case is in ${state.currency}, the instalment in ${m.currency}`);
+      },
+    },
+  );
 
-  setHandler(paymentReceivedSignal, (p) => {
-    if (!applyPayment(state, pb, p, now())) return;
+  /** Applies a payment once (by paymentId); true when it was applied now. */
+  const takePayment = (p: PaymentReceived): boolean => {
+    if (!applyPayment(state, pb, p, now())) return false;
     const applied = state.payments[state.payments.length - 1]!;
     note('payment received', `${p.amountMinor} ${p.currency} (${p.paymentId}); outstanding ${applied.outstandingAfterMinor}`);
     ledgerQueue.push(() =>
       act('recordPayment', `Record payment ${p.paymentId}: ${p.amountMinor} ${p.currency}`, { ...ref(`payment:${p.paymentId}`), payment: p, allocation: applied.allocation, outstandingAfterMinor: applied.outstandingAfterMinor }),
     );
     touch();
-  });
+    return true;
+  };
+  setHandler(paymentReceivedSignal, (p) => void takePayment(p));
+  setHandler(
+    receivePaymentUpdate,
+    (p) => ({ applied: takePayment(p), outstandingMinor: outstandingMinor(state), stage: state.stage }),
+    {
+      validator: (p: PaymentReceived) => {
+        mustBeActive();
+        if (p.currency !== state.currency) throw new Error(`the case is in ${state.currency}, the payment in ${p.currency}`);
+      },
+    },
+  );
 
   setHandler(contactOutcomeSignal, (o) => {
     if (isClosed(state)) return;
@@ -474,6 +504,7 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
     }
     lastEvent = `closed ${stage}`;
     publish();
+    await drainLedger(); // the closed case's final row reaches the ledger before the workflow ends
   };
 
   if (fresh) {

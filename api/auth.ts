@@ -1,0 +1,62 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { RequestHandler } from 'express';
+import type { Sql } from '../db/index';
+import { HttpProblem } from './errors';
+
+export const ROLES = ['collector', 'field-officer', 'supervisor', 'legal', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface Principal {
+  subject: string;
+  role: Role;
+}
+
+const hash = (key: string) => createHash('sha256').update(key).digest('hex');
+
+/** Creates a key; the plain key is returned once and only its hash is stored. */
+export async function createApiKey(sql: Sql, subject: string, role: Role): Promise<string> {
+  const key = `rk_${role.replace('-', '')}_${randomBytes(24).toString('base64url')}`;
+  await sql`insert into api_keys (key_hash, key_prefix, subject, role) values (${hash(key)}, ${key.slice(0, 12)}, ${subject}, ${role})`;
+  return key;
+}
+
+export async function revokeApiKey(sql: Sql, prefix: string): Promise<number> {
+  const rows = await sql`update api_keys set revoked_at = now() where key_prefix = ${prefix} and revoked_at is null returning id`;
+  return rows.length;
+}
+
+/** Looks the key up by its hash; the comparison of hashes is constant-time. */
+export function authenticate(sql: Sql): RequestHandler {
+  return async (req, _res, next) => {
+    const header = req.get('authorization') ?? '';
+    const key = header.startsWith('Bearer ') ? header.slice(7).trim() : (req.get('x-api-key') ?? '').trim();
+    if (!key) return next(new HttpProblem(401, 'Unauthorized', 'an API key is required (Authorization: Bearer <key>)'));
+    const h = hash(key);
+    const [row] = await sql<{ key_hash: string; subject: string; role: Role }[]>`
+      select key_hash, subject, role from api_keys where key_hash = ${h} and revoked_at is null`;
+    if (!row || !timingSafeEqual(Buffer.from(row.key_hash), Buffer.from(h))) return next(new HttpProblem(401, 'Unauthorized', 'unknown or revoked API key'));
+    res(req).principal = { subject: row.subject, role: row.role };
+    next();
+  };
+}
+
+export function requireRoles(roles: readonly Role[]): RequestHandler {
+  return (req, _res, next) => {
+    const p = res(req).principal;
+    if (!p) return next(new HttpProblem(401, 'Unauthorized'));
+    if (p.role !== 'admin' && !roles.includes(p.role)) {
+      return next(new HttpProblem(403, 'Forbidden', `this route is for ${roles.join(', ')}; the key is a ${p.role}'s`));
+    }
+    next();
+  };
+}
+
+export function principalOf(req: Parameters<RequestHandler>[0]): Principal {
+  const p = res(req).principal;
+  if (!p) throw new HttpProblem(401, 'Unauthorized');
+  return p;
+}
+
+function res(req: Parameters<RequestHandler>[0]): { principal?: Principal } {
+  return req as unknown as { principal?: Principal };
+}

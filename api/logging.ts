@@ -1,0 +1,47 @@
+import { randomUUID } from 'node:crypto';
+import type { RequestHandler } from 'express';
+import pino, { type Logger } from 'pino';
+
+/**
+ * Logs carry no PII: request bodies are never logged, and any phone number or ID number that reaches
+ * a log line (an error message, a URL) is masked.
+ */
+const PHONE = /\+?\d[\d -]{8,18}\d/g;
+const ID_NUMBER = /\b\d{17}[\dXx]\b/g;
+
+export function maskPii(text: string): string {
+  return text.replace(ID_NUMBER, (m) => `${'*'.repeat(m.length - 4)}${m.slice(-4)}`).replace(PHONE, (m) => `${'*'.repeat(Math.max(0, m.length - 4))}${m.slice(-4)}`);
+}
+
+export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: { service: 'recoup-api' },
+      formatters: { log: (obj) => JSON.parse(maskPii(JSON.stringify(obj))) as Record<string, unknown> },
+      hooks: {
+        logMethod(args, method) {
+          method.apply(this, args.map((a) => (typeof a === 'string' ? maskPii(a) : a)) as Parameters<typeof method>);
+        },
+      },
+    },
+    destination,
+  );
+}
+
+/** A request id (taken from X-Request-Id when sane, else new) on every request, response and log line. */
+export function requestLogging(log: Logger): RequestHandler {
+  return (req, res, next) => {
+    const given = req.get('x-request-id');
+    const id = given && /^[\w.-]{1,100}$/.test(given) ? given : randomUUID();
+    (req as unknown as { id: string }).id = id;
+    res.setHeader('X-Request-Id', id);
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const who = (req as unknown as { principal?: { subject: string } }).principal?.subject;
+      log.info({ requestId: id, method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10, ...(who ? { subject: who } : {}) }, 'request');
+    });
+    next();
+  };
+}

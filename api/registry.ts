@@ -1,0 +1,41 @@
+import type { Request, Response } from 'express';
+import type { z } from 'zod';
+import type { Principal, Role } from './auth';
+
+/**
+ * Every route in one table: its contract (zod), its roles and its handler. The app mounts them and
+ * the OpenAPI document is generated from the same table, so the two cannot drift.
+ */
+export type Access = { roles: readonly Role[] } | 'signature' | 'public';
+
+export interface RouteContext<P, Q, B> {
+  params: P;
+  query: Q;
+  body: B;
+  principal?: Principal;
+  req: Request;
+  res: Response;
+}
+
+export interface RouteResult {
+  status: number;
+  body?: unknown;
+}
+
+export interface RouteDef<P extends z.ZodType = z.ZodType, Q extends z.ZodType = z.ZodType, B extends z.ZodType = z.ZodType> {
+  method: 'get' | 'post';
+  /** Express-style path: /v1/cases/:accountId */
+  path: string;
+  summary: string;
+  tag: string;
+  access: Access;
+  params?: P;
+  query?: Q;
+  body?: B;
+  responses: Record<number, { description: string; schema?: z.ZodType }>;
+  handler(ctx: RouteContext<z.infer<P>, z.infer<Q>, z.infer<B>>): Promise<RouteResult>;
+}
+
+export function route<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType>(def: RouteDef<P, Q, B>): RouteDef {
+  return def as unknown as RouteDef;
+}

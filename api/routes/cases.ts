@@ -1,0 +1,240 @@
+import { defaultPayloadConverter, WorkflowNotFoundError, type UpdateDefinition } from '@temporalio/common';
+import { z } from 'zod';
+import { ContactOutcome, Dispute, GuarantorResponse, Hold, IsoDate, LegalEvent, PromiseToPay, SetTreatment, VisitReportInput, WriteOff } from '../../shared/case';
+import { caseWorkflowId } from '../../shared/ids';
+import {
+  approveLegalReferralUpdate,
+  approveUpdate,
+  approveVisitUpdate,
+  caseStateQuery,
+  contactOutcomeSignal,
+  disputeUpdate,
+  guarantorResponseSignal,
+  holdUpdate,
+  recordLegalEventUpdate,
+  recordPromiseUpdate,
+  resolveDisputeUpdate,
+  resumeUpdate,
+  setTreatmentUpdate,
+  visitReportSignal,
+  writeOffUpdate,
+} from '../../shared/messages';
+import { ROLES, type Principal } from '../auth';
+import type { ApiDeps } from '../deps';
+import { HttpProblem } from '../errors';
+import { route } from '../registry';
+import { AccountId } from './intake';
+
+const AccountParams = z.object({ accountId: AccountId }).strict();
+const Stage = z.enum(['open', 'legal', 'paid', 'settled', 'written-off', 'legal-closed']);
+
+export const CaseViewSchema = z
+  .object({
+    accountId: z.string(),
+    caseKey: z.string(),
+    stage: Stage,
+    currency: z.string(),
+    daysOverdue: z.number().int(),
+    outstandingMinor: z.number().int(),
+    balance: z.object({ principalMinor: z.number().int(), penaltyMinor: z.number().int(), feesMinor: z.number().int() }),
+    nextAction: z.object({ stepId: z.string(), action: z.string(), day: z.number().int(), dueAt: z.string() }).optional(),
+    promises: z.array(z.object({ id: z.number().int(), date: z.string(), amountMinor: z.number().int(), status: z.string() })),
+    guarantors: z.array(z.object({ id: z.string(), name: z.string(), status: z.string() })),
+    timeline: z.array(z.object({ at: z.string(), day: z.number().int(), what: z.string(), outcome: z.string() })),
+  })
+  .loose();
+
+const Ack = z.object({ accepted: z.literal(true), stage: Stage, detail: z.string() });
+const Accepted = z.object({ accepted: z.literal(true) });
+
+const ListQuery = z
+  .object({
+    stage: Stage.optional(),
+    minDaysOverdue: z.coerce.number().int().min(0).max(100_000).optional(),
+    collectorId: z.string().regex(/^[\w.-]{1,100}$/).optional(),
+    pageSize: z.coerce.number().int().min(1).max(200).default(50),
+    pageToken: z.string().regex(/^[A-Za-z0-9_-]{1,2000}$/).optional(),
+  })
+  .strict();
+const CaseListItem = z.object({
+  accountId: z.string(),
+  workflowId: z.string(),
+  runId: z.string(),
+  status: z.string(),
+  stage: z.string().optional(),
+  daysOverdue: z.number().int().optional(),
+  outstandingMinor: z.number().int().optional(),
+  collectorId: z.string().optional(),
+  startedAt: z.string().optional(),
+});
+const CaseList = z.object({ cases: z.array(CaseListItem), nextPageToken: z.string().optional() });
+
+const HistoryEntry = z.object({ at: z.string(), actor: z.string(), action: z.string(), detail: z.record(z.string(), z.unknown()) });
+const Approval = z.object({ kind: z.enum(['treatment', 'legal-referral', 'visit']) }).strict();
+
+/** The role a workflow approval records for an API key's role. */
+function approverRole(p: Principal): 'supervisor' | 'manager' | 'legal' | 'finance' {
+  if (p.role === 'admin') return 'manager';
+  if (p.role === 'supervisor' || p.role === 'legal') return p.role;
+  return 'finance';
+}
+
+const STAFF = ['collector', 'field-officer', 'supervisor', 'legal'] as const;
+
+export function caseRoutes(d: ApiDeps) {
+  const handle = (accountId: string) => d.client.workflow.getHandle(caseWorkflowId(accountId));
+  /** A message to a case that has ended is a 409, not a 404: the case exists, closed. */
+  const closedIs409 = async <T>(accountId: string, p: Promise<T>): Promise<T> => {
+    try {
+      return await p;
+    } catch (e) {
+      if (e instanceof WorkflowNotFoundError) {
+        const status = await handle(accountId).describe().then((x) => x.status.name, () => undefined);
+        if (status && status !== 'RUNNING') throw new HttpProblem(409, 'Case closed', `the case for ${accountId} is ${status.toLowerCase()}`);
+      }
+      throw e;
+    }
+  };
+  const update = <R, A extends unknown[]>(def: UpdateDefinition<R, A>, accountId: string, args: A): Promise<R> =>
+    closedIs409(accountId, handle(accountId).executeUpdate(def as unknown as UpdateDefinition<R, [unknown]>, { args: args as unknown as [unknown] }));
+
+  const action = <B extends z.ZodType>(opts: {
+    name: string;
+    summary: string;
+    roles: readonly (typeof ROLES)[number][];
+    body: B;
+    run: (accountId: string, body: z.infer<B>, p: Principal) => Promise<{ status: number; body: unknown }>;
+  }) =>
+    route({
+      method: 'post',
+      path: `/v1/cases/:accountId/${opts.name}`,
+      tag: 'case actions',
+      summary: opts.summary,
+      access: { roles: opts.roles },
+      params: AccountParams,
+      body: opts.body,
+      responses: {
+        200: { description: 'Accepted by the case', schema: Ack },
+        202: { description: 'Delivered to the case', schema: Accepted },
+        400: { description: 'Invalid body' },
+        404: { description: 'No case for the account' },
+        409: { description: 'The case is closed' },
+        422: { description: 'Rejected by the case (the reason is in detail)' },
+      },
+      handler: async ({ params, body, principal }) => opts.run(params.accountId, body, principal!),
+    });
+
+  const signal = async (accountId: string, def: Parameters<ReturnType<typeof handle>['signal']>[0], arg: unknown) => {
+    await closedIs409(accountId, handle(accountId).signal(def as never, arg as never));
+    return { status: 202, body: { accepted: true } };
+  };
+  const ok = (r: unknown) => ({ status: 200, body: r });
+  const Empty = z.object({}).strict();
+
+  return [
+    route({
+      method: 'get',
+      path: '/v1/cases/:accountId',
+      tag: 'cases',
+      summary: 'The case as the workflow sees it now (caseState query): stage, balance, days overdue, next action, timeline',
+      access: { roles: STAFF },
+      params: AccountParams,
+      responses: { 200: { description: 'The case', schema: CaseViewSchema }, 404: { description: 'No case for the account' } },
+      handler: async ({ params }) => ok(await handle(params.accountId).query(caseStateQuery)),
+    }),
+
+    route({
+      method: 'get',
+      path: '/v1/cases',
+      tag: 'cases',
+      summary: 'Cases by stage, days overdue and collector (a Temporal visibility query), a page at a time',
+      access: { roles: ['supervisor', 'legal'] },
+      query: ListQuery,
+      responses: { 200: { description: 'A page of cases', schema: CaseList }, 400: { description: 'Invalid filter' } },
+      async handler({ query }) {
+        // Every value is validated above (enum, integer, [\w.-]), so it can be put in the query text.
+        const clauses = [`WorkflowType = 'collectionCase'`];
+        if (query.stage) clauses.push(`CaseStage = '${query.stage}'`);
+        if (query.minDaysOverdue !== undefined) clauses.push(`DaysOverdue >= ${query.minDaysOverdue}`);
+        if (query.collectorId) clauses.push(`CollectorId = '${query.collectorId}'`);
+        const r = await d.client.workflowService.listWorkflowExecutions({
+          namespace: d.client.options.namespace,
+          query: clauses.join(' AND '),
+          pageSize: query.pageSize,
+          ...(query.pageToken ? { nextPageToken: Buffer.from(query.pageToken, 'base64url') } : {}),
+        });
+        const sa = (e: (typeof r.executions)[number], name: string) => {
+          const p = e.searchAttributes?.indexedFields?.[name];
+          return p ? (defaultPayloadConverter.fromPayload(p as never) as unknown) : undefined;
+        };
+        const cases = (r.executions ?? []).map((e) => {
+          const workflowId = e.execution?.workflowId ?? '';
+          const stage = sa(e, 'CaseStage');
+          const days = sa(e, 'DaysOverdue');
+          const outstanding = sa(e, 'OutstandingMinor');
+          const collector = sa(e, 'CollectorId');
+          const startSeconds = e.startTime?.seconds;
+          return {
+            accountId: workflowId.replace(/^Case:/, ''),
+            workflowId,
+            runId: e.execution?.runId ?? '',
+            status: String(e.status ?? '').replace('WORKFLOW_EXECUTION_STATUS_', '').toLowerCase() || 'unknown',
+            ...(typeof stage === 'string' ? { stage } : {}),
+            ...(typeof days === 'number' ? { daysOverdue: days } : {}),
+            ...(typeof outstanding === 'number' ? { outstandingMinor: outstanding } : {}),
+            ...(typeof collector === 'string' ? { collectorId: collector } : {}),
+            ...(startSeconds != null ? { startedAt: new Date(Number(startSeconds) * 1000).toISOString() } : {}),
+          };
+        });
+        const token = r.nextPageToken && r.nextPageToken.length > 0 ? Buffer.from(r.nextPageToken).toString('base64url') : undefined;
+        return ok({ cases, ...(token ? { nextPageToken: token } : {}) });
+      },
+    }),
+
+    route({
+      method: 'get',
+      path: '/v1/cases/:accountId/history',
+      tag: 'cases',
+      summary: "The account's timeline from the ledger (audit log): every step, payment, contact and decision, oldest first",
+      access: { roles: ['collector', 'supervisor', 'legal'] },
+      params: AccountParams,
+      responses: { 200: { description: 'The timeline', schema: z.object({ accountId: z.string(), entries: z.array(HistoryEntry) }) }, 404: { description: 'Unknown account' } },
+      async handler({ params }) {
+        const rows = await d.sql<{ at: Date; actor: string; action: string; detail: Record<string, unknown> }[]>`
+          select at, actor, action, detail from audit_log where account_id = ${params.accountId} order by at, id limit 5000`;
+        if (rows.length === 0) throw new HttpProblem(404, 'Not found', `no ledger history for account ${params.accountId}`);
+        return ok({ accountId: params.accountId, entries: rows.map((r) => ({ ...r, at: r.at.toISOString() })) });
+      },
+    }),
+
+    action({ name: 'promises', summary: 'A promise to pay: escalation pauses until its date plus grace', roles: ['collector', 'supervisor'], body: PromiseToPay.strict(),
+      run: async (a, b) => ({ status: 201, body: await update(recordPromiseUpdate, a, [b]) }) }),
+    action({ name: 'contact-outcomes', summary: "A collector's report of a contact (reason 6 asks for legal review)", roles: ['collector', 'field-officer', 'supervisor'],
+      body: ContactOutcome.omit({ actor: true }).strict(), run: (a, b, p) => signal(a, contactOutcomeSignal, { ...b, actor: p.subject }) }),
+    action({ name: 'visit-reports', summary: "A field officer's report of the last visit", roles: ['field-officer', 'supervisor'],
+      body: VisitReportInput.omit({ officerId: true }).strict(), run: (a, b, p) => signal(a, visitReportSignal, { ...b, officerId: p.subject }) }),
+    action({ name: 'guarantor-responses', summary: "The guarantor's answer to the demand", roles: ['collector', 'supervisor'], body: GuarantorResponse.strict(),
+      run: (a, b) => signal(a, guarantorResponseSignal, b) }),
+    action({ name: 'disputes', summary: 'The debtor disputes the debt: no contact until resolved', roles: ['collector', 'supervisor', 'legal'], body: Dispute.strict(),
+      run: async (a, b) => ok(await update(disputeUpdate, a, [b])) }),
+    action({ name: 'disputes/resolve', summary: 'The dispute is resolved: contact may resume', roles: ['supervisor', 'legal'], body: Empty,
+      run: async (a) => ok(await update(resolveDisputeUpdate, a, [])) }),
+    action({ name: 'holds', summary: 'Hold contact, until a time or until resumed', roles: ['supervisor'], body: Hold.strict(),
+      run: async (a, b) => ok(await update(holdUpdate, a, [b])) }),
+    action({ name: 'resume', summary: 'Lift a hold', roles: ['supervisor'], body: Empty, run: async (a) => ok(await update(resumeUpdate, a, [])) }),
+    action({ name: 'treatment', summary: 'Set the treatment (collect, restructure, settle-in-kind, litigate)', roles: ['supervisor'], body: SetTreatment.strict(),
+      run: async (a, b) => ok(await update(setTreatmentUpdate, a, [b])) }),
+    action({ name: 'approvals', summary: 'Approve what waits for approval: a treatment, the legal referral, or a field visit', roles: ['supervisor', 'legal'], body: Approval,
+      run: async (a, b, p) => {
+        const approver = { by: p.subject, role: approverRole(p) };
+        const def = b.kind === 'treatment' ? approveUpdate : b.kind === 'legal-referral' ? approveLegalReferralUpdate : approveVisitUpdate;
+        return ok(await update(def, a, [approver] as [typeof approver]));
+      } }),
+    action({ name: 'legal-events', summary: 'A legal event: filed, assets frozen, mediated settlement, judgment, closed', roles: ['legal'], body: LegalEvent,
+      run: async (a, b) => ok(await update(recordLegalEventUpdate, a, [b])) }),
+    action({ name: 'write-off', summary: 'Write the case off', roles: ['supervisor'], body: WriteOff.omit({ by: true }).strict(),
+      run: async (a, b, p) => ok(await update(writeOffUpdate, a, [{ ...b, by: p.subject }])) }),
+  ];
+}
+
+export const WorkQueueDate = IsoDate;
