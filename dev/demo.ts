@@ -4,10 +4,12 @@ import { startEmbeddedPostgres, type EmbeddedDb } from '../db/embedded';
 import { loadConfig } from '../shared/config';
 import { startEngine, stopOnSignals, type Engine } from '../worker/engine';
 import { connectDb } from '../db/index';
-import { seedDemoPortfolio, seedFieldOfficers } from './portfolio';
+import { demoApiKeys, seedDemoPortfolio, seedFieldOfficers } from './portfolio';
 import { startTemporalDevServer, type DevServer } from './temporal-dev-server';
 import { PROJECT_ROOT, toolPaths } from './tools';
 
+// The demo's processor signs webhooks with this secret unless you bring your own.
+process.env.RECOUP_WEBHOOK_SECRET ||= 'whsec_demo_recoup_0123456789';
 const config = loadConfig();
 const dataDir = path.resolve(PROJECT_ROOT, config.dataDir);
 const TEMPORAL_PORT = 7233;
@@ -48,14 +50,19 @@ try {
   engine = await startEngine(config, { worker: true, api: true }, databaseUrl);
   const sql = connectDb(databaseUrl, { max: 1 });
   await seedFieldOfficers(sql);
+  const keys = await demoApiKeys(sql);
   await sql.end();
-  const seeded = await seedDemoPortfolio(engine.apiUrl!);
+  const seeded = await seedDemoPortfolio(engine.apiUrl!, keys.admin);
   console.log(`
 Recoup is running.
-  API:         ${engine.apiUrl}   (try: curl ${engine.apiUrl}/v1/cases/${seeded[0]})
+  API:         ${engine.apiUrl}
   Temporal UI: ${temporal.uiUrl}/namespaces/${NAMESPACE}/workflows
   PostgreSQL:  ${databaseUrl.replace(/:[^:@/]+@/, ':***@')}
+  API docs:    ${engine.apiUrl}/v1/docs
   Demo portfolio: ${seeded.length} overdue accounts (${seeded.join(', ')})
+  API keys (new each start): ${Object.entries(keys).map(([role, key]) => `\n    ${role.padEnd(13)} ${key}`).join('')}
+  Webhook secret: ${config.webhookSecret}
+Try: curl -H "Authorization: Bearer ${keys.supervisor}" ${engine.apiUrl}/v1/cases/${seeded[0]}
 Press Ctrl-C to stop everything.`);
 } catch (e) {
   console.error('[demo] failed to start:', e);

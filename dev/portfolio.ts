@@ -1,3 +1,4 @@
+import { createApiKey, ROLES, type Role } from '../api/auth';
 import type { Sql } from '../db/index';
 
 /** A small demo portfolio, opened through the public API like a lender's system would. */
@@ -26,11 +27,18 @@ export async function seedFieldOfficers(sql: Sql): Promise<void> {
     on conflict (officer_id) do nothing`;
 }
 
-export async function seedDemoPortfolio(apiUrl: string): Promise<string[]> {
+/** One key per role for the demo's users; printed at start-up, stored hashed like any key. */
+export async function demoApiKeys(sql: Sql): Promise<Record<Role, string>> {
+  const keys = {} as Record<Role, string>;
+  for (const role of ROLES) keys[role] = await createApiKey(sql, role === 'collector' ? 'collector-1' : role === 'field-officer' ? 'FO-HD-1' : `demo-${role}`, role);
+  return keys;
+}
+
+export async function seedDemoPortfolio(apiUrl: string, adminKey: string): Promise<string[]> {
   for (const a of ACCOUNTS) {
     const res = await fetch(`${apiUrl}/v1/missed-payments`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${adminKey}` },
       body: JSON.stringify({
         accountId: a.accountId,
         debtor: { ...a.debtor, timeZone: 'Asia/Shanghai', jurisdiction: 'CN' },
