@@ -109,7 +109,8 @@ describe('default playbook on the real ledger', () => {
     for (const row of dated) if (row.at) expect([row.t, row.at.getTime() < endOfDay2]).toEqual([row.t, true]);
     expect(await sql`select count(*)::int as n from call_tasks where account_id = ${s.accountId}`).toEqual([{ n: 2 }]);
     expect(await sql`select count(*)::int as n from notices where account_id = ${s.accountId}`).toEqual([{ n: 0 }]);
-    expect(await sql`select stage, outstanding_minor from cases where account_id = ${s.accountId}`).toEqual([{ stage: 'paid', outstanding_minor: 0 }]);
+    // The final projection reached the ledger before the workflow ended (patch final-projection-on-close).
+    expect(await sql`select stage, outstanding_minor, next_action from cases where account_id = ${s.accountId}`).toEqual([{ stage: 'paid', outstanding_minor: 0, next_action: 'closed' }]);
     expect((await sql`select lift_reason from credit_holds where account_id = ${s.accountId}`)[0]).toEqual({ lift_reason: 'case closed: paid' });
     expect(await sql`select count(*)::int as n from blacklist where account_id = ${s.accountId}`).toEqual([{ n: 0 }]);
   });
