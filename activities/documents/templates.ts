@@ -8,7 +8,7 @@
  *
  * Each letter fits on one A4 page.
  */
-import type { DocumentKind, DocumentLanguage } from './render';
+import type { DocumentData, DocumentKind, DocumentLanguage } from './render';
 
 /** One piece of a letter, top to bottom. Each string is printed exactly as it is here. */
 export type Block =
@@ -33,26 +33,18 @@ export type Block =
   /** An empty line. */
   | { type: 'gap' };
 
-/** What a template prints: every value already formatted for the letter's language. */
-export interface LetterFields {
-  kind: DocumentKind;
-  reference: string;
-  issuedOn: string;
-  creditor: { name: string; address?: string; phone?: string };
-  /** idNumber arrives masked (all but its last four characters). */
-  debtor: { name: string; idNumber?: string; address?: string };
-  guarantor?: { name: string; address?: string };
-  accountId: string;
-  currency: string;
-  dueDate: string;
-  daysOverdue: number;
+/**
+ * What a template prints: the document's data with every value already formatted for the letter's
+ * language (the debtor's idNumber arrives masked: all but its last four characters).
+ */
+export type LetterFields = Omit<DocumentData, 'language' | 'amounts' | 'payments' | 'payBy'> & {
   principal: string;
   penalty: string;
   fees: string;
   total: string;
   payments: Array<{ paidAt: string; amount: string }>;
   payBy?: string;
-}
+};
 
 export interface LanguageTemplates {
   /** A calendar date (already validated) as the letter prints it. */
