@@ -75,6 +75,20 @@ export function localTime(instantMs: number, timeZone: string): string {
  * In an overlap, the earlier instant.
  */
 export function instantOf(date: string, time: string, timeZone: string): number {
+  const key = `${date} ${time} ${timeZone}`;
+  let instant = instants.get(key);
+  if (instant === undefined) {
+    if (instants.size >= 10_000) instants.clear(); // bounded: the ladder asks about a few days at a time
+    instant = computeInstantOf(date, time, timeZone);
+    instants.set(key, instant);
+  }
+  return instant;
+}
+
+/** instantOf is pure, and the decision core asks it the same questions many times. */
+const instants = new Map<string, number>();
+
+function computeInstantOf(date: string, time: string, timeZone: string): number {
   const [y, m, d] = date.split('-').map(Number) as [number, number, number];
   const [hh, mm] = time.split(':').map(Number) as [number, number];
   const wall = Date.UTC(y, m - 1, d, hh, mm);
