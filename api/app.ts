@@ -58,7 +58,14 @@ export function createApp(d: ApiDeps, log: Logger = createLogger(process.env.LOG
       });
     } else {
       if (typeof r.access === 'object') chain.push(authenticate(d.sql), requireRoles(r.access.roles));
-      if (r.method === 'post') chain.push(json);
+      if (r.method === 'post') {
+        chain.push(json, (req, _res, next) => {
+          // A body express.json did not read (another content type) must not pass for an empty one: {} is a valid `resume`.
+          const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
+          if (hasBody && !req.is('application/json')) throw new HttpProblem(415, 'Unsupported media type', 'send the body as application/json');
+          next();
+        });
+      }
     }
     chain.push(async (req, res) => {
       const params = r.params ? parseOr400(r.params, req.params, 'params') : {};

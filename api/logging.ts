@@ -29,6 +29,18 @@ export function createLogger(level: string, destination?: pino.DestinationStream
   );
 }
 
+/**
+ * The path as logged: percent-decoded, so that masking sees "+86 138 1234 5678" and not
+ * "+86%20138%201234%205678". A malformed escape elsewhere in the path must not keep the rest encoded.
+ */
+function loggedPath(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path.replace(/%([0-7][0-9A-Fa-f])/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  }
+}
+
 /** A request id (taken from X-Request-Id when sane, else new) on every request, response and log line. */
 export function requestLogging(log: Logger): RequestHandler {
   return (req, res, next) => {
@@ -40,7 +52,7 @@ export function requestLogging(log: Logger): RequestHandler {
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       const who = (req as unknown as { principal?: { subject: string } }).principal?.subject;
-      log.info({ requestId: id, method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10, ...(who ? { subject: who } : {}) }, 'request');
+      log.info({ requestId: id, method: req.method, path: loggedPath(req.path), status: res.statusCode, ms: Math.round(ms * 10) / 10, ...(who ? { subject: who } : {}) }, 'request');
     });
     next();
   };

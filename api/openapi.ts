@@ -56,6 +56,9 @@ export function openApiDocument(routes: readonly RouteDef[], serverUrl?: string)
       };
       if (!responses[code]!.content) delete responses[code]!.content;
     }
+    if ((r.params || r.query || r.body) && !responses['400']) {
+      responses['400'] = { description: 'Invalid request (field-level issues)', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
+    }
     if (r.access !== 'public') {
       responses['401'] ??= { description: r.access === 'signature' ? 'Missing, wrong or stale signature' : 'Missing or unknown API key', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
     }

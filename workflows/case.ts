@@ -121,6 +121,8 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
   const ack = (detail: string): UpdateAck => ({ accepted: true, stage: state.stage, detail });
   const mustBeActive = () => {
     if (isClosed(state)) throw ApplicationFailure.nonRetryable(`the case is ${state.stage}`, 'CaseClosed');
+    // Accepted, not yet closed: the write-off is the case's last word.
+    if (state.writeOff) throw ApplicationFailure.nonRetryable('the case is being written off', 'CaseClosed');
   };
 
   // ---- handlers, registered before the first await ----

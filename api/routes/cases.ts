@@ -1,4 +1,5 @@
 import { defaultPayloadConverter, WorkflowNotFoundError, type UpdateDefinition } from '@temporalio/common';
+import proto from '@temporalio/proto'; // CommonJS: its namespaces are on the default export
 import { z } from 'zod';
 import { ContactOutcome, Dispute, GuarantorResponse, Hold, IsoDate, LegalEvent, PromiseToPay, SetTreatment, VisitReportInput, WriteOff } from '../../shared/case';
 import { caseWorkflowId } from '../../shared/ids';
@@ -46,6 +47,12 @@ export const CaseViewSchema = z
 
 const Ack = z.object({ accepted: z.literal(true), stage: Stage, detail: z.string() });
 const Accepted = z.object({ accepted: z.literal(true) });
+/** What an action answers when the case takes it: an update's acknowledgement, a recorded promise, or a delivered signal. */
+const SUCCESS = {
+  200: { description: 'Accepted by the case', schema: Ack },
+  201: { description: 'The promise is recorded', schema: Ack.extend({ promiseId: z.number().int() }) },
+  202: { description: 'Delivered to the case', schema: Accepted },
+} as const;
 
 const ListQuery = z
   .object({
@@ -69,7 +76,14 @@ const CaseListItem = z.object({
 });
 const CaseList = z.object({ cases: z.array(CaseListItem), nextPageToken: z.string().optional() });
 
+/** The list's executions carry their status as the proto enum's number: RUNNING is 1. */
+const ExecutionStatus = proto.temporal.api.enums.v1.WorkflowExecutionStatus;
+const statusName = (s: number | null | undefined) => (s == null ? '' : (ExecutionStatus[s] ?? '')).replace('WORKFLOW_EXECUTION_STATUS_', '').toLowerCase() || 'unknown';
+
 const HistoryEntry = z.object({ at: z.string(), actor: z.string(), action: z.string(), detail: z.record(z.string(), z.unknown()) });
+/** Like every other action body, a legal event with a key it does not know is refused, not stripped. */
+const [Filed, AssetsFrozen, MediatedSettlement, Judgment, LegalClosed] = LegalEvent.options;
+const LegalEventBody = z.discriminatedUnion('kind', [Filed.strict(), AssetsFrozen.strict(), MediatedSettlement.strict(), Judgment.strict(), LegalClosed.strict()]);
 const Approval = z.object({ kind: z.enum(['treatment', 'legal-referral', 'visit']) }).strict();
 
 /** The role a workflow approval records for an API key's role. */
@@ -103,6 +117,7 @@ export function caseRoutes(d: ApiDeps) {
     summary: string;
     roles: readonly (typeof ROLES)[number][];
     body: B;
+    answers: keyof typeof SUCCESS;
     run: (accountId: string, body: z.infer<B>, p: Principal) => Promise<{ status: number; body: unknown }>;
   }) =>
     route({
@@ -114,8 +129,7 @@ export function caseRoutes(d: ApiDeps) {
       params: AccountParams,
       body: opts.body,
       responses: {
-        200: { description: 'Accepted by the case', schema: Ack },
-        202: { description: 'Delivered to the case', schema: Accepted },
+        [opts.answers]: SUCCESS[opts.answers],
         400: { description: 'Invalid body' },
         404: { description: 'No case for the account' },
         409: { description: 'The case is closed' },
@@ -157,12 +171,14 @@ export function caseRoutes(d: ApiDeps) {
         if (query.stage) clauses.push(`CaseStage = '${query.stage}'`);
         if (query.minDaysOverdue !== undefined) clauses.push(`DaysOverdue >= ${query.minDaysOverdue}`);
         if (query.collectorId) clauses.push(`CollectorId = '${query.collectorId}'`);
-        const r = await d.client.workflowService.listWorkflowExecutions({
-          namespace: d.client.options.namespace,
-          query: clauses.join(' AND '),
-          pageSize: query.pageSize,
-          ...(query.pageToken ? { nextPageToken: Buffer.from(query.pageToken, 'base64url') } : {}),
-        });
+        const list = (nextPageToken?: Buffer) =>
+          d.client.workflowService.listWorkflowExecutions({
+            namespace: d.client.options.namespace,
+            query: clauses.join(' AND '),
+            pageSize: query.pageSize,
+            ...(nextPageToken ? { nextPageToken } : {}),
+          });
+        const r = query.pageToken ? await listWithClientToken(d, list, query.pageToken) : await list();
         const sa = (e: (typeof r.executions)[number], name: string) => {
           const p = e.searchAttributes?.indexedFields?.[name];
           return p ? (defaultPayloadConverter.fromPayload(p as never) as unknown) : undefined;
@@ -178,7 +194,7 @@ export function caseRoutes(d: ApiDeps) {
             accountId: workflowId.replace(/^Case:/, ''),
             workflowId,
             runId: e.execution?.runId ?? '',
-            status: String(e.status ?? '').replace('WORKFLOW_EXECUTION_STATUS_', '').toLowerCase() || 'unknown',
+            status: statusName(e.status),
             ...(typeof stage === 'string' ? { stage } : {}),
             ...(typeof days === 'number' ? { daysOverdue: days } : {}),
             ...(typeof outstanding === 'number' ? { outstandingMinor: outstanding } : {}),
@@ -207,34 +223,60 @@ export function caseRoutes(d: ApiDeps) {
       },
     }),
 
-    action({ name: 'promises', summary: 'A promise to pay: escalation pauses until its date plus grace', roles: ['collector', 'supervisor'], body: PromiseToPay.strict(),
+    action({ name: 'promises', answers: 201, summary: 'A promise to pay: escalation pauses until its date plus grace', roles: ['collector', 'supervisor'], body: PromiseToPay.strict(),
       run: async (a, b) => ({ status: 201, body: await update(recordPromiseUpdate, a, [b]) }) }),
-    action({ name: 'contact-outcomes', summary: "A collector's report of a contact (reason 6 asks for legal review)", roles: ['collector', 'field-officer', 'supervisor'],
+    action({ name: 'contact-outcomes', answers: 202, summary: "A collector's report of a contact (reason 6 asks for legal review)", roles: ['collector', 'field-officer', 'supervisor'],
       body: ContactOutcome.omit({ actor: true }).strict(), run: (a, b, p) => signal(a, contactOutcomeSignal, { ...b, actor: p.subject }) }),
-    action({ name: 'visit-reports', summary: "A field officer's report of the last visit", roles: ['field-officer', 'supervisor'],
+    action({ name: 'visit-reports', answers: 202, summary: "A field officer's report of the last visit", roles: ['field-officer', 'supervisor'],
       body: VisitReportInput.omit({ officerId: true }).strict(), run: (a, b, p) => signal(a, visitReportSignal, { ...b, officerId: p.subject }) }),
-    action({ name: 'guarantor-responses', summary: "The guarantor's answer to the demand", roles: ['collector', 'supervisor'], body: GuarantorResponse.strict(),
+    action({ name: 'guarantor-responses', answers: 202, summary: "The guarantor's answer to the demand", roles: ['collector', 'supervisor'], body: GuarantorResponse.strict(),
       run: (a, b) => signal(a, guarantorResponseSignal, b) }),
-    action({ name: 'disputes', summary: 'The debtor disputes the debt: no contact until resolved', roles: ['collector', 'supervisor', 'legal'], body: Dispute.strict(),
+    action({ name: 'disputes', answers: 200, summary: 'The debtor disputes the debt: no contact until resolved', roles: ['collector', 'supervisor', 'legal'], body: Dispute.strict(),
       run: async (a, b) => ok(await update(disputeUpdate, a, [b])) }),
-    action({ name: 'disputes/resolve', summary: 'The dispute is resolved: contact may resume', roles: ['supervisor', 'legal'], body: Empty,
+    action({ name: 'disputes/resolve', answers: 200, summary: 'The dispute is resolved: contact may resume', roles: ['supervisor', 'legal'], body: Empty,
       run: async (a) => ok(await update(resolveDisputeUpdate, a, [])) }),
-    action({ name: 'holds', summary: 'Hold contact, until a time or until resumed', roles: ['supervisor'], body: Hold.strict(),
+    action({ name: 'holds', answers: 200, summary: 'Hold contact, until a time or until resumed', roles: ['supervisor'], body: Hold.strict(),
       run: async (a, b) => ok(await update(holdUpdate, a, [b])) }),
-    action({ name: 'resume', summary: 'Lift a hold', roles: ['supervisor'], body: Empty, run: async (a) => ok(await update(resumeUpdate, a, [])) }),
-    action({ name: 'treatment', summary: 'Set the treatment (collect, restructure, settle-in-kind, litigate)', roles: ['supervisor'], body: SetTreatment.strict(),
+    action({ name: 'resume', answers: 200, summary: 'Lift a hold', roles: ['supervisor'], body: Empty, run: async (a) => ok(await update(resumeUpdate, a, [])) }),
+    action({ name: 'treatment', answers: 200, summary: 'Set the treatment (collect, restructure, settle-in-kind, litigate)', roles: ['supervisor'], body: SetTreatment.strict(),
       run: async (a, b) => ok(await update(setTreatmentUpdate, a, [b])) }),
-    action({ name: 'approvals', summary: 'Approve what waits for approval: a treatment, the legal referral, or a field visit', roles: ['supervisor', 'legal'], body: Approval,
+    action({ name: 'approvals', answers: 200, summary: 'Approve what waits for approval: a treatment, the legal referral, or a field visit', roles: ['supervisor', 'legal'], body: Approval,
       run: async (a, b, p) => {
         const approver = { by: p.subject, role: approverRole(p) };
         const def = b.kind === 'treatment' ? approveUpdate : b.kind === 'legal-referral' ? approveLegalReferralUpdate : approveVisitUpdate;
         return ok(await update(def, a, [approver] as [typeof approver]));
       } }),
-    action({ name: 'legal-events', summary: 'A legal event: filed, assets frozen, mediated settlement, judgment, closed', roles: ['legal'], body: LegalEvent,
+    action({ name: 'legal-events', answers: 200, summary: 'A legal event: filed, assets frozen, mediated settlement, judgment, closed', roles: ['legal'], body: LegalEventBody,
       run: async (a, b) => ok(await update(recordLegalEventUpdate, a, [b])) }),
-    action({ name: 'write-off', summary: 'Write the case off', roles: ['supervisor'], body: WriteOff.omit({ by: true }).strict(),
+    action({ name: 'write-off', answers: 200, summary: 'Write the case off', roles: ['supervisor'], body: WriteOff.omit({ by: true }).strict(),
       run: async (a, b, p) => ok(await update(writeOffUpdate, a, [{ ...b, by: p.subject }])) }),
   ];
 }
 
 export const WorkQueueDate = IsoDate;
+
+const badToken = () => new HttpProblem(400, 'Invalid page token', 'pageToken is not one this API issued, or it has expired');
+
+/**
+ * A page token comes back from the client, so Temporal may refuse it. It refuses a token it did not
+ * issue with UNKNOWN, which the client retries for some 20 seconds before the API would answer 500:
+ * a token that is not a JSON object (what visibility issues) is refused at once, and any other gets a
+ * few seconds; a failure while Temporal otherwise answers is the token's fault (400).
+ */
+async function listWithClientToken<R>(d: ApiDeps, list: (token: Buffer) => Promise<R>, pageToken: string): Promise<R> {
+  const token = Buffer.from(pageToken, 'base64url');
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(token));
+  } catch {
+    throw badToken();
+  }
+  if (decoded === null || typeof decoded !== 'object' || Array.isArray(decoded)) throw badToken();
+  try {
+    return await d.client.connection.withDeadline(Date.now() + 5_000, () => list(token));
+  } catch (e) {
+    const temporalAnswers = await d.client.connection.withDeadline(Date.now() + 2_000, () => d.client.workflowService.getSystemInfo({})).then(() => true, () => false);
+    if (temporalAnswers) throw badToken();
+    throw e;
+  }
+}

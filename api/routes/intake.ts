@@ -18,10 +18,11 @@ export const AccountId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, '
 export const MissedPaymentBody = z
   .object({
     accountId: AccountId,
-    debtor: Debtor.refine((d) => isValidTimeZone(d.timeZone), { message: 'an IANA time zone such as Asia/Shanghai', path: ['timeZone'] }),
-    guarantors: z.array(Guarantor).max(10).default([]),
+    // Unknown keys are refused at every level, not dropped: a misspelt `phone` must not open a case without one.
+    debtor: Debtor.strict().refine((d) => isValidTimeZone(d.timeZone), { message: 'an IANA time zone such as Asia/Shanghai', path: ['timeZone'] }),
+    guarantors: z.array(Guarantor.strict()).max(10).default([]),
     dueDate: IsoDate,
-    amountDue: Money,
+    amountDue: Money.strict(),
     playbookId: z.string().refine((id) => id in PLAYBOOKS, 'an existing playbook id').default(DEFAULT_PLAYBOOK_ID),
     collectorId: z.string().regex(/^[\w.-]{1,100}$/).optional(),
   })
