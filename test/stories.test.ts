@@ -1,15 +1,11 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker, type WorkflowBundle } from '@temporalio/worker';
-import { bundleWorkflowCode } from '@temporalio/worker';
-import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { bundleWorkflowCode, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { historyToJSON, type History } from '@temporalio/common/lib/proto-utils';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toolPaths } from '../dev/tools';
-import { addDays, instantOf, localDate } from '../shared/calendar';
-import type { CaseInput } from '../shared/case';
-import { caseWorkflowId } from '../shared/ids';
+import { addDays, instantOf } from '../shared/calendar';
 import {
   approveLegalReferralUpdate,
   caseStateQuery,
@@ -17,7 +13,6 @@ import {
   disputeUpdate,
   guarantorResponseSignal,
   holdUpdate,
-  paymentReceivedSignal,
   recordLegalEventUpdate,
   recordPromiseUpdate,
   resolveDisputeUpdate,
