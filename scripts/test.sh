@@ -5,4 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d node_modules/@temporalio/worker ] || npm ci --no-audit --no-fund
 bash scripts/setup-tools.sh
+node_modules/.bin/tsc --noEmit   # strict types are part of the test
 exec node_modules/.bin/vitest run "$@"
