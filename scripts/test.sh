@@ -3,7 +3,10 @@
 # vitest's global setup starts the Temporal dev server and PostgreSQL (embedded unless DATABASE_URL).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -d node_modules/@temporalio/worker ] || npm ci --no-audit --no-fund
+# (again when the lockfile is newer than what node_modules was installed from)
+if [ ! -d node_modules/@temporalio/worker ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
 bash scripts/setup-tools.sh
 node_modules/.bin/tsc --noEmit   # strict types are part of the test
 exec node_modules/.bin/vitest run "$@"
