@@ -189,8 +189,8 @@ export interface CaseState {
     events: Array<LegalEvent & { at: string }>;
   };
   writeOff?: WriteOff;
-  /** Occurrences of playbook steps already run, skipped, or refused by the compliance guard, by `${stepId}@${day}`. */
-  done: Record<string, 'ran' | 'skipped' | 'refused'>;
+  /** Occurrences of playbook steps already run, skipped, refused by the compliance guard or failed, by `${stepId}@${day}`. */
+  done: Record<string, 'ran' | 'skipped' | 'refused' | 'failed'>;
   /** Occurrences the compliance guard deferred: not before this instant. */
   notBefore: Record<string, string>;
   /** A planned field visit waiting for the approval its playbook step asks for. */

@@ -147,5 +147,29 @@ describe('default playbook on the real ledger', () => {
     ]);
     await s.handle.terminate('test done');
   });
-});
 
+  it('a letter whose amounts differ from the ledger is not issued: the step fails without retries and the case goes on', async () => {
+    const s = await kit.openCase({ prefix: 'E2E-RECON' });
+    await s.at(5, '12:00');
+    // Someone books an instalment in the ledger that the case never heard of: the books disagree.
+    const [c] = await sql`select case_key from cases where account_id = ${s.accountId}`;
+    await sql`insert into instalments (idempotency_key, case_key, account_id, due_date, amount_minor, currency)
+              values (${`manual-${s.accountId}`}, ${c!.case_key}, ${s.accountId}, ${addDays(s.day0, 2)}, 1, 'CNY')`;
+    await s.at(8, '12:00');
+    const state = await s.handle.query(caseStateQuery);
+    expect(state.done['overdue-notice@7']).toBe('failed');
+    const entry = state.timeline.find((t) => t.what === 'overdue-notice')!;
+    expect(entry.outcome).toMatch(/ledger and case disagree on principalMinor \(ledger 1000001, case 1000000\)/);
+    expect(await sql`select count(*)::int as n from notices where account_id = ${s.accountId}`).toEqual([{ n: 0 }]);
+    // One attempt only: the failure is typed ReconciliationMismatch, non-retryable, and was not retried.
+    const events = (await s.handle.fetchHistory()).events ?? [];
+    const failed = events.filter((e) => e.activityTaskFailedEventAttributes?.failure?.applicationFailureInfo?.type === 'ReconciliationMismatch');
+    expect(failed).toHaveLength(1);
+    expect(failed[0]!.activityTaskFailedEventAttributes!.failure!.applicationFailureInfo!.nonRetryable).toBe(true);
+    const started = events.find((e) => Number(e.eventId) === Number(failed[0]!.activityTaskFailedEventAttributes!.startedEventId));
+    expect(started?.activityTaskStartedEventAttributes?.attempt).toBe(1);
+    // The ladder goes on: the day-8 call was placed.
+    expect(await sql`select count(*)::int as n from call_tasks where account_id = ${s.accountId} and (due_at at time zone ${STORY_TZ})::date = ${day(s.day0, 8)}`).toEqual([{ n: 1 }]);
+    await s.handle.terminate('test done');
+  });
+});

@@ -634,11 +634,19 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
         lastEvent = `${step.action.replace(/-/g, ' ')} refused (${result.rule})`;
         continue;
       }
+      if (result.status === 'failed') {
+        // A business failure (e.g. the ledger and the case disagree on the amounts): the step did not
+        // happen, nothing that depends on it starts, and a person has to look (the timeline says why).
+        state.done[key] = 'failed';
+        note(step.action, result.reference);
+        lastEvent = `${step.action.replace(/-/g, ' ')} ${result.reference}`;
+        continue;
+      }
       const reference = result.reference;
       state.done[key] = 'ran';
       delete state.notBefore[key];
       note(step.action, reference);
-      if (step.action === 'field-visit' && result.status === 'done') {
+      if (step.action === 'field-visit') {
         state.lastVisitReference = reference;
         if (step.approval) state.pendingVisit = { reference, stepId: step.id, role: step.approval.role, deadline: req.windowEnd };
       }
