@@ -86,11 +86,17 @@ const count = (accountId: string, fn: string) => calls.filter((c) => c.accountId
 describe('default playbook stories', () => {
   it('never pays: the full ladder, legal referral on day 30, reminders, approval, legal, closed', async () => {
     const s = await openCase();
+    await s.at(7, '12:00');
+    const day7 = await s.handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
+    expect(day7.currentDetails).toMatch(/^Day 7: overdue notice served \(serveOverdueNotice#\d+\)\. Outstanding 1003500 CNY\. Next: daily phone call on day 8, 09:00 Asia\/Shanghai\.$/);
     await s.at(31, '12:00');
     expect(s.steps()).toEqual([...LADDER_TO_DAY_7, ...range(8, 30, 'placeCollectionCall'), '30:requestLegalReferral', '31:placeCollectionCall']);
     expect(count(s.accountId, 'remindSupervisor')).toBe(1); // 24 h after the request
     let state = await s.handle.query(caseStateQuery);
     expect(state.legal?.status).toBe('awaiting-approval');
+    // The line a supervisor reads in the UI.
+    const meta = await s.handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
+    expect(meta.currentDetails).toMatch(/^Day 31: call placed \(placeCollectionCall#\d+\)\. Outstanding \d+ CNY\. Next: legal referral awaiting a supervisor's approval\.$/);
     expect(state.balance.penaltyMinor).toBe(31 * dailyPenaltyMinor(PRINCIPAL, DEFAULT_PLAYBOOK.penaltyBpsPerDay));
 
     await s.handle.executeUpdate(approveLegalReferralUpdate, { args: [{ by: 'sup-1', role: 'supervisor' }] });

@@ -459,7 +459,7 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
     else if (plan?.next) {
       const at = Date.parse(plan.next.dueAt);
       const step = pb.steps.find((s) => s.id === plan.next!.stepId)!;
-      next = `${step.action.replace(/-/g, ' ')} on day ${plan.next.day}, ${localTime(at, state.timeZone)} ${state.timeZone}`;
+      next = `${step.repeat ? 'daily ' : ''}${step.action.replace(/-/g, ' ')} on day ${plan.next.day}, ${localTime(at, state.timeZone)} ${state.timeZone}`;
     }
     state.nextAction = plan?.next ? { stepId: plan.next.stepId, action: plan.next.action, day: plan.next.day, dueAt: plan.next.dueAt } : undefined;
     setCurrentDetails(`Day ${day}: ${lastEvent}. Outstanding ${outstandingMinor(state)} ${state.currency}. Next: ${next}.`);
@@ -655,7 +655,7 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
       if (step.action === 'legal-referral') {
         state.legal = { status: 'awaiting-approval', requestedAt: new Date(now()).toISOString(), remindersSent: 0, events: [] };
       }
-      lastEvent = `${step.action.replace(/-/g, ' ')} (${reference})`;
+      lastEvent = `${DONE_WORDS[step.action]} (${reference})`;
       continue;
     }
     publish(plan);
@@ -685,6 +685,17 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
   await condition(allHandlersFinished);
   return { accountId: state.accountId, stage: state.stage, paidMinor: state.paidMinor, closedAt: state.closedAt! };
 }
+
+/** What a supervisor reads once a step has run. */
+const DONE_WORDS: Record<PlaybookStep['action'], string> = {
+  'field-visit': 'field visit planned',
+  'phone-call': 'call placed',
+  'guarantor-contact': 'guarantor contacted',
+  'overdue-notice': 'overdue notice served',
+  'guarantor-demand': 'guarantor demand served',
+  'statement-of-account': 'statement of account sent',
+  'legal-referral': 'legal referral requested',
+};
 
 /** The next local midnight: the day changes, and with it DaysOverdue and the penalty interest. */
 function nextLocalMidnight(state: CaseState, t: number): number {
