@@ -4,7 +4,7 @@ import type { CaseActivities, StepRequest, StepResult } from '../shared/activiti
 import { localDate } from '../shared/calendar';
 import { ErrorTypes } from '../shared/errors';
 import type { Balance } from '../shared/money';
-import { audit, loadCase, loadDebtor } from './audit';
+import { audit, auditOnce, loadCase, loadDebtor } from './audit';
 import type { ChannelProvider } from './channels/index';
 import { renderDocument, type DocumentData, type DocumentKind } from './documents/render';
 
@@ -72,7 +72,7 @@ export async function issueDocument(sql: Sql, letters: ChannelProvider, req: Ste
   const debtor = await loadDebtor(sql, req.accountId);
   if (debtor.do_not_contact || debtor.cease_communication || req.inDispute) {
     const rule = debtor.do_not_contact ? 'do-not-contact' : debtor.cease_communication ? 'cease-communication' : 'dispute';
-    await audit(sql, 'compliance-guard', 'letter-refused', req, { kind: opts.kind, rule });
+    await auditOnce(sql, 'compliance-guard', 'letter-refused', { ...req, idempotencyKey: `${opts.idempotencyKey}:refused@${req.at}` }, { kind: opts.kind, rule });
     return { status: 'refused', rule, reason: `no ${opts.kind} while the debtor is flagged ${rule}` };
   }
   let recipient: { name: string; address: string | null };
