@@ -1,6 +1,4 @@
 // `npm run api`: the API alone.
-import { loadConfig } from '../shared/config';
-import { startEngine, stopOnSignals } from '../worker/engine';
+import { runEngine } from '../worker/engine';
 
-const engine = await startEngine(loadConfig(), { worker: false, api: true });
-stopOnSignals(engine.stop);
+await runEngine({ worker: false, api: true });

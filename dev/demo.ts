@@ -1,7 +1,7 @@
 // `npm run demo`: the whole engine on one machine with its embedded defaults. Ctrl-C stops all of it.
 import path from 'node:path';
 import { startEmbeddedPostgres, type EmbeddedDb } from '../db/embedded';
-import { loadConfig } from '../shared/config';
+import { loadConfig, type Config } from '../shared/config';
 import { startEngine, stopOnSignals, type Engine } from '../worker/engine';
 import { connectDb } from '../db/index';
 import { demoApiKeys, seedDemoPortfolio, seedFieldOfficers } from './portfolio';
@@ -10,7 +10,13 @@ import { PROJECT_ROOT, toolPaths } from './tools';
 
 // The demo's processor signs webhooks with this secret unless you bring your own.
 process.env.RECOUP_WEBHOOK_SECRET ||= 'whsec_demo_recoup_0123456789';
-const config = loadConfig();
+let config: Config;
+try {
+  config = loadConfig();
+} catch (e) {
+  console.error(`[demo] ${(e as Error).message}`);
+  process.exit(2);
+}
 const dataDir = path.resolve(PROJECT_ROOT, config.dataDir);
 const TEMPORAL_PORT = 7233;
 const UI_PORT = 8233;

@@ -5,7 +5,7 @@ import { createApp } from '../api/app';
 import { createLogger } from '../api/logging';
 import { connectDb, type Sql } from '../db/index';
 import { migrate } from '../db/migrate';
-import type { Config } from '../shared/config';
+import { ConfigError, loadConfig, type Config } from '../shared/config';
 import { ensureSearchAttributes } from './search-attributes';
 import { connectClient, connectWorkerConnection } from './temporal';
 import { createCaseWorker } from './worker';
@@ -109,4 +109,20 @@ export function stopOnSignals(stop: () => Promise<void>): void {
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
+}
+
+/** The entry points' main: start the parts, stop on signals; a bad environment is one clear line, exit 2. */
+export async function runEngine(parts: { worker: boolean; api: boolean }): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(`[recoup] ${e.message}`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const engine = await startEngine(config, parts);
+  stopOnSignals(engine.stop);
 }

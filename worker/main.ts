@@ -1,6 +1,4 @@
 // `npm run worker`: the worker alone.
-import { loadConfig } from '../shared/config';
-import { startEngine, stopOnSignals } from './engine';
+import { runEngine } from './engine';
 
-const engine = await startEngine(loadConfig(), { worker: true, api: false });
-stopOnSignals(engine.stop);
+await runEngine({ worker: true, api: false });

@@ -1,6 +1,4 @@
 // `npm start`: worker and API against the configured Temporal and PostgreSQL (production).
-import { loadConfig } from '../shared/config';
-import { startEngine, stopOnSignals } from './engine';
+import { runEngine } from './engine';
 
-const engine = await startEngine(loadConfig(), { worker: true, api: true });
-stopOnSignals(engine.stop);
+await runEngine({ worker: true, api: true });
