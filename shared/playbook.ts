@@ -139,3 +139,38 @@ export const DEFAULT_PLAYBOOK: Playbook = Playbook.parse({
       description: 'Long unpaid: hand the case to legal proceedings without delay' },
   ],
 });
+
+/**
+ * The sales company's receivables plan (seed, part 4): reconcile and send the statement of account
+ * first, then phone and letter, visits approved by an executive with the full set of papers, and
+ * legal for those who stall. Penalty is the contract's liquidated damages (违约金) rate.
+ */
+export const RECEIVABLES_PLAYBOOK: Playbook = Playbook.parse({
+  id: 'receivables-sales',
+  version: 1,
+  name: "Dealer receivables: statement, calls, approved visit, legal",
+  penaltyBpsPerDay: 3,
+  allocationOrder: ['fees', 'penalty', 'principal'],
+  blacklistAtDaysOverdue: 60,
+  promise: { graceDays: 3, maxDaysAhead: 45 },
+  guarantor: { responseDays: 10 },
+  legal: { brokenPromisesForReferral: 2, approvalReminderHours: 48 },
+  costs: { fieldVisitMinor: 20_000, letterMinor: 2_000 },
+  letterLanguage: 'zh-CN',
+  creditor: { name: '示范机械销售有限公司 (Demo Machinery Sales Co.)' },
+  steps: [
+    { id: 'statement', day: 0, action: 'statement-of-account', window: OFFICE, catchUp: true,
+      description: 'Send the statement of account (对账单), reconciled with finance, and ask for a written reply' },
+    { id: 'weekly-call', day: 3, action: 'phone-call', window: OFFICE, repeat: { everyDays: 7 },
+      description: 'Weekly call: confirm the statement, ask when payment comes' },
+    { id: 'overdue-notice', day: 14, action: 'overdue-notice', window: OFFICE, catchUp: true,
+      description: 'Serve the demand letter (催收函)' },
+    { id: 'approved-visit', day: 21, action: 'field-visit', window: OFFICE, approval: { role: 'manager' },
+      materials: ['statement of account', 'contract', 'demand letter', "lawyer's letter", 'visit receipt'],
+      description: 'Visit, approved by an executive: come back with a signed statement or a written promise' },
+    { id: 'guarantor-demand', day: 28, action: 'guarantor-demand', window: OFFICE, conditions: { hasGuarantor: true }, catchUp: true,
+      description: 'Demand that the guarantor pay' },
+    { id: 'legal-referral', day: 45, action: 'legal-referral', window: OFFICE, catchUp: true, conditions: { balanceAtLeastMinor: 100_000 },
+      description: 'Stalling or in bad faith: refer to legal for suit, asset freeze or mediation' },
+  ],
+});

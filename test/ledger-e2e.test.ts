@@ -6,7 +6,7 @@ import { connectDb } from '../db/index';
 import { toolPaths } from '../dev/tools';
 import { addDays, instantOf } from '../shared/calendar';
 import { approveLegalReferralUpdate, approveVisitUpdate, caseStateQuery } from '../shared/messages';
-import { DEFAULT_PLAYBOOK, Playbook } from '../shared/playbook';
+import { DEFAULT_PLAYBOOK, Playbook, RECEIVABLES_PLAYBOOK } from '../shared/playbook';
 import { ensureSearchAttributes } from '../worker/search-attributes';
 import { WORKFLOWS_PATH } from '../worker/worker';
 import { storyKit, STORY_REGION, STORY_TZ } from './story-kit';
@@ -172,4 +172,32 @@ describe('default playbook on the real ledger', () => {
     expect(await sql`select count(*)::int as n from call_tasks where account_id = ${s.accountId} and (due_at at time zone ${STORY_TZ})::date = ${day(s.day0, 8)}`).toEqual([{ n: 1 }]);
     await s.handle.terminate('test done');
   });
+
+  it('the receivables playbook: statement first, weekly calls, the demand letter, a visit an executive approves, then paid', async () => {
+    const s = await kit.openCase({ prefix: 'E2E-RECV', playbook: RECEIVABLES_PLAYBOOK });
+    await s.at(21, '10:00');
+    await s.handle.executeUpdate(approveVisitUpdate, { args: [{ by: 'exec-1', role: 'manager' }] });
+    await s.at(22, '10:00');
+    await s.pay(await s.outstanding());
+    expect((await s.handle.result()).stage).toBe('paid');
+
+    const notices = await sql`select kind, (issued_at at time zone ${STORY_TZ})::date::text as d from notices where account_id = ${s.accountId} order by issued_at`;
+    expect(notices).toEqual([
+      { kind: 'statement-of-account', d: day(s.day0, 0) },
+      { kind: 'overdue-notice', d: day(s.day0, 14) },
+    ]);
+    const calls = await sql`select (due_at at time zone ${STORY_TZ})::date::text as d from call_tasks where account_id = ${s.accountId} order by due_at`;
+    expect(calls.map((c) => c.d)).toEqual([3, 10, 17].map((d) => day(s.day0, d)));
+    expect(await sql`select planned_for::text as d, status, approved_by, materials from visits where account_id = ${s.accountId}`).toEqual([
+      { d: day(s.day0, 21), status: 'approved', approved_by: 'exec-1', materials: ['statement of account', 'contract', 'demand letter', "lawyer's letter", 'visit receipt'] },
+    ]);
+    // The ladder's own costs: one visit at 200.00, two letters at 20.00.
+    expect(await sql`select kind, amount_minor from case_costs where account_id = ${s.accountId} order by incurred_at`).toEqual([
+      { kind: 'statement-of-account', amount_minor: 2_000 },
+      { kind: 'overdue-notice', amount_minor: 2_000 },
+      { kind: 'field-visit', amount_minor: 20_000 },
+    ]);
+    expect(await sql`select playbook_id, stage from cases where account_id = ${s.accountId}`).toEqual([{ playbook_id: 'receivables-sales', stage: 'paid' }]);
+  });
 });
+
