@@ -68,6 +68,7 @@ import {
   settlePromises,
   startGuarantorDemand,
   view,
+  type Plan,
 } from './core/case-core';
 
 /** Ledger writes and outbound steps are short; a database or gateway outage is retried with a capped interval. */
@@ -93,6 +94,9 @@ function act<K extends keyof CaseActivities>(fn: K, summary: string, ...args: Pa
 
 /** Runs per run before continuing-as-new even if the server has not suggested it (the limit is 51,200). */
 const DEFAULT_MAX_HISTORY_EVENTS = 8_000;
+
+const upcoming = (plan?: Plan): CaseState['nextAction'] =>
+  plan?.next ? { stepId: plan.next.stepId, action: plan.next.action, day: plan.next.day, dueAt: plan.next.dueAt } : undefined;
 
 /**
  * One overdue account's collection case, driven by its playbook. The workflow only sleeps until the
@@ -126,7 +130,16 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
   };
 
   // ---- handlers, registered before the first await ----
-  setHandler(caseStateQuery, () => view(state, now()));
+  // A message changes the picture before the loop has planned again (it may first have ledger rows to
+  // write): until then the query answers with the plan as of now, so a caller never reads the step a
+  // promise or a hold has just paused.
+  let plannedVersion = -1;
+  setHandler(caseStateQuery, () => {
+    const t = now();
+    const v = view(state, t);
+    if (state.version !== plannedVersion && !isClosed(state) && state.stage !== 'legal') v.nextAction = upcoming(nextAction(state, pb, t));
+    return v;
+  });
 
   const takeMissedPayment = (m: MissedPayment): void => {
     accrue(state, pb, now()); // days so far accrue on the principal before this instalment joins it
@@ -429,7 +442,7 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
 
   const published: Record<string, unknown> = {};
   let lastEvent = fresh ? 'case opened' : 'continued';
-  const publish = (plan?: ReturnType<typeof nextAction>) => {
+  const publish = (plan?: Plan) => {
     const t = now();
     const values = {
       CaseStage: state.stage,
@@ -461,7 +474,8 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
       const step = pb.steps.find((s) => s.id === plan.next!.stepId)!;
       next = `${step.repeat ? 'daily ' : ''}${step.action.replace(/-/g, ' ')} on day ${plan.next.day}, ${localTime(at, state.timeZone)} ${state.timeZone}`;
     }
-    state.nextAction = plan?.next ? { stepId: plan.next.stepId, action: plan.next.action, day: plan.next.day, dueAt: plan.next.dueAt } : undefined;
+    state.nextAction = upcoming(plan);
+    plannedVersion = state.version;
     setCurrentDetails(`Day ${day}: ${lastEvent}. Outstanding ${outstandingMinor(state)} ${state.currency}. Next: ${next}.`);
     projectIfChanged(next);
   };
