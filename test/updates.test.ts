@@ -71,6 +71,34 @@ describe('case updates on the dev server', () => {
     await handle.terminate('test done');
   });
 
+  it('the query shows the pause a promise brings at once, while its ledger row is still being written', async () => {
+    const { accountId, handle } = await openCase();
+    await expect.poll(async () => (await handle.query(caseStateQuery)).nextAction).toBeDefined();
+    const today = localDate(Date.now(), TZ);
+    // Hold the promises table: the workflow's recordPromise activity waits on the lock, so its loop
+    // cannot plan again until we let go.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const tx = stack.sql.begin(async (sql) => {
+      await sql`lock table promises in access exclusive mode`;
+      await held;
+    });
+    try {
+      await handle.executeUpdate(recordPromiseUpdate, { args: [{ date: addDays(today, 3), amountMinor: 50_000 }] });
+      await expect
+        .poll(async () => (await stack.sql`select 1 from pg_stat_activity where wait_event_type = 'Lock' and query like '%promises%'`).length)
+        .toBe(1);
+      const state = await handle.query(caseStateQuery);
+      expect(state.promises).toMatchObject([{ id: 1, status: 'pending' }]);
+      expect(state.nextAction).toBeUndefined();
+    } finally {
+      release();
+      await tx;
+    }
+    await expect.poll(async () => (await stack.sql`select p.status from promises p join cases c using (case_key) where c.account_id = ${accountId}`).length).toBe(1);
+    await handle.terminate('test done');
+  });
+
   it('hold / resume and dispute / resolveDispute refuse what does not apply', async () => {
     const { handle } = await openCase();
     await rejected(handle.executeUpdate(resumeUpdate, { args: [] }), /not on hold/);
