@@ -10,5 +10,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     fileParallelism: false,
+    // Polls wait for a worker on a busy machine: a second is too little under load, and a poll
+    // that is still wrong after ten is a failure, not a slow pass.
+    expect: { poll: { timeout: 10_000 } },
   },
 });
