@@ -25,11 +25,13 @@ const NAMESPACE = 'default';
 let temporal: DevServer | undefined;
 let db: EmbeddedDb | undefined;
 let engine: Engine | undefined;
-const stopAll = async () => {
-  await engine?.stop();
-  await db?.stop();
-  await temporal?.stop();
-};
+let stopping: Promise<void> | undefined;
+const stopAll = () =>
+  (stopping ??= (async () => {
+    await engine?.stop();
+    await db?.stop();
+    await temporal?.stop();
+  })());
 stopOnSignals(stopAll);
 
 try {
@@ -71,6 +73,11 @@ Recoup is running.
 Try: curl -H "Authorization: Bearer ${keys.supervisor}" ${engine.apiUrl}/v1/cases/${seeded[0]}
 Press Ctrl-C to stop everything.`);
 } catch (e) {
+  // Ctrl-C while starting: what failed was cut short by the stop, not broken.
+  if (stopping) {
+    await stopping;
+    process.exit(0);
+  }
   console.error('[demo] failed to start:', e);
   await stopAll();
   process.exit(1);

@@ -10,6 +10,9 @@ import { ensureSearchAttributes } from './search-attributes';
 import { connectClient, connectWorkerConnection } from './temporal';
 import { createCaseWorker } from './worker';
 
+/** How long requests in flight may take to finish when the API stops. */
+const API_STOP_GRACE_MS = 5_000;
+
 export interface Engine {
   apiUrl?: string;
   stop(): Promise<void>;
@@ -81,7 +84,19 @@ export async function startEngine(
         const s = app.listen(config.apiPort, () => resolve(s));
         s.once('error', reject);
       });
-      stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+      // Stop taking requests; idle keep-alive connections go now, requests in flight get a few
+      // seconds to finish (one waiting on a Temporal server that is already gone would hold the stop).
+      stops.push(
+        () =>
+          new Promise<void>((resolve) => {
+            const force = setTimeout(() => server.closeAllConnections(), API_STOP_GRACE_MS);
+            server.close(() => {
+              clearTimeout(force);
+              resolve();
+            });
+            server.closeIdleConnections();
+          }),
+      );
       const addr = server.address();
       apiUrl = `http://localhost:${typeof addr === 'object' && addr ? addr.port : config.apiPort}`;
       console.log(`[engine] API listening on ${apiUrl}`);
