@@ -2,6 +2,7 @@ import { localDate } from '../shared/calendar';
 import type { Db, Sql } from '../db/index';
 import type {
   CaseActivities,
+  ContactDetailsRecord,
   ContactOutcomeRecord,
   StepRequest,
   StepResult,
@@ -15,7 +16,8 @@ import { checkContact, RULE_SETS, type ContactChannel, type ContactLogEntry, typ
 type Tx = Db;
 type ContactActivities = Pick<
   CaseActivities,
-  'placeCollectionCall' | 'contactGuarantor' | 'scheduleFieldVisit' | 'recordVisitApproval' | 'cancelVisit' | 'recordVisitReport' | 'recordContactOutcome'
+  | 'placeCollectionCall' | 'contactGuarantor' | 'scheduleFieldVisit' | 'recordVisitApproval' | 'cancelVisit' | 'recordVisitReport' | 'recordContactOutcome'
+  | 'recordContactDetails'
 >;
 
 const CONVERSATION_OUTCOMES = new Set(['reached', 'promise', 'refused']);
@@ -84,6 +86,31 @@ export function createContactActivities({ sql }: { sql: Sql }): ContactActivitie
     });
 
   return {
+    /**
+     * New or corrected phones, email or address of the debtor or a guarantor: the debtors and
+     * guarantors rows take them (what is not given stays), audited with who changed which fields
+     * (not the values: the rows hold those). Once per idempotency key.
+     */
+    async recordContactDetails(r: ContactDetailsRecord) {
+      await sql.begin(async (tx) => {
+        await tx`select pg_advisory_xact_lock(hashtext(${r.idempotencyKey}))`;
+        const [known] = await tx`select 1 from audit_log where case_key = ${r.caseKey} and detail->>'key' = ${r.idempotencyKey}`;
+        if (known) return;
+        const d = r.debtor;
+        if (d) {
+          await tx`update debtors set phones = coalesce(${d.phones ?? null}::text[], phones), email = coalesce(${d.email ?? null}, email),
+                     address = coalesce(${d.address ?? null}, address), updated_at = now()
+                   where account_id = ${r.accountId}`;
+        }
+        for (const g of r.guarantors ?? []) {
+          await tx`update guarantors set phones = coalesce(${g.phones ?? null}::text[], phones), address = coalesce(${g.address ?? null}, address)
+                   where account_id = ${r.accountId} and guarantor_ref = ${g.id}`;
+        }
+        const fields = [...Object.keys(d ?? {}).map((k) => `debtor.${k}`), ...(r.guarantors ?? []).flatMap((g) => Object.keys(g).filter((k) => k !== 'id').map((k) => `guarantor.${g.id}.${k}`))];
+        await audit(tx, r.by, 'contact-details-updated', r, { key: r.idempotencyKey, fields });
+      });
+    },
+
     async placeCollectionCall(req) {
       const debtor = await loadDebtor(sql, req.accountId);
       return callTask(req, 'debtor', null, debtor.phones[0], req.idempotencyKey);

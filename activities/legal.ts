@@ -1,5 +1,5 @@
 import type { Sql } from '../db/index';
-import type { CaseActivities, LegalEventRecord, StepRequest, SupervisorReminder, TreatmentRecord, WriteOffRecord } from '../shared/activities';
+import type { CaseActivities, LegalEventRecord, StepFailureAlert, StepRequest, SupervisorReminder, TreatmentRecord, WriteOffRecord } from '../shared/activities';
 import { addDays } from '../shared/calendar';
 import { audit, auditOnce, loadCase, loadDebtor } from './audit';
 import type { ChannelProvider } from './channels/index';
@@ -7,7 +7,7 @@ import { issueDocument, reconciledAmounts } from './notices';
 
 type LegalActivities = Pick<
   CaseActivities,
-  'requestLegalReferral' | 'referToLegal' | 'remindSupervisor' | 'recordLegalEvent' | 'recordTreatment' | 'recordWriteOff'
+  'requestLegalReferral' | 'referToLegal' | 'remindSupervisor' | 'alertSupervisor' | 'recordLegalEvent' | 'recordTreatment' | 'recordWriteOff'
 >;
 
 /**
@@ -70,6 +70,21 @@ export function createLegalActivities({ sql, letters, notify }: { sql: Sql; lett
         where case_key = ${req.caseKey} and approved_at is null returning id`;
       if (ref) await audit(sql, req.approvedBy, 'legal-referral-approved', req, { referral: ref.id });
       return issueDocument(sql, letters, req, { kind: 'lawyers-letter', to: { party: 'debtor' }, idempotencyKey: `${req.idempotencyKey}:lawyers-letter` });
+    },
+
+    /** A step failed for good: supervisors get one message per failure, and the audit log says why. */
+    async alertSupervisor(a: StepFailureAlert) {
+      const subject = `Case ${a.accountId}: day ${a.day} ${a.action.replace(/-/g, ' ')} failed`;
+      await notify.send({
+        idempotencyKey: a.idempotencyKey,
+        channel: 'email',
+        caseKey: a.caseKey,
+        accountId: a.accountId,
+        recipient: { name: 'Collection supervisors', email: 'supervisors@recoup.local' },
+        subject,
+        body: `${subject}: ${a.reason}. The case goes on without this step; fix the cause (the timeline and the audit log say what it was).`,
+      });
+      await auditOnce(sql, 'case-workflow', 'step-failed', a, { step: a.stepId, action: a.action, day: a.day, reason: a.reason });
     },
 
     async remindSupervisor(r: SupervisorReminder) {

@@ -87,6 +87,17 @@ export async function issueDocument(sql: Sql, letters: ChannelProvider, req: Ste
     recipient = { name: debtor.name, address: debtor.address };
   }
 
+  // Checked before anything is written: a letter that cannot be addressed leaves no notice row behind.
+  if (!recipient.address?.trim()) {
+    const who = opts.to.party === 'guarantor' ? `guarantor ${opts.to.guarantorRef}` : 'the debtor';
+    throw ApplicationFailure.create({
+      message: `a ${opts.kind} needs the postal address of ${who}: add it (POST /v1/cases/${req.accountId}/contact-details) and the step can run`,
+      type: ErrorTypes.LetterNotPossible,
+      nonRetryable: true,
+      details: [{ missing: 'address', party: opts.to.party, ...(opts.to.party === 'guarantor' ? { guarantorRef: opts.to.guarantorRef } : {}) }],
+    });
+  }
+
   const amounts = await reconciledAmounts(sql, req);
   const payments = await sql<{ paid_at: Date; amount_minor: number }[]>`
     select paid_at, amount_minor from payments where case_key = ${req.caseKey} order by paid_at`;
@@ -115,8 +126,12 @@ export async function issueDocument(sql: Sql, letters: ChannelProvider, req: Ste
     values (${opts.idempotencyKey}, ${req.caseKey}, ${req.accountId}, ${opts.kind}, ${req.letterLanguage}, ${reference}, ${recipient.name},
             ${doc.contentHash}, ${doc.pdf}, ${c.currency}, ${amounts.principalMinor}, ${amounts.penaltyMinor}, ${amounts.feesMinor},
             ${amounts.totalMinor}, 'letter', 'pending', ${req.at})
-    on conflict (idempotency_key) do nothing`;
-  const receipt = await letters.send({
+    on conflict (idempotency_key) do update set
+      reference = excluded.reference, recipient = excluded.recipient, content_hash = excluded.content_hash, document = excluded.document,
+      principal_minor = excluded.principal_minor, penalty_minor = excluded.penalty_minor, fees_minor = excluded.fees_minor,
+      total_minor = excluded.total_minor, delivery_status = 'pending', issued_at = excluded.issued_at
+    where notices.delivery_status = 'failed'`;
+  const receipt = await sendOrMarkFailed(sql, opts.idempotencyKey, () => letters.send({
     idempotencyKey: opts.idempotencyKey,
     channel: 'letter',
     caseKey: req.caseKey,
@@ -125,7 +140,7 @@ export async function issueDocument(sql: Sql, letters: ChannelProvider, req: Ste
     subject: reference,
     body: doc.text,
     document: { kind: opts.kind, language: req.letterLanguage, reference, contentHash: doc.contentHash, pdfBase64: doc.pdf.toString('base64') },
-  });
+  }));
   await sql.begin(async (tx) => {
     await tx`update notices set delivery_status = ${receipt.status}, provider_ref = ${receipt.providerRef} where idempotency_key = ${opts.idempotencyKey}`;
     await tx`
@@ -141,6 +156,22 @@ export async function issueDocument(sql: Sql, letters: ChannelProvider, req: Ste
     await audit(tx, 'case-workflow', 'document-issued', req, { kind: opts.kind, reference, contentHash: doc.contentHash, totalMinor: amounts.totalMinor, provider: receipt.provider });
   });
   return { status: 'done', reference };
+}
+
+/**
+ * Hands the letter to its channel. A refusal that retrying cannot change (the channel rejects the
+ * recipient or the letter) marks the notice `failed`, so no row waits as `pending` for ever and
+ * finance never counts it as served; a transient failure leaves it `pending` for the retry.
+ */
+async function sendOrMarkFailed<T>(sql: Sql, idempotencyKey: string, send: () => Promise<T>): Promise<T> {
+  try {
+    return await send();
+  } catch (e) {
+    if (e instanceof ApplicationFailure && e.nonRetryable) {
+      await sql`update notices set delivery_status = 'failed' where idempotency_key = ${idempotencyKey} and delivery_status = 'pending'`;
+    }
+    throw e;
+  }
 }
 
 async function caseNumber(sql: Sql, caseKey: string): Promise<number> {

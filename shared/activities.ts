@@ -153,6 +153,20 @@ export interface SupervisorReminder extends CaseRef {
   reminder: number;
 }
 
+/** A step that failed for good (a business refusal, or its retries ran out): supervisors are told once. */
+export interface StepFailureAlert extends CaseRef {
+  stepId: string;
+  action: ActionKind;
+  day: number;
+  reason: string;
+}
+
+export interface ContactDetailsRecord extends CaseRef {
+  debtor?: { phones?: string[]; email?: string; address?: string };
+  guarantors?: Array<{ id: string; phones?: string[]; address?: string }>;
+  by: string;
+}
+
 export interface BlacklistRequest extends CaseRef {
   debtorName: string;
   daysOverdue: number;
@@ -182,6 +196,8 @@ export interface CaseActivities {
   recordTreatment(record: TreatmentRecord): Promise<void>;
   recordWriteOff(record: WriteOffRecord): Promise<void>;
   placeOnBlacklist(req: BlacklistRequest): Promise<void>;
+  alertSupervisor(alert: StepFailureAlert): Promise<void>;
+  recordContactDetails(record: ContactDetailsRecord): Promise<void>;
 }
 
 /** The activity that carries out each playbook action. */

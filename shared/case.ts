@@ -11,15 +11,19 @@ import type { Allocation, Balance } from './money';
 export const IsoDate = z.iso.date();
 export const IsoInstant = z.iso.datetime({ offset: true });
 
+/** Printed on letters and read by people: one line, no control characters (a letter refuses them). */
+const OneLine = (max: number) =>
+  z.string().min(1).max(max).regex(/^[^\u0000-\u001f\u007f-\u009f\u2028\u2029]*$/, 'one line without control characters');
+
 const Phone = z.string().regex(/^\+?[0-9][0-9 -]{5,19}$/, 'a phone number: digits, spaces, dashes, optional leading +');
 
 export const Debtor = z.object({
-  name: z.string().min(1).max(200),
+  name: OneLine(200),
   timeZone: z.string().min(1).default('Asia/Shanghai'),
   idNumber: z.string().min(1).max(40).optional(),
   phones: z.array(Phone).max(5).default([]),
   email: z.email().optional(),
-  address: z.string().min(1).max(500).optional(),
+  address: OneLine(500).optional(),
   /** Field region, for assigning visits to officers. */
   region: z.string().min(1).max(100).optional(),
   /** Which contact rules apply (compliance guard). */
@@ -29,9 +33,9 @@ export type Debtor = z.infer<typeof Debtor>;
 
 export const Guarantor = z.object({
   id: z.string().min(1).max(100),
-  name: z.string().min(1).max(200),
+  name: OneLine(200),
   phones: z.array(Phone).max(5).default([]),
-  address: z.string().min(1).max(500).optional(),
+  address: OneLine(500).optional(),
 });
 export type Guarantor = z.infer<typeof Guarantor>;
 
@@ -86,12 +90,32 @@ export const PromiseToPay = z.object({ date: IsoDate, amountMinor: AmountMinor }
 export const VisitReportInput = z.object({
   outcome: z.enum(['met', 'not-met', 'site-closed', 'refused']),
   signedStatement: z.boolean(),
-  writtenPromise: z.string().max(2000).optional(),
+  /** A written promise brought back from the visit: a promise to pay, like recordPromise's. */
+  writtenPromise: PromiseToPay.strict().optional(),
   note: z.string().max(2000).default(''),
   officerId: z.string().min(1).max(100).optional(),
 });
 export type VisitReportInput = z.infer<typeof VisitReportInput>;
 export type PromiseToPay = z.infer<typeof PromiseToPay>;
+
+/**
+ * New or corrected contact details of the debtor or a guarantor (the lender's or a collector's
+ * correction). What is given replaces what the case had; what is left out stays.
+ */
+const ContactFields = { phones: z.array(Phone).max(5).optional(), address: OneLine(500).optional() };
+const someDetail = (c: { debtor?: object; guarantors?: unknown[] }) => (c.debtor && Object.keys(c.debtor).length > 0) || (c.guarantors?.length ?? 0) > 0;
+/** The API's body: what changes (the caller is who changes it). */
+export const ContactDetailsBody = z
+  .object({
+    debtor: z.object({ ...ContactFields, email: z.email().optional() }).strict().optional(),
+    guarantors: z.array(z.object({ id: z.string().min(1).max(100), ...ContactFields }).strict()).min(1).max(10).optional(),
+  })
+  .strict()
+  .refine(someDetail, "give the debtor's or a guarantor's new details");
+export const ContactDetails = z
+  .object({ ...ContactDetailsBody.shape, by: z.string().min(1).max(100) })
+  .refine(someDetail, "give the debtor's or a guarantor's new details");
+export type ContactDetails = z.infer<typeof ContactDetails>;
 
 export const SetTreatment = z.object({ treatment: TreatmentKind });
 export type SetTreatment = z.infer<typeof SetTreatment>;
@@ -167,6 +191,11 @@ export interface CaseState {
   balance: Balance;
   /** Penalty accrued for ladder days 1..accruedThroughDay. */
   accruedThroughDay: number;
+  /**
+   * Per instalment (by due date), in cases opened with the per-instalment rule (patch
+   * 'per-instalment-accrual'; absent in older cases): principal paid and penalty days accrued.
+   */
+  instalments?: Record<string, { principalPaidMinor: number; accruedDays: number }>;
   missedPayments: MissedPayment[];
   payments: AppliedPayment[];
   paidMinor: number;
@@ -196,6 +225,10 @@ export interface CaseState {
   /** A planned field visit waiting for the approval its playbook step asks for. */
   pendingVisit?: { reference: string; stepId: string; role: 'supervisor' | 'manager'; deadline: string; approvedBy?: string };
   lastVisitReference?: string;
+  /** The debtor's contact details as corrected since the case opened (the ledger's debtors row holds the same). */
+  debtorContact?: { phones?: string[]; email?: string; address?: string };
+  /** Letter steps that failed for a missing address and catch up once an address arrives, by occurrence key. */
+  awaitingAddress?: string[];
   /** Count of projections written to the ledger's cases row. */
   projectionNo: number;
   timeline: TimelineEntry[];

@@ -8,5 +8,9 @@ export const ErrorTypes = {
   InvalidRecipient: 'InvalidRecipient',
   ChannelRejected: 'ChannelRejected',
   InconsistentAmounts: 'InconsistentAmounts',
+  /** A payment id the ledger already holds for another account (or case): refused, never applied to one side only. */
+  PaymentIdConflict: 'PaymentIdConflict',
+  /** A letter that cannot go out as asked (no address, a name the font cannot print): fix the data, then it can run. */
+  LetterNotPossible: 'LetterNotPossible',
 } as const;
 export type ErrorType = (typeof ErrorTypes)[keyof typeof ErrorTypes];

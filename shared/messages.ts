@@ -2,6 +2,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type {
   Approver,
   CaseView,
+  ContactDetails,
   ContactOutcome,
   Dispute,
   GuarantorResponse,
@@ -45,6 +46,11 @@ export const approveLegalReferralUpdate = defineUpdate<UpdateAck, [Approver]>('a
 export const recordLegalEventUpdate = defineUpdate<UpdateAck, [LegalEvent]>('recordLegalEvent');
 /** Approves the planned field visit that the playbook says needs an approval. */
 export const approveVisitUpdate = defineUpdate<UpdateAck, [Approver]>('approveVisit');
+
+/** A field officer's visit report; a written promise in it is a promise to pay, refused like recordPromise's. */
+export const recordVisitReportUpdate = defineUpdate<UpdateAck & { promiseId?: number }, [VisitReportInput]>('recordVisitReport');
+/** New or corrected phones, email or address of the debtor or a guarantor; a letter waiting for an address then catches up. */
+export const updateContactDetailsUpdate = defineUpdate<UpdateAck, [ContactDetails]>('updateContactDetails');
 
 /** The API's way in: start-or-add a missed instalment (update-with-start) and learn whether it opened the case. */
 export const registerMissedPaymentUpdate = defineUpdate<{ created: boolean; caseKey: string; outstandingMinor: number }, [MissedPayment]>('registerMissedPayment');

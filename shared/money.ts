@@ -54,3 +54,30 @@ export function allocatePayment(b: Balance, amountMinor: number, order: readonly
   allocation.excessMinor = left;
   return { allocation, balance };
 }
+
+/** Minor-unit digits of the currencies that differ from the default of 2 (ISO 4217). */
+const MINOR_DIGITS: Readonly<Record<string, number>> = {
+  BIF: 0, CLP: 0, DJF: 0, GNF: 0, ISK: 0, JPY: 0, KMF: 0, KRW: 0, PYG: 0, RWF: 0, UGX: 0, UYI: 0, VND: 0, VUV: 0,
+  XAF: 0, XOF: 0, XPF: 0,
+  BHD: 3, IQD: 3, JOD: 3, KWD: 3, LYD: 3, OMR: 3, TND: 3,
+  CLF: 4, UYW: 4,
+};
+
+/**
+ * An amount in minor units as a person reads it, in integer arithmetic only, with the currency's
+ * digits and thousands grouped: 100450 CNY → '1,004.50', 5000 JPY → '5,000'. Throws RangeError for
+ * anything but a safe integer and an ISO 4217 code.
+ */
+export function formatMinor(minor: number, currency: string): string {
+  if (!Number.isSafeInteger(minor)) throw new RangeError(`an amount must be a safe integer of minor units, got ${String(minor)}`);
+  if (!/^[A-Z]{3}$/.test(currency)) throw new RangeError(`not an ISO 4217 currency code: ${JSON.stringify(currency)}`);
+  const digits = MINOR_DIGITS[currency] ?? 2;
+  const raw = BigInt(Math.abs(minor)).toString().padStart(digits + 1, '0');
+  const whole = raw.slice(0, raw.length - digits).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return `${minor < 0 ? '-' : ''}${digits > 0 ? `${whole}.${raw.slice(raw.length - digits)}` : whole}`;
+}
+
+/** '1,004.50 CNY': what the Temporal UI, the timeline and the ledger's text fields show. */
+export function formatAmount(minor: number, currency: string): string {
+  return `${formatMinor(minor, currency)} ${currency}`;
+}

@@ -81,6 +81,12 @@ export const Playbook = z
     /** What each kind of step costs the lender, charged to the case (cost control). */
     costs: z.object({ fieldVisitMinor: z.number().int().nonnegative(), letterMinor: z.number().int().nonnegative() }).strict()
       .default({ fieldVisitMinor: 0, letterMinor: 0 }),
+    /**
+     * Attempts a step's activity gets (retried with backoff capped at 5 minutes, so 12 is about 35
+     * minutes) before the step is recorded failed and supervisors are told: a gateway that stays down
+     * must not hold the case. Business refusals are not retried at all.
+     */
+    stepAttempts: z.number().int().min(1).max(1000).default(12),
     /** Language of the letters the case issues. */
     letterLanguage: z.enum(['zh-CN', 'en']).default('zh-CN'),
     /** The creditor named on letters. */

@@ -164,7 +164,7 @@ describe('renderDocument: every kind in both languages', () => {
   it('the guarantor demand names the debtor it stands for, and needs a guarantor', async () => {
     const r = await renderDocument(letter({ kind: 'guarantor-demand' }));
     expect(r.text).toContain('您是王建国（以下简称“债务人”）');
-    await expect(renderDocument(letter({ kind: 'guarantor-demand', guarantor: undefined }))).rejects.toMatchObject({ name: 'InvalidInput' });
+    await expect(renderDocument(letter({ kind: 'guarantor-demand', guarantor: undefined }))).rejects.toMatchObject({ type: 'InvalidInput', nonRetryable: true });
   });
 
   it('a statement with no payments says so', async () => {
@@ -185,29 +185,29 @@ describe('renderDocument: every kind in both languages', () => {
 describe('renderDocument: amounts and input checks', () => {
   it('throws InconsistentAmounts when the total is not principal + penalty + fees', async () => {
     const bad = letter({ amounts: { principalMinor: 1_250_000, penaltyMinor: 4_375, feesMinor: 0, totalMinor: 1_254_376 } });
-    await expect(renderDocument(bad)).rejects.toMatchObject({ name: 'InconsistentAmounts' });
+    await expect(renderDocument(bad)).rejects.toMatchObject({ type: 'InconsistentAmounts', nonRetryable: true });
     await expect(renderDocument(bad)).rejects.toThrow(/1254376/);
     // A sum beyond 2^53 is compared exactly, not rounded into agreement.
     const huge = letter({
       amounts: { principalMinor: Number.MAX_SAFE_INTEGER, penaltyMinor: 1, feesMinor: 0, totalMinor: Number.MAX_SAFE_INTEGER },
     });
-    await expect(renderDocument(huge)).rejects.toMatchObject({ name: 'InconsistentAmounts' });
+    await expect(renderDocument(huge)).rejects.toMatchObject({ type: 'InconsistentAmounts', nonRetryable: true });
   });
 
   it('refuses negative or fractional amounts and malformed dates', async () => {
     await expect(
       renderDocument(letter({ amounts: { principalMinor: -100, penaltyMinor: 100, feesMinor: 0, totalMinor: 0 } })),
-    ).rejects.toMatchObject({ name: 'InvalidInput' });
+    ).rejects.toMatchObject({ type: 'InvalidInput', nonRetryable: true });
     await expect(
       renderDocument(letter({ amounts: { principalMinor: 100.5, penaltyMinor: 0, feesMinor: 0, totalMinor: 100.5 } })),
-    ).rejects.toMatchObject({ name: 'InvalidInput' });
-    await expect(renderDocument(letter({ issuedOn: '2026-02-30' }))).rejects.toMatchObject({ name: 'InvalidInput' });
-    await expect(renderDocument(letter({ payBy: '15/03/2026' }))).rejects.toMatchObject({ name: 'InvalidInput' });
-    await expect(renderDocument(letter({ debtor: { name: '王建国\n李秀英' } }))).rejects.toMatchObject({ name: 'InvalidInput' });
+    ).rejects.toMatchObject({ type: 'InvalidInput', nonRetryable: true });
+    await expect(renderDocument(letter({ issuedOn: '2026-02-30' }))).rejects.toMatchObject({ type: 'InvalidInput', nonRetryable: true });
+    await expect(renderDocument(letter({ payBy: '15/03/2026' }))).rejects.toMatchObject({ type: 'InvalidInput', nonRetryable: true });
+    await expect(renderDocument(letter({ debtor: { name: '王建国\n李秀英' } }))).rejects.toMatchObject({ type: 'InvalidInput', nonRetryable: true });
   });
 
   it('refuses a character the font cannot print rather than printing a blank box', async () => {
-    await expect(renderDocument(letter({ debtor: { name: '王建国😀' } }))).rejects.toMatchObject({ name: 'InvalidInput' });
+    await expect(renderDocument(letter({ debtor: { name: '王建国😀' } }))).rejects.toMatchObject({ type: 'InvalidInput', nonRetryable: true });
   });
 
   it('prints other common names', async () => {

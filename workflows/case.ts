@@ -2,8 +2,10 @@ import {
   ActivityFailure,
   allHandlersFinished,
   ApplicationFailure,
+  CancellationScope,
   condition,
   continueAsNew,
+  isCancellation,
   patched,
   proxyActivities,
   setCurrentDetails,
@@ -14,8 +16,8 @@ import {
 } from '@temporalio/workflow';
 import type { CaseActivities, CaseRef, StepRequest, StepResult } from '../shared/activities';
 import { STEP_ACTIVITY } from '../shared/activities';
-import { addDays, instantOf, localTime } from '../shared/calendar';
-import type { CaseInput, CaseResult, CaseStage as Stage, CaseState, LegalEvent, MissedPayment, PaymentReceived } from '../shared/case';
+import { addDays, instantOf, localDate, localTime } from '../shared/calendar';
+import type { CaseInput, CaseResult, CaseStage as Stage, CaseState, ContactDetails, LegalEvent, MissedPayment, PaymentReceived, PromiseToPay, VisitReportInput } from '../shared/case';
 import { ErrorTypes } from '../shared/errors';
 import {
   approveLegalReferralUpdate,
@@ -35,10 +37,13 @@ import {
   recordPromiseUpdate,
   resolveDisputeUpdate,
   resumeUpdate,
+  recordVisitReportUpdate,
   setTreatmentUpdate,
+  updateContactDetailsUpdate,
   writeOffUpdate,
   type UpdateAck,
 } from '../shared/messages';
+import { formatAmount } from '../shared/money';
 import type { PlaybookStep } from '../shared/playbook';
 import {
   BrokenPromises,
@@ -54,6 +59,7 @@ import {
   addMissedPayment,
   addPromise,
   applyPayment,
+  commitPayment,
   dayIndex,
   daysOverdue,
   endStage,
@@ -63,6 +69,7 @@ import {
   nextAction,
   nextReminderAt,
   outstandingMinor,
+  planPayment,
   promiseRefusal,
   settleGuarantorDemand,
   settlePromises,
@@ -80,7 +87,8 @@ const ACTIVITY_OPTIONS: ActivityOptions = {
     maximumInterval: '5 minutes',
     nonRetryableErrorTypes: [
       ErrorTypes.CurrencyMismatch, ErrorTypes.InvalidInput, ErrorTypes.ReconciliationMismatch, ErrorTypes.CaseNotFound,
-      ErrorTypes.InvalidRecipient, ErrorTypes.ChannelRejected, ErrorTypes.InconsistentAmounts,
+      ErrorTypes.InvalidRecipient, ErrorTypes.ChannelRejected, ErrorTypes.InconsistentAmounts, ErrorTypes.PaymentIdConflict,
+      ErrorTypes.LetterNotPossible,
     ],
   },
 };
@@ -91,6 +99,15 @@ function act<K extends keyof CaseActivities>(fn: K, summary: string, ...args: Pa
   const proxied = acts[fn] as unknown as { executeWithOptions(o: ActivityOptions, a: unknown[]): Promise<unknown> };
   return proxied.executeWithOptions({ ...ACTIVITY_OPTIONS, summary }, args) as ReturnType<CaseActivities[K]>;
 }
+
+/**
+ * A payment's ledger row is written before the case applies the payment; the processor waits on
+ * that answer, so a ledger that stays unreachable refuses the payment (the processor retries) rather
+ * than leaving it half applied.
+ */
+const PAYMENT_LEDGER_TIMEOUT = '30 seconds';
+/** Steps of playbooks from before `stepAttempts` existed. */
+const DEFAULT_STEP_ATTEMPTS = 12;
 
 /** Runs per run before continuing-as-new even if the server has not suggested it (the limit is 51,200). */
 const DEFAULT_MAX_HISTORY_EVENTS = 8_000;
@@ -107,8 +124,11 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
   const info = workflowInfo();
   const pb = input.playbook;
   const now = () => Date.now(); // the workflow clock: deterministic on replay
-  const state: CaseState = input.carried ?? newCaseState(input, now(), `${info.workflowId}/${info.runId}`);
   const fresh = !input.carried;
+  // Cases opened since this patch count days overdue from the oldest unpaid instalment and accrue
+  // penalty per instalment (workflows/core/case-core.ts); older cases keep the rule they began with.
+  const state: CaseState =
+    input.carried ?? newCaseState(input, now(), `${info.workflowId}/${info.runId}`, { perInstalment: patched('per-instalment-accrual') });
   const ledgerQueue: Array<() => Promise<unknown>> = [];
   const touch = () => {
     state.version += 1;
@@ -123,6 +143,13 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
     at: new Date(now()).toISOString(),
   });
   const ack = (detail: string): UpdateAck => ({ accepted: true, stage: state.stage, detail });
+  /** An amount as a person reads it: '1,004.50 CNY'. */
+  const money = (minor: number, currency = state.currency) => formatAmount(minor, currency);
+  /** An instant as a person reads it: the debtor's local date and time, with the zone. */
+  const local = (at: number | string) => {
+    const ms = typeof at === 'string' ? Date.parse(at) : at;
+    return `${localDate(ms, state.timeZone)} ${localTime(ms, state.timeZone)} ${state.timeZone}`;
+  };
   const mustBeActive = () => {
     if (isClosed(state)) throw ApplicationFailure.nonRetryable(`the case is ${state.stage}`, 'CaseClosed');
     // Accepted, not yet closed: the write-off is the case's last word.
@@ -144,7 +171,8 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
   const takeMissedPayment = (m: MissedPayment): void => {
     accrue(state, pb, now()); // days so far accrue on the principal before this instalment joins it
     if (addMissedPayment(state, m)) {
-      note('missed payment', `${m.amountMinor} ${m.currency} due ${m.dueDate}`);
+      accrue(state, pb, now()); // an instalment reported late accrues its own past days (per-instalment rule)
+      note('missed payment', `${money(m.amountMinor, m.currency)} due ${m.dueDate}`);
       ledgerQueue.push(() => act('recordMissedPayment', `Record missed instalment due ${m.dueDate}`, { ...ref(`missed:${m.dueDate}`), missed: m }));
       touch();
     }
@@ -161,25 +189,74 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
       validator: (m: MissedPayment) => {
         mustBeActive();
         if (m.currency !== state.currency) throw new Error(`the case is in ${state.currency}, the instalment in ${m.currency}`);
+        const today = localDate(now(), state.timeZone);
+        if (m.dueDate >= today) throw new Error(`an instalment due ${m.dueDate} is not overdue yet (today is ${today} in ${state.timeZone})`);
       },
     },
   );
 
-  /** Applies a payment once (by paymentId); true when it was applied now. */
-  const takePayment = (p: PaymentReceived): boolean => {
+  /** Applies a payment once (by paymentId); true when it was applied now. (Cases from before 'payment-ledger-first'.) */
+  const takePaymentThenRecord = (p: PaymentReceived): boolean => {
     if (!applyPayment(state, pb, p, now())) return false;
     const applied = state.payments[state.payments.length - 1]!;
-    note('payment received', `${p.amountMinor} ${p.currency} (${p.paymentId}); outstanding ${applied.outstandingAfterMinor}`);
+    notePayment(p, applied.outstandingAfterMinor);
     ledgerQueue.push(() =>
-      act('recordPayment', `Record payment ${p.paymentId}: ${p.amountMinor} ${p.currency}`, { ...ref(`payment:${p.paymentId}`), payment: p, allocation: applied.allocation, outstandingAfterMinor: applied.outstandingAfterMinor }),
+      act('recordPayment', `Record payment ${p.paymentId}: ${money(p.amountMinor, p.currency)}`, { ...ref(`payment:${p.paymentId}`), payment: p, allocation: applied.allocation, outstandingAfterMinor: applied.outstandingAfterMinor }),
     );
     touch();
     return true;
   };
-  setHandler(paymentReceivedSignal, (p) => void takePayment(p));
+  const notePayment = (p: PaymentReceived, outstandingAfter: number) =>
+    note('payment received', `${money(p.amountMinor, p.currency)} (${p.paymentId}); outstanding ${money(outstandingAfter)}`);
+
+  /**
+   * A payment reaches the ledger and the case, or neither: its ledger row is written first, and only
+   * then is it applied to the case. A ledger refusal (the payment id is another account's) fails the
+   * update with the ledger's error type. One payment at a time, so each split is computed on the
+   * balance the previous one left.
+   */
+  let paymentQueue: Promise<unknown> = Promise.resolve();
+  let paymentsInFlight = 0;
+  const recordThenTakePayment = (p: PaymentReceived): Promise<boolean> => {
+    paymentsInFlight += 1;
+    const run = paymentQueue.then(async () => {
+      const allocation = planPayment(state, pb, p, now());
+      if (!allocation) return false; // a duplicate delivery, or the case closed meanwhile
+      const b = state.balance;
+      const outstandingAfter = b.principalMinor + b.penaltyMinor + b.feesMinor - (allocation.feesMinor + allocation.penaltyMinor + allocation.principalMinor);
+      try {
+        await acts.recordPayment.executeWithOptions(
+          { ...ACTIVITY_OPTIONS, scheduleToCloseTimeout: PAYMENT_LEDGER_TIMEOUT, summary: `Record payment ${p.paymentId}: ${money(p.amountMinor, p.currency)}` },
+          [{ ...ref(`payment:${p.paymentId}`), payment: p, allocation, outstandingAfterMinor: outstandingAfter }],
+        );
+      } catch (e) {
+        const cause = e instanceof ActivityFailure ? e.cause : undefined;
+        const type = cause instanceof ApplicationFailure && cause.type ? cause.type : 'LedgerUnavailable';
+        note('payment refused', `${money(p.amountMinor, p.currency)} (${p.paymentId}): ${cause?.message ?? (e as Error).message}`);
+        throw ApplicationFailure.create({ type, message: cause?.message ?? (e as Error).message, nonRetryable: true });
+      }
+      const applied = commitPayment(state, p, allocation);
+      notePayment(p, applied.outstandingAfterMinor);
+      touch();
+      return true;
+    });
+    paymentQueue = run.catch(() => undefined);
+    return run.finally(() => {
+      paymentsInFlight -= 1;
+    });
+  };
+  const takePayment = (p: PaymentReceived): boolean | Promise<boolean> =>
+    patched('payment-ledger-first') ? recordThenTakePayment(p) : takePaymentThenRecord(p);
+  setHandler(paymentReceivedSignal, async (p) => {
+    try {
+      await takePayment(p);
+    } catch {
+      // A signal cannot answer: the refusal is in the timeline (note above) and the ledger has nothing of it.
+    }
+  });
   setHandler(
     receivePaymentUpdate,
-    (p) => ({ applied: takePayment(p), outstandingMinor: outstandingMinor(state), stage: state.stage }),
+    async (p) => ({ applied: await takePayment(p), outstandingMinor: outstandingMinor(state), stage: state.stage }),
     {
       validator: (p: PaymentReceived) => {
         mustBeActive();
@@ -199,24 +276,47 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
     touch();
   });
 
-  setHandler(visitReportSignal, (v) => {
-    const visit = state.lastVisitReference;
-    if (!visit || isClosed(state)) return;
+  const takeVisitReport = (v: VisitReportInput, promise?: PromiseToPay): number | undefined => {
     const n = state.timeline.length;
-    note('visit report', `${v.outcome}${v.signedStatement ? ', signed statement' : ''}${v.writtenPromise ? `, written promise: ${v.writtenPromise}` : ''}`);
+    const written = promise ? `, written promise: ${money(promise.amountMinor)} by ${promise.date}` : typeof v.writtenPromise === 'string' ? `, written promise: ${v.writtenPromise}` : '';
+    note('visit report', `${v.outcome}${v.signedStatement ? ', signed statement' : ''}${written}`);
     ledgerQueue.push(() =>
       act('recordVisitReport', `Record visit report: ${v.outcome}`, {
         ...ref(`visit-report:${n}`),
-        visitReference: visit,
+        visitReference: state.lastVisitReference!,
         outcome: v.outcome,
         signedStatement: v.signedStatement,
-        ...(v.writtenPromise ? { writtenPromise: v.writtenPromise } : {}),
+        ...(written ? { writtenPromise: written.replace(', written promise: ', '') } : {}),
         note: v.note,
         ...(v.officerId ? { officerId: v.officerId } : {}),
       }),
     );
     touch();
+    return promise ? makePromise(promise, 'written promise at the visit') : undefined;
+  };
+  setHandler(visitReportSignal, (v) => {
+    if (!state.lastVisitReference || isClosed(state)) return;
+    // A signal cannot refuse: a written promise that recordPromise would refuse is reported, not made.
+    const p = typeof v.writtenPromise === 'object' ? v.writtenPromise : undefined;
+    const why = p && promiseRefusal(state, pb, p, now());
+    takeVisitReport(v, why ? undefined : p);
+    if (why) note('written promise not taken', why);
   });
+  setHandler(
+    recordVisitReportUpdate,
+    (v) => {
+      const id = takeVisitReport(v, v.writtenPromise);
+      return { ...ack(id ? `visit report recorded; promise ${id}: escalation paused until ${v.writtenPromise!.date} plus ${pb.promise.graceDays} days' grace` : 'visit report recorded'), ...(id ? { promiseId: id } : {}) };
+    },
+    {
+      validator: (v: VisitReportInput) => {
+        mustBeActive();
+        if (!state.lastVisitReference) throw new Error('no field visit to report on yet');
+        const why = v.writtenPromise && promiseRefusal(state, pb, v.writtenPromise, now());
+        if (why) throw new Error(`the written promise is refused: ${why}`);
+      },
+    },
+  );
 
   setHandler(
     approveVisitUpdate,
@@ -245,24 +345,59 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
     touch();
   });
 
+  const makePromise = (p: PromiseToPay, how = 'promise to pay'): number => {
+    const id = addPromise(state, p, now());
+    note(how, `${money(p.amountMinor)} by ${p.date}`);
+    const made = state.promises[id - 1]!;
+    ledgerQueue.push(() =>
+      act('recordPromise', `Record promise ${id}: ${money(p.amountMinor)} by ${p.date}`, {
+        ...ref(`promise:${id}:pending`), promiseNo: id, date: p.date, amountMinor: p.amountMinor, status: 'pending', madeAt: made.madeAt,
+      }),
+    );
+    touch();
+    return id;
+  };
   setHandler(
     recordPromiseUpdate,
-    (p) => {
-      const id = addPromise(state, p, now());
-      note('promise to pay', `${p.amountMinor} by ${p.date}`);
-      const made = state.promises[id - 1]!;
-      ledgerQueue.push(() =>
-        act('recordPromise', `Record promise ${id}: ${p.amountMinor} by ${p.date}`, {
-          ...ref(`promise:${id}:pending`), promiseNo: id, date: p.date, amountMinor: p.amountMinor, status: 'pending', madeAt: made.madeAt,
-        }),
-      );
-      touch();
-      return { ...ack(`escalation paused until ${p.date} plus ${pb.promise.graceDays} days' grace`), promiseId: id };
-    },
+    (p) => ({ ...ack(`escalation paused until ${p.date} plus ${pb.promise.graceDays} days' grace`), promiseId: makePromise(p) }),
     {
       validator: (p) => {
         const why = promiseRefusal(state, pb, p, now());
         if (why) throw new Error(why);
+      },
+    },
+  );
+
+  setHandler(
+    updateContactDetailsUpdate,
+    (c) => {
+      const d = c.debtor ?? {};
+      if (Object.keys(d).length > 0) state.debtorContact = { ...state.debtorContact, ...d };
+      for (const g of c.guarantors ?? []) {
+        const mine = state.guarantors.find((x) => x.id === g.id)!;
+        if (g.phones) mine.phones = g.phones;
+        if (g.address) mine.address = g.address;
+      }
+      const fields = [...Object.keys(d).map((k) => `debtor ${k}`), ...(c.guarantors ?? []).flatMap((g) => Object.keys(g).filter((k) => k !== 'id').map((k) => `guarantor ${g.id} ${k}`))];
+      note('contact details updated', `${fields.join(', ')} (by ${c.by})`);
+      const n = state.timeline.length;
+      ledgerQueue.push(() => act('recordContactDetails', `Record new contact details: ${fields.join(', ')}`, { ...ref(`contact-details:${n}`), ...c }));
+      // A letter that failed for want of an address catches up now that one arrived.
+      const gotAddress = !!d.address || (c.guarantors ?? []).some((g) => g.address);
+      const waiting = gotAddress ? (state.awaitingAddress ?? []) : [];
+      for (const key of waiting) {
+        delete state.done[key];
+        note('letter to catch up', `${key}: an address arrived`);
+      }
+      if (waiting.length > 0) state.awaitingAddress = [];
+      touch();
+      return ack(`contact details updated${waiting.length > 0 ? `; ${waiting.length} letter(s) will catch up` : ''}`);
+    },
+    {
+      validator: (c: ContactDetails) => {
+        mustBeActive();
+        const unknown = (c.guarantors ?? []).filter((g) => !state.guarantors.some((x) => x.id === g.id)).map((g) => g.id);
+        if (unknown.length > 0) throw new Error(`no guarantor ${unknown.join(', ')} on this case`);
       },
     },
   );
@@ -300,7 +435,7 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
     holdUpdate,
     (h) => {
       state.hold = { ...h, since: new Date(now()).toISOString() };
-      note('hold', `${h.reason}${h.until ? ` until ${h.until}` : ''}`);
+      note('hold', `${h.reason}${h.until ? ` until ${local(h.until)}` : ''}`);
       touch();
       return ack('contact on hold');
     },
@@ -377,7 +512,7 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
       const at = new Date(now()).toISOString();
       state.legal!.events.push({ ...e, at });
       if (e.kind === 'mediated-settlement') state.legal!.settlementMinor = e.amountMinor;
-      note(`legal: ${e.kind}`, JSON.stringify(e));
+      note(`legal: ${e.kind}`, 'amountMinor' in e ? `${money(e.amountMinor)}` : JSON.stringify(e));
       const n = state.legal!.events.length;
       ledgerQueue.push(() => act('recordLegalEvent', `Record legal event: ${e.kind}`, { ...ref(`legal-event:${n}`), event: e }));
       touch();
@@ -430,13 +565,46 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
     };
   };
 
-  /** Runs a step's activity; a non-retryable failure is recorded as the step's outcome and the case goes on. */
-  const runStep = async (fn: keyof CaseActivities, req: StepRequest & { approvedBy?: string }, summary: string): Promise<StepResult | { status: 'failed'; reference: string }> => {
+  type StepOutcome = StepResult | { status: 'failed'; reference: string; type?: string } | { status: 'cancelled' };
+  /** The case has reached an end state (paid, settled, written off) that a step in flight must not hold up. */
+  const endReached = () => endStage(state) !== undefined || !!state.writeOff;
+  /**
+   * Runs a step's activity with the playbook's bounded retry. A business refusal, or retries run out,
+   * is the step's outcome ('failed', with the failure's type) and the case goes on. Since
+   * 'end-cancels-step', a case that reaches an end state while the step runs cancels it ('cancelled').
+   */
+  const runStep = async (fn: keyof CaseActivities, req: StepRequest & { approvedBy?: string }, summary: string): Promise<StepOutcome> => {
+    const options: ActivityOptions = { ...ACTIVITY_OPTIONS, summary, retry: { ...ACTIVITY_OPTIONS.retry, maximumAttempts: pb.stepAttempts ?? DEFAULT_STEP_ATTEMPTS } };
+    const call = () => (acts[fn] as unknown as { executeWithOptions(o: ActivityOptions, a: unknown[]): Promise<StepResult> }).executeWithOptions(options, [req]);
     try {
-      return (await act(fn, summary, req as never)) as StepResult;
+      return patched('end-cancels-step') ? await untilCaseEnds(call) : await call();
     } catch (e) {
-      if (e instanceof ActivityFailure) return { status: 'failed', reference: `failed: ${e.cause?.message ?? e.message}` };
+      if (e instanceof ActivityFailure) {
+        const type = e.cause instanceof ApplicationFailure ? e.cause.type ?? undefined : undefined;
+        return { status: 'failed', reference: `failed: ${e.cause?.message ?? e.message}`, ...(type ? { type } : {}) };
+      }
       throw e;
+    }
+  };
+  /** Runs `work` in its own scope, cancelled if the case reaches an end state first. */
+  const untilCaseEnds = async (work: () => Promise<StepResult>): Promise<StepResult | { status: 'cancelled' }> => {
+    const stepScope = new CancellationScope();
+    const watchScope = new CancellationScope();
+    let ended = false;
+    void watchScope.run(() => condition(endReached)).then(
+      () => {
+        ended = true;
+        stepScope.cancel();
+      },
+      () => undefined, // the step finished first and the watch was cancelled
+    );
+    try {
+      return await stepScope.run(work);
+    } catch (e) {
+      if (ended && isCancellation(e)) return { status: 'cancelled' };
+      throw e;
+    } finally {
+      watchScope.cancel();
     }
   };
 
@@ -476,7 +644,7 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
     }
     state.nextAction = upcoming(plan);
     plannedVersion = state.version;
-    setCurrentDetails(`Day ${day}: ${lastEvent}. Outstanding ${outstandingMinor(state)} ${state.currency}. Next: ${next}.`);
+    setCurrentDetails(`Day ${day}: ${lastEvent}. Outstanding ${money(outstandingMinor(state))}. Next: ${next}.`);
     projectIfChanged(next);
   };
 
@@ -533,7 +701,7 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
         ErrorTypes.CurrencyMismatch,
       );
     }
-    note('case opened', `day ${state.openedOnDay}, ${outstandingMinor(state)} ${state.currency} overdue, playbook ${pb.id} v${pb.version}`);
+    note('case opened', `day ${state.openedOnDay}, ${money(outstandingMinor(state))} overdue, playbook ${pb.id} v${pb.version}`);
     publish();
     await act('recordCaseOpened', `Open the case in the ledger (day ${state.openedOnDay})`, {
       ...ref('open'),
@@ -572,7 +740,7 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
     }
     if (pv && t >= Date.parse(pv.deadline)) {
       await act('cancelVisit', 'Cancel the visit: not approved in time', { ...ref(`visit-cancel:${pv.reference}`), visitReference: pv.reference, reason: `no ${pv.role} approval before the window closed` });
-      note('visit cancelled', `no ${pv.role} approval before ${pv.deadline}`);
+      note('visit cancelled', `no ${pv.role} approval before ${local(pv.deadline)}`);
       delete state.pendingVisit;
       continue;
     }
@@ -582,7 +750,9 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
       delete state.hold;
     }
 
-    // End states first: money, then decisions people made.
+    // End states first: money, then decisions people made. A payment being written to the ledger
+    // right now decides whether the case is paid: wait for it (it answers within seconds).
+    if (paymentsInFlight > 0) await condition(() => paymentsInFlight === 0);
     const ended = endStage(state);
     if (ended) {
       await close(ended, ended === 'paid' ? 'balance covered' : 'mediated settlement paid');
@@ -606,6 +776,7 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
     if (state.stage === 'open' && state.legal?.status === 'approved') {
       const day = dayIndex(state, t);
       const r = await runStep('referToLegal', { ...stepRequest({ id: 'legal-handoff', action: 'legal-referral', description: 'Hand the case and its dossier to legal' }, day, 'legal-handoff'), approvedBy: state.legal.approvedBy! }, `Day ${day}: hand the case to legal`);
+      if (r.status === 'cancelled') continue; // paid or written off meanwhile: the top of the loop closes it
       state.stage = 'legal';
       note('handed to legal', 'reference' in r ? r.reference : r.status);
       lastEvent = 'handed to legal';
@@ -633,6 +804,11 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
       const reason = step.action === 'legal-referral' ? legalReferralTriggered(state, pb) : undefined;
       const req = stepRequest(step, day, key, reason);
       const result = await runStep(STEP_ACTIVITY[step.action], req, `Day ${day}: ${step.description}`);
+      if (result.status === 'cancelled') {
+        // The case reached an end state while the step ran: the top of the loop closes it.
+        note(step.action, 'cancelled: the case ended while it ran');
+        continue;
+      }
       if (result.status === 'refused') {
         // The compliance guard said not now: wait for the next allowed moment if it still serves this
         // occurrence, else this occurrence does not happen.
@@ -640,7 +816,7 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
         const stillUseful = nextAllowed !== undefined && nextAllowed > now() && (nextAllowed < Date.parse(req.windowEnd) || step.catchUp || step.action === 'legal-referral');
         if (stillUseful) {
           state.notBefore[key] = result.nextAllowedAt!;
-          note(step.action, `deferred by ${result.rule} until ${result.nextAllowedAt}: ${result.reason}`);
+          note(step.action, `deferred by ${result.rule} until ${local(result.nextAllowedAt!)}: ${result.reason}`);
         } else {
           state.done[key] = 'refused';
           note(step.action, `refused by ${result.rule}: ${result.reason}`);
@@ -654,6 +830,13 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
         state.done[key] = 'failed';
         note(step.action, result.reference);
         lastEvent = `${step.action.replace(/-/g, ' ')} ${result.reference}`;
+        // A letter that failed for want of an address runs once the address arrives, if the step catches up.
+        if (result.type === ErrorTypes.LetterNotPossible && step.catchUp) state.awaitingAddress = [...(state.awaitingAddress ?? []), key];
+        if (patched('step-failure-alert')) {
+          await act('alertSupervisor', `Tell supervisors: day ${day} ${step.action.replace(/-/g, ' ')} failed`, {
+            ...ref(`step-failed:${key}:${state.timeline.length}`), stepId: step.id, action: step.action, day, reason: result.reference,
+          });
+        }
         continue;
       }
       const reference = result.reference;
@@ -692,7 +875,7 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
     ].filter((x): x is number => x !== undefined && x > t);
     const wakeAt = Math.min(...wakeCandidates);
     const version = state.version;
-    const what = plan.next && Date.parse(plan.next.dueAt) === wakeAt ? `until day ${plan.next.day} ${localTime(wakeAt, state.timeZone)}: ${plan.next.stepId}` : `until ${new Date(wakeAt).toISOString()}`;
+    const what = plan.next && Date.parse(plan.next.dueAt) === wakeAt ? `until day ${plan.next.day} ${local(wakeAt)}: ${plan.next.stepId}` : `until ${local(wakeAt)}`;
     await condition(() => state.version !== version || ledgerQueue.length > 0, wakeAt - t, { summary: what });
   }
 

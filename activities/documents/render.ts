@@ -17,7 +17,9 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as fontkit from 'fontkit';
 import PDFDocument from 'pdfkit';
+import { ApplicationFailure } from '@temporalio/common';
 import { ErrorTypes } from '../../shared/errors';
+import { formatMinor } from '../../shared/money';
 import { TEMPLATES, type Block, type LetterFields } from './templates';
 
 export type DocumentKind = 'overdue-notice' | 'statement-of-account' | 'lawyers-letter' | 'guarantor-demand';
@@ -58,23 +60,14 @@ export interface RenderedDocument {
 // ---------------------------------------------------------------------------------------------
 // Money
 
-/** Minor-unit digits of the currencies that differ from the default of 2 (ISO 4217). */
-const MINOR_DIGITS: Readonly<Record<string, number>> = {
-  BIF: 0, CLP: 0, DJF: 0, GNF: 0, ISK: 0, JPY: 0, KMF: 0, KRW: 0, PYG: 0, RWF: 0, UGX: 0, UYI: 0, VND: 0, VUV: 0,
-  XAF: 0, XOF: 0, XPF: 0,
-  BHD: 3, IQD: 3, JOD: 3, KWD: 3, LYD: 3, OMR: 3, TND: 3,
-  CLF: 4, UYW: 4,
-};
-
 /** Symbols printed before the amount on zh-CN letters; other currencies print their code. */
 const ZH_SYMBOLS: Readonly<Record<string, string>> = {
   CNY: '¥', USD: 'US$', HKD: 'HK$', EUR: '€', GBP: '£', JPY: 'JP¥',
 };
 
-function invalidInput(message: string): Error {
-  const error = new Error(message);
-  error.name = ErrorTypes.InvalidInput;
-  return error;
+/** A letter that cannot be rendered from this data: retrying cannot help, the data must change. */
+function invalidInput(message: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(message, ErrorTypes.InvalidInput);
 }
 
 /**
@@ -85,13 +78,7 @@ export function formatMoney(minor: number, currency: string, language: DocumentL
   if (!Number.isSafeInteger(minor) || minor < 0) {
     throw new RangeError(`an amount must be a non-negative safe integer of minor units, got ${String(minor)}`);
   }
-  if (!/^[A-Z]{3}$/.test(currency)) throw new RangeError(`not an ISO 4217 currency code: ${JSON.stringify(currency)}`);
-  const digits = MINOR_DIGITS[currency] ?? 2;
-  const raw = BigInt(minor).toString().padStart(digits + 1, '0');
-  const whole = raw.slice(0, raw.length - digits);
-  const fraction = raw.slice(raw.length - digits);
-  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-  const number = digits > 0 ? `${grouped}.${fraction}` : grouped;
+  const number = formatMinor(minor, currency);
   if (language === 'zh-CN') {
     const symbol = ZH_SYMBOLS[currency];
     return symbol ? `${symbol}${number}` : `${currency} ${number}`;
@@ -146,11 +133,10 @@ function checkAmounts(a: DocumentData['amounts']): void {
   const fees = amount(a.feesMinor, 'amounts.feesMinor');
   const total = amount(a.totalMinor, 'amounts.totalMinor');
   if (BigInt(total) !== BigInt(principal) + BigInt(penalty) + BigInt(fees)) {
-    const error = new Error(
+    throw ApplicationFailure.nonRetryable(
       `totalMinor ${total} is not principal ${principal} + penalty ${penalty} + fees ${fees}: reconcile the amounts with the ledger before rendering`,
+      ErrorTypes.InconsistentAmounts,
     );
-    error.name = 'InconsistentAmounts';
-    throw error;
   }
 }
 

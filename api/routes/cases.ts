@@ -1,7 +1,7 @@
 import { defaultPayloadConverter, WorkflowNotFoundError, type UpdateDefinition } from '@temporalio/common';
 import proto from '@temporalio/proto'; // CommonJS: its namespaces are on the default export
 import { z } from 'zod';
-import { ContactOutcome, Dispute, GuarantorResponse, Hold, IsoDate, LegalEvent, PromiseToPay, SetTreatment, VisitReportInput, WriteOff } from '../../shared/case';
+import { ContactDetailsBody, ContactOutcome, Dispute, GuarantorResponse, Hold, IsoDate, LegalEvent, PromiseToPay, SetTreatment, VisitReportInput, WriteOff } from '../../shared/case';
 import { caseWorkflowId } from '../../shared/ids';
 import {
   approveLegalReferralUpdate,
@@ -14,10 +14,11 @@ import {
   holdUpdate,
   recordLegalEventUpdate,
   recordPromiseUpdate,
+  recordVisitReportUpdate,
   resolveDisputeUpdate,
   resumeUpdate,
   setTreatmentUpdate,
-  visitReportSignal,
+  updateContactDetailsUpdate,
   writeOffUpdate,
 } from '../../shared/messages';
 import { ROLES, type Principal } from '../auth';
@@ -49,7 +50,7 @@ const Ack = z.object({ accepted: z.literal(true), stage: Stage, detail: z.string
 const Accepted = z.object({ accepted: z.literal(true) });
 /** What an action answers when the case takes it: an update's acknowledgement, a recorded promise, or a delivered signal. */
 const SUCCESS = {
-  200: { description: 'Accepted by the case', schema: Ack },
+  200: { description: 'Accepted by the case', schema: Ack.extend({ promiseId: z.number().int().optional() }) },
   201: { description: 'The promise is recorded', schema: Ack.extend({ promiseId: z.number().int() }) },
   202: { description: 'Delivered to the case', schema: Accepted },
 } as const;
@@ -227,8 +228,12 @@ export function caseRoutes(d: ApiDeps) {
       run: async (a, b) => ({ status: 201, body: await update(recordPromiseUpdate, a, [b]) }) }),
     action({ name: 'contact-outcomes', answers: 202, summary: "A collector's report of a contact (reason 6 asks for legal review)", roles: ['collector', 'field-officer', 'supervisor'],
       body: ContactOutcome.omit({ actor: true }).strict(), run: (a, b, p) => signal(a, contactOutcomeSignal, { ...b, actor: p.subject }) }),
-    action({ name: 'visit-reports', answers: 202, summary: "A field officer's report of the last visit", roles: ['field-officer', 'supervisor'],
-      body: VisitReportInput.omit({ officerId: true }).strict(), run: (a, b, p) => signal(a, visitReportSignal, { ...b, officerId: p.subject }) }),
+    action({ name: 'visit-reports', answers: 200, roles: ['field-officer', 'supervisor'],
+      summary: "A field officer's report of the last visit; a written promise (date, amount) is a promise to pay, refused like one",
+      body: VisitReportInput.omit({ officerId: true }).strict(), run: async (a, b, p) => ok(await update(recordVisitReportUpdate, a, [{ ...b, officerId: p.subject }])) }),
+    action({ name: 'contact-details', answers: 200, roles: ['collector', 'supervisor', 'admin'],
+      summary: "New or corrected phones, email or address of the debtor or a guarantor (audited); a letter that failed for want of an address catches up",
+      body: ContactDetailsBody, run: async (a, b, p) => ok(await update(updateContactDetailsUpdate, a, [{ ...b, by: p.subject }])) }),
     action({ name: 'guarantor-responses', answers: 202, summary: "The guarantor's answer to the demand", roles: ['collector', 'supervisor'], body: GuarantorResponse.strict(),
       run: (a, b) => signal(a, guarantorResponseSignal, b) }),
     action({ name: 'disputes', answers: 200, summary: 'The debtor disputes the debt: no contact until resolved', roles: ['collector', 'supervisor', 'legal'], body: Dispute.strict(),

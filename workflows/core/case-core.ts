@@ -13,12 +13,20 @@
  *   `catchUp`: then it runs once, at the next window. So a case opened on day 10 serves the overdue
  *   notice once and joins the daily calls, and fires nothing else from days 0–9.
  * - Penalty interest accrues for each ladder day from day 1, on the principal outstanding that day.
+ * - Cases opened with the per-instalment rule (every case since patch 'per-instalment-accrual'):
+ *   day 0 is the day after the oldest missed instalment's due date, and moves back when an older
+ *   instalment is reported later (the ladder then catches up as for a late start: passed one-off
+ *   steps are skipped, `catchUp` steps run once). DaysOverdue counts from the oldest instalment whose
+ *   principal is unpaid (payments pay instalments' principal oldest first). Each instalment accrues
+ *   its own penalty for each day from the day after its due date + 1, rounded per instalment and
+ *   day, on its own unpaid principal; one reported late accrues its past days at once.
  * - Legal referral comes forward (due at the next window) on fraud (reason 6), a guarantor who is
  *   silent past the deadline or refuses, broken promises reaching the playbook's count, or the
  *   `litigate` treatment.
  */
 import { addDays, daysBetween, instantOf, localDate } from '../../shared/calendar';
 import type {
+  AppliedPayment,
   CaseInput,
   CaseState,
   CaseView,
@@ -27,12 +35,12 @@ import type {
   PaymentReceived,
   PromiseToPay,
 } from '../../shared/case';
-import { accruePenalty, allocatePayment, totalOf } from '../../shared/money';
+import { accruePenalty, allocatePayment, dailyPenaltyMinor, totalOf, type Allocation } from '../../shared/money';
 import type { Playbook, PlaybookStep } from '../../shared/playbook';
 
 const HOUR = 3_600_000;
 
-export function newCaseState(input: CaseInput, nowMs: number, caseKey = `Case:${input.accountId}`): CaseState {
+export function newCaseState(input: CaseInput, nowMs: number, caseKey = `Case:${input.accountId}`, opts: { perInstalment?: boolean } = {}): CaseState {
   const day0 = addDays(input.firstMissed.dueDate, 1);
   const state: CaseState = {
     accountId: input.accountId,
@@ -64,6 +72,7 @@ export function newCaseState(input: CaseInput, nowMs: number, caseKey = `Case:${
     blacklisted: false,
     version: 0,
     runs: 1,
+    ...(opts.perInstalment ? { instalments: {} } : {}),
   };
   state.openedOnDay = Math.max(0, dayIndex(state, nowMs));
   addMissedPayment(state, input.firstMissed);
@@ -74,7 +83,13 @@ export function dayIndex(state: Pick<CaseState, 'day0' | 'timeZone'>, nowMs: num
   return daysBetween(state.day0, localDate(nowMs, state.timeZone));
 }
 
+/** Days past due: from the oldest instalment with unpaid principal (per-instalment rule), else from day 0. */
 export function daysOverdue(state: CaseState, nowMs: number): number {
+  if (state.instalments) {
+    const oldest = [...state.missedPayments].sort((a, b) => a.dueDate.localeCompare(b.dueDate))
+      .find((m) => m.amountMinor > (state.instalments![m.dueDate]?.principalPaidMinor ?? 0));
+    if (oldest) return Math.max(0, daysBetween(addDays(oldest.dueDate, 1), localDate(nowMs, state.timeZone)) + 1);
+  }
   return Math.max(0, dayIndex(state, nowMs) + 1);
 }
 
@@ -96,16 +111,73 @@ export function addMissedPayment(state: CaseState, m: MissedPayment): boolean {
   if (state.missedPayments.some((p) => p.dueDate === m.dueDate)) return false;
   state.missedPayments.push(m);
   state.balance.principalMinor += m.amountMinor;
+  if (state.instalments) {
+    state.instalments[m.dueDate] = { principalPaidMinor: 0, accruedDays: 0 };
+    const day0 = addDays(m.dueDate, 1);
+    if (day0 < state.day0) state.day0 = day0; // an older instalment: the delinquency began earlier
+  }
   return true;
 }
 
 /** Accrues penalty interest for every ladder day from day 1 up to the day of `nowMs`. */
 export function accrue(state: CaseState, pb: Playbook, nowMs: number): void {
   if (isClosed(state)) return;
+  if (state.instalments) return accruePerInstalment(state, state.instalments, pb, nowMs);
   const through = dayIndex(state, nowMs);
   if (through <= state.accruedThroughDay) return;
   state.balance = accruePenalty(state.balance, through - state.accruedThroughDay, pb.penaltyBpsPerDay);
   state.accruedThroughDay = through;
+}
+
+/** Each instalment accrues its own days, from the day after its due date + 1, on its own unpaid principal. */
+function accruePerInstalment(state: CaseState, instalments: NonNullable<CaseState['instalments']>, pb: Playbook, nowMs: number): void {
+  const today = localDate(nowMs, state.timeZone);
+  let penalty = state.balance.penaltyMinor;
+  for (const m of state.missedPayments) {
+    const i = instalments[m.dueDate]!;
+    const days = Math.max(0, daysBetween(addDays(m.dueDate, 1), today));
+    if (days <= i.accruedDays) continue;
+    penalty += (days - i.accruedDays) * dailyPenaltyMinor(m.amountMinor - i.principalPaidMinor, pb.penaltyBpsPerDay);
+    i.accruedDays = days;
+  }
+  state.balance = { ...state.balance, penaltyMinor: penalty };
+  state.accruedThroughDay = Math.max(state.accruedThroughDay, dayIndex(state, nowMs));
+}
+
+/** How a payment would be split now (accruing first), without applying it: the ledger writes this split. */
+export function planPayment(state: CaseState, pb: Playbook, p: PaymentReceived, nowMs: number): Allocation | undefined {
+  if (state.payments.some((q) => q.paymentId === p.paymentId)) return undefined;
+  if (p.currency !== state.currency || isClosed(state)) return undefined;
+  accrue(state, pb, nowMs);
+  return allocatePayment(state.balance, p.amountMinor, pb.allocationOrder).allocation;
+}
+
+/**
+ * Applies a planned split to the balance as it is now. Between plan and commit the balance can only
+ * have grown (a day's accrual, a new instalment; payments are applied one at a time), so no part
+ * goes below zero. Principal pays the instalments oldest first.
+ */
+export function commitPayment(state: CaseState, p: PaymentReceived, allocation: Allocation): AppliedPayment {
+  const b = state.balance;
+  state.balance = {
+    feesMinor: b.feesMinor - allocation.feesMinor,
+    penaltyMinor: b.penaltyMinor - allocation.penaltyMinor,
+    principalMinor: b.principalMinor - allocation.principalMinor,
+  };
+  if (state.instalments) {
+    let left = allocation.principalMinor;
+    for (const m of [...state.missedPayments].sort((x, y) => x.dueDate.localeCompare(y.dueDate))) {
+      const i = state.instalments[m.dueDate]!;
+      const take = Math.min(left, m.amountMinor - i.principalPaidMinor);
+      i.principalPaidMinor += take;
+      left -= take;
+    }
+  }
+  state.paidMinor += p.amountMinor;
+  state.excessMinor += allocation.excessMinor;
+  const applied = { ...p, allocation, outstandingAfterMinor: totalOf(state.balance) };
+  state.payments.push(applied);
+  return applied;
 }
 
 /**
@@ -114,14 +186,9 @@ export function accrue(state: CaseState, pb: Playbook, nowMs: number): void {
  * (a processor's late report does not rewrite days already accrued).
  */
 export function applyPayment(state: CaseState, pb: Playbook, p: PaymentReceived, nowMs: number): boolean {
-  if (state.payments.some((q) => q.paymentId === p.paymentId)) return false;
-  if (p.currency !== state.currency || isClosed(state)) return false;
-  accrue(state, pb, nowMs);
-  const { allocation, balance } = allocatePayment(state.balance, p.amountMinor, pb.allocationOrder);
-  state.balance = balance;
-  state.paidMinor += p.amountMinor;
-  state.excessMinor += allocation.excessMinor;
-  state.payments.push({ ...p, allocation, outstandingAfterMinor: totalOf(balance) });
+  const allocation = planPayment(state, pb, p, nowMs);
+  if (!allocation) return false;
+  commitPayment(state, p, allocation);
   return true;
 }
 
