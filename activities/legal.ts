@@ -1,5 +1,5 @@
 import type { Sql } from '../db/index';
-import type { CaseActivities, LegalEventRecord, StepFailureAlert, StepRequest, SupervisorReminder, TreatmentRecord, WriteOffRecord } from '../shared/activities';
+import type { CaseActivities, LegalEventRecord, StepFailure, StepRequest, SupervisorReminder, TreatmentRecord, WriteOffRecord } from '../shared/activities';
 import { addDays } from '../shared/calendar';
 import { audit, auditOnce, loadCase, loadDebtor } from './audit';
 import type { ChannelProvider } from './channels/index';
@@ -7,7 +7,7 @@ import { issueDocument, reconciledAmounts } from './notices';
 
 type LegalActivities = Pick<
   CaseActivities,
-  'requestLegalReferral' | 'referToLegal' | 'remindSupervisor' | 'alertSupervisor' | 'recordLegalEvent' | 'recordTreatment' | 'recordWriteOff'
+  'requestLegalReferral' | 'referToLegal' | 'remindSupervisor' | 'recordStepFailure' | 'recordLegalEvent' | 'recordTreatment' | 'recordWriteOff'
 >;
 
 /**
@@ -72,8 +72,14 @@ export function createLegalActivities({ sql, letters, notify }: { sql: Sql; lett
       return issueDocument(sql, letters, req, { kind: 'lawyers-letter', to: { party: 'debtor' }, idempotencyKey: `${req.idempotencyKey}:lawyers-letter` });
     },
 
-    /** A step failed for good: supervisors get one message per failure, and the audit log says why. */
-    async alertSupervisor(a: StepFailureAlert) {
+    /**
+     * A step failed for good: a letter it left `pending` (its channel kept failing) is marked failed,
+     * so finance never reads it as served; supervisors get one message per failure; the audit log says why.
+     */
+    async recordStepFailure(a: StepFailure) {
+      await sql`update notices set delivery_status = 'failed'
+                where case_key = ${a.caseKey} and delivery_status = 'pending'
+                  and (idempotency_key = ${a.stepKey} or starts_with(idempotency_key, ${`${a.stepKey}:`}))`;
       const subject = `Case ${a.accountId}: day ${a.day} ${a.action.replace(/-/g, ' ')} failed`;
       await notify.send({
         idempotencyKey: a.idempotencyKey,

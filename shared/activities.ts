@@ -153,8 +153,13 @@ export interface SupervisorReminder extends CaseRef {
   reminder: number;
 }
 
-/** A step that failed for good (a business refusal, or its retries ran out): supervisors are told once. */
-export interface StepFailureAlert extends CaseRef {
+/**
+ * A step that failed for good (a business refusal, or its retries ran out): its letters still
+ * `pending` are marked failed, the audit log says why, and supervisors are told once.
+ */
+export interface StepFailure extends CaseRef {
+  /** The failed step's own idempotency key (its rows are keyed on it). */
+  stepKey: string;
   stepId: string;
   action: ActionKind;
   day: number;
@@ -196,7 +201,7 @@ export interface CaseActivities {
   recordTreatment(record: TreatmentRecord): Promise<void>;
   recordWriteOff(record: WriteOffRecord): Promise<void>;
   placeOnBlacklist(req: BlacklistRequest): Promise<void>;
-  alertSupervisor(alert: StepFailureAlert): Promise<void>;
+  recordStepFailure(alert: StepFailure): Promise<void>;
   recordContactDetails(record: ContactDetailsRecord): Promise<void>;
 }
 

@@ -1000,3 +1000,60 @@ describe('playbook schema', () => {
     ]);
   });
 });
+
+describe('per-instalment rule (cases since patch per-instalment-accrual): days overdue from the oldest unpaid instalment', () => {
+  const perInstalment = (nowMs: number, opts: Parameters<typeof caseInput>[0] = {}) => newCaseState(caseInput(opts), nowMs, 'Case:ACC-1', { perInstalment: true });
+  // The first instalment is due 2026-03-15: day 0 is 2026-03-16 = ladder day 14 of the fixtures' calendar (at(14)).
+  const later = { dueDate: '2026-03-15' };
+
+  it('an older instalment reported later moves day 0 back: days overdue count from it', () => {
+    const s = perInstalment(at(16), later); // day 2 of the 03-15 instalment
+    expect(daysOverdue(s, at(16))).toBe(3);
+    expect(addMissedPayment(s, { dueDate: '2026-03-01', amountMinor: 100_000, currency: 'CNY' })).toBe(true);
+    expect(s.day0).toBe('2026-03-02');
+    expect(daysOverdue(s, at(16))).toBe(17);
+    expect(dayIndex(s, at(16))).toBe(16);
+    // A newer one does not move it.
+    expect(addMissedPayment(s, { dueDate: '2026-03-10', amountMinor: 1, currency: 'CNY' })).toBe(true);
+    expect(s.day0).toBe('2026-03-02');
+  });
+
+  it('the old rule (cases opened before the patch) keeps day 0 where the first instalment put it', () => {
+    const s = newCaseState(caseInput(later), at(16));
+    addMissedPayment(s, { dueDate: '2026-03-01', amountMinor: 100_000, currency: 'CNY' });
+    expect(daysOverdue(s, at(16))).toBe(3);
+  });
+
+  it('each instalment accrues from its own due date, the late one its past days at once', () => {
+    const s = perInstalment(at(16), later);
+    accrue(s, pb, at(16));
+    expect(s.balance.penaltyMinor).toBe(2 * 500); // 03-15's days 1 and 2
+    addMissedPayment(s, { dueDate: '2026-03-01', amountMinor: 100_000, currency: 'CNY' });
+    accrue(s, pb, at(16));
+    expect(s.balance.penaltyMinor).toBe(2 * 500 + 16 * 50); // + 03-01's days 1..16 at 50 a day
+    accrue(s, pb, at(17));
+    expect(s.balance.penaltyMinor).toBe(3 * 500 + 17 * 50);
+  });
+
+  it('a payment pays the oldest instalment first; days overdue then count from the next unpaid one', () => {
+    const s = perInstalment(at(16), later);
+    addMissedPayment(s, { dueDate: '2026-03-01', amountMinor: 100_000, currency: 'CNY' });
+    accrue(s, pb, at(16));
+    const penalty = s.balance.penaltyMinor;
+    expect(applyPayment(s, pb, payment('P-1', penalty + 100_000, at(16)), at(16))).toBe(true);
+    expect(s.instalments).toEqual({ '2026-03-15': { principalPaidMinor: 0, accruedDays: 2 }, '2026-03-01': { principalPaidMinor: 100_000, accruedDays: 16 } });
+    expect(daysOverdue(s, at(16))).toBe(3);
+    // From now on only the unpaid instalment accrues.
+    accrue(s, pb, at(17));
+    expect(s.balance.penaltyMinor).toBe(500);
+  });
+
+  it('the ladder catches up as for a late start: passed one-offs skipped, the notice once, then the daily call', () => {
+    const s = perInstalment(at(14, 10), later); // day 0 of the 03-15 instalment, after the first visit
+    s.done['first-visit@0'] = 'ran'; // its day 0 (03-16): the same key once day 0 moves, so it never runs twice
+    addMissedPayment(s, { dueDate: '2026-03-01', amountMinor: 100_000, currency: 'CNY' });
+    const { ran, skipped } = runDueAt(s, pb, at(14, 10));
+    expect(skipped).toEqual(['second-visit@4', 'guarantor-contact@4']);
+    expect(ran.map((r) => r.key)).toEqual(['overdue-notice@7', 'daily-call@14', 'guarantor-demand@8']);
+  });
+});

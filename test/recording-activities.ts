@@ -44,7 +44,7 @@ export function recordingActivities(): { calls: RecordedCall[]; activities: Case
     recordTreatment: async (r) => void (await rec('recordTreatment')(r)),
     recordWriteOff: async (r) => void (await rec('recordWriteOff')(r)),
     placeOnBlacklist: async (r) => void (await rec('placeOnBlacklist')(r)),
-    alertSupervisor: async (r) => void (await rec('alertSupervisor')(r)),
+    recordStepFailure: async (r) => void (await rec('recordStepFailure')(r)),
     recordContactDetails: async (r) => void (await rec('recordContactDetails')(r)),
   };
   return { calls, activities };

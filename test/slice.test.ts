@@ -36,40 +36,41 @@ describe('missed payment → case → payments → closed paid', () => {
     expect(first.status).toBe(202);
     expect(first.body.workflowId).toBe(caseWorkflowId(accountId));
 
-    // A second call for the open case starts no second case: same run, the instalment is added.
-    const second = await postJson(`${stack.apiUrl}/v1/missed-payments`, missed(accountId, addDays(yesterday(), 30), 50_000), stack.keys.admin);
+    // A second call for the open case starts no second case: same run, the instalment is added. It is
+    // older (due the day before): day 0 moves back a day and it accrues its own day of penalty (25).
+    const second = await postJson(`${stack.apiUrl}/v1/missed-payments`, missed(accountId, addDays(yesterday(), -1), 50_000), stack.keys.admin);
     expect(second.status).toBe(202);
     expect(second.body.runId).toBe(first.body.runId);
     // ...and repeating one is idempotent on its due date.
-    await postJson(`${stack.apiUrl}/v1/missed-payments`, missed(accountId, addDays(yesterday(), 30), 50_000), stack.keys.admin);
+    await postJson(`${stack.apiUrl}/v1/missed-payments`, missed(accountId, addDays(yesterday(), -1), 50_000), stack.keys.admin);
 
     const handle = stack.client.workflow.getHandle(first.body.workflowId);
     await expect.poll(async () => (await stack.sql`select 1 from cases where account_id = ${accountId}`).length).toBe(1);
 
     const open = await getJson(`${stack.apiUrl}/v1/cases/${accountId}`, stack.keys.supervisor);
     expect(open.status).toBe(200);
-    expect(open.body).toMatchObject({ stage: 'open', currency: 'CNY', outstandingMinor: 150_000, daysOverdue: 1 });
+    expect(open.body).toMatchObject({ stage: 'open', currency: 'CNY', outstandingMinor: 150_025, daysOverdue: 2 });
     expect(open.body.missedPayments).toHaveLength(2);
 
     expect((await postSignedWebhook(`${stack.apiUrl}/v1/webhooks/payments`, payment(accountId, `${accountId}-p1`, 60_000))).status).toBe(200);
     // The same payment delivered twice is applied once.
     expect((await postSignedWebhook(`${stack.apiUrl}/v1/webhooks/payments`, payment(accountId, `${accountId}-p1`, 60_000))).status).toBe(200);
-    await expect.poll(async () => (await getJson(`${stack.apiUrl}/v1/cases/${accountId}`, stack.keys.supervisor)).body.outstandingMinor).toBe(90_000);
+    await expect.poll(async () => (await getJson(`${stack.apiUrl}/v1/cases/${accountId}`, stack.keys.supervisor)).body.outstandingMinor).toBe(90_025);
 
-    expect((await postSignedWebhook(`${stack.apiUrl}/v1/webhooks/payments`, payment(accountId, `${accountId}-p2`, 90_000))).status).toBe(200);
+    expect((await postSignedWebhook(`${stack.apiUrl}/v1/webhooks/payments`, payment(accountId, `${accountId}-p2`, 90_025))).status).toBe(200);
     const result = await handle.result();
-    expect(result).toMatchObject({ accountId, stage: 'paid', paidMinor: 150_000 });
+    expect(result).toMatchObject({ accountId, stage: 'paid', paidMinor: 150_025 });
     expect((await handle.describe()).status.name).toBe('COMPLETED');
 
     const cases = await stack.sql`select stage, opening_minor, paid_minor, outstanding_minor, closed_at, case_key from cases where account_id = ${accountId}`;
     expect(cases).toHaveLength(1);
-    expect(cases[0]).toMatchObject({ stage: 'paid', opening_minor: 100_000, paid_minor: 150_000, outstanding_minor: 0, case_key: `${first.body.workflowId}/${first.body.runId}` });
+    expect(cases[0]).toMatchObject({ stage: 'paid', opening_minor: 100_000, paid_minor: 150_025, outstanding_minor: 0, case_key: `${first.body.workflowId}/${first.body.runId}` });
     expect(cases[0]!.closed_at).toBeInstanceOf(Date);
     const payments = await stack.sql`
       select payment_id, amount_minor, principal_minor, outstanding_after_minor from payments where account_id = ${accountId} order by id`;
     expect(payments).toEqual([
-      { payment_id: `${accountId}-p1`, amount_minor: 60_000, principal_minor: 60_000, outstanding_after_minor: 90_000 },
-      { payment_id: `${accountId}-p2`, amount_minor: 90_000, principal_minor: 90_000, outstanding_after_minor: 0 },
+      { payment_id: `${accountId}-p1`, amount_minor: 60_000, principal_minor: 59_975, outstanding_after_minor: 90_025 },
+      { payment_id: `${accountId}-p2`, amount_minor: 90_025, principal_minor: 90_025, outstanding_after_minor: 0 },
     ]);
 
     // A closed case takes no more payments.

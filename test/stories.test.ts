@@ -88,7 +88,7 @@ describe('default playbook stories', () => {
     const s = await openCase();
     await s.at(7, '12:00');
     const day7 = await s.handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
-    expect(day7.currentDetails).toMatch(/^Day 7: overdue notice served \(serveOverdueNotice#\d+\)\. Outstanding 1003500 CNY\. Next: daily phone call on day 8, 09:00 Asia\/Shanghai\.$/);
+    expect(day7.currentDetails).toMatch(/^Day 7: overdue notice served \(serveOverdueNotice#\d+\)\. Outstanding 10,035\.00 CNY\. Next: daily phone call on day 8, 09:00 Asia\/Shanghai\.$/);
     await s.at(31, '12:00');
     expect(s.steps()).toEqual([...LADDER_TO_DAY_7, ...range(8, 30, 'placeCollectionCall'), '30:requestLegalReferral', '31:placeCollectionCall']);
     expect(count(s.accountId, 'remindSupervisor')).toBe(1); // 24 h after the request
@@ -96,7 +96,7 @@ describe('default playbook stories', () => {
     expect(state.legal?.status).toBe('awaiting-approval');
     // The line a supervisor reads in the UI.
     const meta = await s.handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
-    expect(meta.currentDetails).toMatch(/^Day 31: call placed \(placeCollectionCall#\d+\)\. Outstanding \d+ CNY\. Next: legal referral awaiting a supervisor's approval\.$/);
+    expect(meta.currentDetails).toMatch(/^Day 31: call placed \(placeCollectionCall#\d+\)\. Outstanding \d{1,3}(,\d{3})*\.\d{2} CNY\. Next: legal referral awaiting a supervisor's approval\.$/);
     expect(state.balance.penaltyMinor).toBe(31 * dailyPenaltyMinor(PRINCIPAL, DEFAULT_PLAYBOOK.penaltyBpsPerDay));
 
     await s.handle.executeUpdate(approveLegalReferralUpdate, { args: [{ by: 'sup-1', role: 'supervisor' }] });

@@ -832,9 +832,9 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
         lastEvent = `${step.action.replace(/-/g, ' ')} ${result.reference}`;
         // A letter that failed for want of an address runs once the address arrives, if the step catches up.
         if (result.type === ErrorTypes.LetterNotPossible && step.catchUp) state.awaitingAddress = [...(state.awaitingAddress ?? []), key];
-        if (patched('step-failure-alert')) {
-          await act('alertSupervisor', `Tell supervisors: day ${day} ${step.action.replace(/-/g, ' ')} failed`, {
-            ...ref(`step-failed:${key}:${state.timeline.length}`), stepId: step.id, action: step.action, day, reason: result.reference,
+        if (patched('record-step-failure')) {
+          await act('recordStepFailure', `Tell supervisors: day ${day} ${step.action.replace(/-/g, ' ')} failed`, {
+            ...ref(`step-failed:${key}:${state.timeline.length}`), stepKey: req.idempotencyKey, stepId: step.id, action: step.action, day, reason: result.reference,
           });
         }
         continue;
