@@ -9,6 +9,7 @@ import { signBody } from '../shared/signature';
 import { createLogger } from '../api/logging';
 
 export const WEBHOOK_SECRET = 'whsec_test_0123456789abcdef';
+import type { ActivityDeps } from '../activities/index';
 import { connectDb, type Sql } from '../db/index';
 import { createCaseWorker } from '../worker/worker';
 
@@ -23,7 +24,7 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export async function startStack(): Promise<Stack> {
+export async function startStack(opts: { channels?: ActivityDeps['channels'] } = {}): Promise<Stack> {
   const address = inject('temporalAddress');
   const namespace = inject('temporalNamespace');
   const sql = connectDb(inject('databaseUrl'));
@@ -32,7 +33,7 @@ export async function startStack(): Promise<Stack> {
   const nativeConnection = await NativeConnection.connect({ address });
   // A task queue per test file keeps one file's workflows away from another file's worker.
   const taskQueue = `test-${randomUUID()}`;
-  const worker: Worker = await createCaseWorker({ connection: nativeConnection, namespace, taskQueue, sql });
+  const worker: Worker = await createCaseWorker({ connection: nativeConnection, namespace, taskQueue, sql, ...(opts.channels ? { channels: opts.channels } : {}) });
   const running = worker.run();
   const server = createApp({ client, sql, taskQueue, webhookSecret: WEBHOOK_SECRET }, createLogger('warn')).listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
