@@ -5,6 +5,9 @@ import { allRoutes } from '../api/app';
 import type { Role } from '../api/auth';
 import { MissedPaymentBody, PaymentWebhookBody } from '../api/routes/intake';
 import { addDays, localDate } from '../shared/calendar';
+import type { CaseInput } from '../shared/case';
+import { caseWorkflowId } from '../shared/ids';
+import { DEFAULT_PLAYBOOK, Playbook } from '../shared/playbook';
 import { signBody } from '../shared/signature';
 import { getJson, postJson, postSignedWebhook, startStack, uniqueAccountId, WEBHOOK_SECRET, type Reply, type Stack } from './helpers';
 
@@ -22,16 +25,22 @@ let stack: Stack;
 let target: string;
 beforeAll(async () => {
   stack = await startStack();
-  // Due in the future: the case's ladder has nothing due for days, so only a message could change it.
+  // A playbook with nothing due for a year and no penalty: only a message could change the case.
   target = uniqueAccountId('FUZZ');
-  const opened = await postJson(`${stack.apiUrl}/v1/missed-payments`, {
+  const quiet = Playbook.parse({
+    ...DEFAULT_PLAYBOOK, id: 'fuzz-quiet', penaltyBpsPerDay: 0,
+    steps: [{ id: 'later', day: 365, action: 'phone-call', window: { from: '09:00', to: '18:00' }, description: 'Nothing before this' }],
+  });
+  const input: CaseInput = {
     accountId: target,
-    debtor: { name: '周八', timeZone: TZ, phones: ['+86 139 0000 0008'] },
+    debtor: { name: '周八', timeZone: TZ, phones: ['+86 139 0000 0008'], jurisdiction: 'CN' },
     guarantors: [{ id: 'G1', name: '吴保证', phones: ['+86 139 0000 0009'] }],
-    dueDate: addDays(localDate(Date.now(), TZ), 5),
-    amountDue: { amountMinor: 500_000, currency: 'CNY' },
-  }, stack.keys.admin);
-  expect(opened.status).toBe(202);
+    currency: 'CNY',
+    firstMissed: { dueDate: addDays(localDate(Date.now(), TZ), -1), amountMinor: 500_000, currency: 'CNY' },
+    playbook: quiet,
+  };
+  await stack.client.workflow.start('collectionCase', { taskQueue: stack.taskQueue, workflowId: caseWorkflowId(target), args: [input] });
+  await vi.waitFor(async () => expect(await stack.sql`select 1 from cases where account_id = ${target}`).toHaveLength(1));
   const paid = await postSignedWebhook(`${stack.apiUrl}/v1/webhooks/payments`, {
     paymentId: `${target}-real`, accountId: target, amountMinor: 1_000, currency: 'CNY', paidAt: new Date().toISOString(),
   });
@@ -68,7 +77,8 @@ const validBodies = (accountId: string): Record<string, Record<string, unknown>>
   '/v1/webhooks/payments': { paymentId: `${accountId}-fuzz`, accountId, amountMinor: 1_000, currency: 'CNY', paidAt: '2026-11-28T10:00:00+08:00' },
   '/v1/cases/:accountId/promises': { date: inDays(3), amountMinor: 10_000 },
   '/v1/cases/:accountId/contact-outcomes': { channel: 'phone', outcome: 'reached', reasonCategory: 2, note: 'n' },
-  '/v1/cases/:accountId/visit-reports': { outcome: 'met', signedStatement: true, writtenPromise: 'p', note: 'n' },
+  '/v1/cases/:accountId/visit-reports': { outcome: 'met', signedStatement: true, writtenPromise: { date: inDays(3), amountMinor: 10_000 }, note: 'n' },
+  '/v1/cases/:accountId/contact-details': { debtor: { phones: ['+86 139 0000 0010'], email: 'b@example.com', address: '上海' }, guarantors: [{ id: 'G1', address: '北京' }] },
   '/v1/cases/:accountId/guarantor-responses': { guarantorId: 'G1', response: 'will-pay' },
   '/v1/cases/:accountId/disputes': { reason: 'contested' },
   '/v1/cases/:accountId/disputes/resolve': {},
