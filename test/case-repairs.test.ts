@@ -8,6 +8,7 @@ import type { CaseInput, Debtor, Guarantor } from '../shared/case';
 import { caseWorkflowId } from '../shared/ids';
 import { caseStateQuery, receivePaymentUpdate } from '../shared/messages';
 import { DEFAULT_PLAYBOOK, Playbook } from '../shared/playbook';
+import { recording, saveHistories } from './record-histories';
 import { postJson, postSignedWebhook, startStack, uniqueAccountId, type Stack } from './helpers';
 
 /**
@@ -68,6 +69,7 @@ beforeAll(async () => {
   await sql`insert into field_officers (officer_id, name, region) values ('RP-01', 'Officer Repairs', ${REGION}) on conflict (officer_id) do nothing`;
 });
 afterAll(async () => {
+  if (recording) await saveHistories(stack.client, started, 'repairs-');
   await stack?.stop();
   await sql.end();
 });
@@ -82,8 +84,16 @@ async function openCase(opts: { playbook: Playbook; debtor?: Partial<Debtor>; gu
     firstMissed: { dueDate: addDays(today(), -1), amountMinor: opts.amountMinor ?? 300_000, currency: 'CNY' },
     playbook: opts.playbook,
   };
-  const handle = await stack.client.workflow.start('collectionCase', { taskQueue: stack.taskQueue, workflowId: caseWorkflowId(accountId), args: [input] });
+  const handle = await startCase(input);
   return { accountId, handle, state: () => handle.query(caseStateQuery) };
+}
+
+/** Every case this file starts, by test name: their histories join the replay test's (new paths). */
+const started: Array<{ name: string; workflowId: string; firstExecutionRunId: string }> = [];
+async function startCase(input: CaseInput) {
+  const handle = await stack.client.workflow.start('collectionCase', { taskQueue: stack.taskQueue, workflowId: caseWorkflowId(input.accountId), args: [input] });
+  started.push({ name: expect.getState().currentTestName ?? input.accountId, workflowId: handle.workflowId, firstExecutionRunId: handle.firstExecutionRunId });
+  return handle;
 }
 
 const supervisorEmails = (accountId: string) =>
@@ -196,7 +206,7 @@ describe('steps that cannot succeed do not hold the case', () => {
       firstMissed: { dueDate: addDays(today(), -1), amountMinor: 300_000, currency: 'CNY' },
       playbook: letters,
     };
-    const handle = await stack.client.workflow.start('collectionCase', { taskQueue: stack.taskQueue, workflowId: caseWorkflowId(accountId), args: [input] });
+    const handle = await startCase(input);
     return { accountId, handle, state: () => handle.query(caseStateQuery) };
   }
 });

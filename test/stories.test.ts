@@ -1,8 +1,6 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Worker, type WorkflowBundle } from '@temporalio/worker';
-import { historyToJSON, type History } from '@temporalio/common/lib/proto-utils';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
+import type { History } from '@temporalio/common/lib/proto-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toolPaths } from '../dev/tools';
 import { addDays, instantOf } from '../shared/calendar';
@@ -23,6 +21,7 @@ import { DEFAULT_PLAYBOOK } from '../shared/playbook';
 import { ensureSearchAttributes } from '../worker/search-attributes';
 import { WORKFLOWS_PATH } from '../worker/worker';
 import { recordingActivities, stepsOf } from './recording-activities';
+import { recording, saveHistories } from './record-histories';
 import { range, storyKit, STORY_PRINCIPAL as PRINCIPAL, STORY_TZ as TZ } from './story-kit';
 
 /**
@@ -48,25 +47,16 @@ beforeAll(async () => {
   running = worker.run();
 });
 afterAll(async () => {
-  if (process.env.RECOUP_RECORD_HISTORIES) await recordHistories();
+  if (recording) await recordHistories();
   worker?.shutdown();
   await running;
   await env?.teardown();
 });
 
-/**
- * RECOUP_RECORD_HISTORIES=1 saves each story's first run under test/histories/ for the replay test
- * (the 365-day story's runs are too large to keep).
- */
+/** Each story's first run, for the replay test (the 365-day story's runs are too large to keep). */
 async function recordHistories(): Promise<void> {
-  const dir = fileURLToPath(new URL('./histories/', import.meta.url));
-  await mkdir(dir, { recursive: true });
-  for (const { name, handle } of kit.started) {
-    if (name.includes('365-day')) continue;
-    const slug = name.replace(/^.*> /, '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
-    const history = await env.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId).fetchHistory();
-    await writeFile(`${dir}${slug}.json`, historyToJSON(history));
-  }
+  const stories = kit.started.filter(({ name }) => !name.includes('365-day'));
+  await saveHistories(env.client, stories.map(({ name, handle }) => ({ name, workflowId: handle.workflowId, firstExecutionRunId: handle.firstExecutionRunId })));
 }
 
 let kit: ReturnType<typeof storyKit>;
