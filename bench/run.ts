@@ -75,7 +75,7 @@ const results: Record<string, string> = {};
     server: { executable: { type: 'existing-path', path: toolPaths().temporalCli }, searchAttributes: [...CASE_SEARCH_ATTRIBUTES], ip: '127.0.0.1' },
   });
   const dataDir = path.join(PROJECT_ROOT, '.data', `bench-pg-${process.pid}`);
-  const db = await startEmbeddedPostgres({ dataDir, port: 54_000 + (process.pid % 1000) });
+  const db = await startEmbeddedPostgres({ dataDir, port: 54_000 + (process.pid % 1000), temporary: true });
   const sql = connectDb(db.url);
   await migrate(sql);
   const connection = await Connection.connect({ address: env.address });

@@ -1,6 +1,6 @@
 // `npm run demo`: the whole engine on one machine with its embedded defaults. Ctrl-C stops all of it.
 import path from 'node:path';
-import { startEmbeddedPostgres, type EmbeddedDb } from '../db/embedded';
+import { EmbeddedPostgresError, startEmbeddedPostgres, type EmbeddedDb } from '../db/embedded';
 import { loadConfig, type Config } from '../shared/config';
 import { startEngine, stopOnSignals, type Engine } from '../worker/engine';
 import { connectDb } from '../db/index';
@@ -50,8 +50,12 @@ try {
 
   let databaseUrl = config.databaseUrl;
   if (!databaseUrl) {
-    console.log(`[demo] starting the embedded PostgreSQL on :${config.embeddedPgPort} (data under .data/pg)…`);
-    db = await startEmbeddedPostgres({ dataDir: path.join(dataDir, 'pg'), port: config.embeddedPgPort });
+    console.log(`[demo] starting the embedded PostgreSQL on :${config.embeddedPgPort} (data under ${path.join(path.relative(PROJECT_ROOT, dataDir).startsWith('..') ? dataDir : path.relative(PROJECT_ROOT, dataDir), 'pg')})…`);
+    db = await startEmbeddedPostgres({
+      dataDir: path.join(dataDir, 'pg'),
+      port: config.embeddedPgPort,
+      notice: (l) => console.log(`[demo] ${l}`),
+    });
     databaseUrl = db.url;
   }
 
@@ -60,12 +64,14 @@ try {
   await seedFieldOfficers(sql);
   const keys = await demoApiKeys(sql);
   await sql.end();
+  // The embedded server is a local demo's (127.0.0.1 only): its URL in full, password and all.
+  // A DATABASE_URL of your own keeps its password masked.
   const seeded = await seedDemoPortfolio(engine.apiUrl!, keys.admin);
   console.log(`
 Recoup is running.
   API:         ${engine.apiUrl}
   Temporal UI: ${temporal.uiUrl}/namespaces/${NAMESPACE}/workflows
-  PostgreSQL:  ${databaseUrl.replace(/:[^:@/]+@/, ':***@')}
+  PostgreSQL:  ${db ? databaseUrl : databaseUrl.replace(/:[^:@/]+@/, ':***@')}
   API docs:    ${engine.apiUrl}/v1/docs
   Demo portfolio: ${seeded.length} overdue accounts (${seeded.join(', ')})
   API keys (new each start): ${Object.entries(keys).map(([role, key]) => `\n    ${role.padEnd(13)} ${key}`).join('')}
@@ -78,7 +84,9 @@ Press Ctrl-C to stop everything.`);
     await stopping;
     process.exit(0);
   }
-  console.error('[demo] failed to start:', e);
+  // The embedded server's failures are one line that says what to do; anything else, in full.
+  if (e instanceof EmbeddedPostgresError) console.error(`[demo] ${e.message}`);
+  else console.error('[demo] failed to start:', e);
   await stopAll();
   process.exit(1);
 }

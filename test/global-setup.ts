@@ -1,9 +1,9 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { startEmbeddedPostgres, type EmbeddedDb } from '../db/embedded';
+import { EmbeddedPostgresError, startEmbeddedPostgres, type EmbeddedDb } from '../db/embedded';
 import { connectDb } from '../db/index';
 import { migrate } from '../db/migrate';
 import { PROJECT_ROOT, toolPaths } from '../dev/tools';
@@ -20,27 +20,41 @@ declare module 'vitest' {
 /**
  * Brings up the real servers every test shares: a Temporal dev server (with the case search
  * attributes) and PostgreSQL (DATABASE_URL when set, else a fresh embedded server), migrated.
+ * Both start at once; if either fails, the other is stopped.
  */
 export default async function setup(project: TestProject) {
   const { temporalCli } = toolPaths();
-  const env = await TestWorkflowEnvironment.createLocal({
+  await removeDeadRunsData();
+  const temporal = TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: temporalCli },
       searchAttributes: [...CASE_SEARCH_ATTRIBUTES],
       ip: '127.0.0.1',
     },
   });
-
-  let db: EmbeddedDb | undefined;
-  let dataDir: string | undefined;
-  let databaseUrl = process.env.DATABASE_URL;
-  if (!databaseUrl) {
-    // Every run gets its own empty ledger on a free port, so two runs never share a server.
-    dataDir = path.join(PROJECT_ROOT, '.data', `test-pg-${process.pid}`);
-    await rm(dataDir, { recursive: true, force: true });
-    db = await startEmbeddedPostgres({ dataDir, port: await freePort() });
-    databaseUrl = db.url;
+  // Every run gets its own empty ledger on a free port, so two runs never share a server.
+  const database = process.env.DATABASE_URL
+    ? Promise.resolve(undefined)
+    : freePort().then((port) =>
+        startEmbeddedPostgres({ dataDir: path.join(PROJECT_ROOT, '.data', `test-pg-${process.pid}`), port, temporary: true }),
+      );
+  const [t, d] = await Promise.allSettled([temporal, database]);
+  if (t.status === 'rejected' || d.status === 'rejected') {
+    if (t.status === 'fulfilled') await t.value.teardown();
+    if (d.status === 'fulfilled') await d.value?.stop();
+    const failure: unknown = t.status === 'rejected' ? t.reason : (d as PromiseRejectedResult).reason;
+    if (failure instanceof EmbeddedPostgresError) {
+      // Thrown from here, vitest would print "No test files found" first and a stack trace after:
+      // the one line that says what failed and how to fix it is the whole story.
+      process.stderr.write(`\n${failure.message}\n\n`);
+      process.exit(1);
+    }
+    throw failure;
   }
+  const env = t.value;
+  const db: EmbeddedDb | undefined = d.value;
+  const databaseUrl = db?.url ?? process.env.DATABASE_URL!;
+
   const sql = connectDb(databaseUrl, { max: 1 });
   await migrate(sql);
   await sql.end();
@@ -51,9 +65,23 @@ export default async function setup(project: TestProject) {
 
   return async () => {
     await env.teardown();
-    await db?.stop();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    await db?.stop(); // a temporary cluster: stop() removes its data
   };
+}
+
+/** Clusters of runs that were killed before their teardown (their process is gone). */
+async function removeDeadRunsData(): Promise<void> {
+  const dir = path.join(PROJECT_ROOT, '.data');
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    const pid = Number(/^test-pg-(\d+)$/.exec(name)?.[1]);
+    if (!pid || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ESRCH') await rm(path.join(dir, name), { recursive: true, force: true });
+    }
+  }
 }
 
 function freePort(): Promise<number> {
