@@ -92,7 +92,22 @@ export function createLedgerActivities({ sql }: { sql: Sql }): LedgerActivities 
                   ${a.excessMinor}, ${r.outstandingAfterMinor})
           on conflict (payment_id) do nothing
           returning id`;
-        if (inserted.length === 0) return { recorded: false }; // already recorded by an earlier attempt
+        if (inserted.length === 0) {
+          // A retry of this very write finds its own row. Anything else holding the payment id (another
+          // account's or another case's payment) is refused loudly: the case must not apply a payment
+          // the ledger does not have.
+          const [held] = await tx<{ idempotency_key: string; account_id: string; case_key: string }[]>`
+            select idempotency_key, account_id, case_key from payments where payment_id = ${r.payment.paymentId}`;
+          if (held?.idempotency_key === r.idempotencyKey) return { recorded: false };
+          throw ApplicationFailure.create({
+            message: held
+              ? `payment ${r.payment.paymentId} is already recorded for account ${held.account_id}${held.account_id === r.accountId ? ` (case ${held.case_key})` : ''}; refused for account ${r.accountId}`
+              : `payment ${r.payment.paymentId} could not be recorded for account ${r.accountId}`,
+            type: ErrorTypes.PaymentIdConflict,
+            nonRetryable: true,
+            details: [{ paymentId: r.payment.paymentId, accountId: r.accountId, ...(held ? { heldBy: { accountId: held.account_id, caseKey: held.case_key } } : {}) }],
+          });
+        }
         await tx`update cases set paid_minor = paid_minor + ${r.payment.amountMinor}, outstanding_minor = ${r.outstandingAfterMinor}
                  where case_key = ${r.caseKey}`;
         await audit(tx, ACTOR, 'payment-applied', r, { paymentId: r.payment.paymentId, amountMinor: r.payment.amountMinor, allocation: a });

@@ -4,13 +4,28 @@ import pino, { type Logger } from 'pino';
 
 /**
  * Logs carry no PII: request bodies are never logged, and any phone number or ID number that reaches
- * a log line (an error message, a URL) is masked.
+ * a log line is masked. Masking goes by field: identifiers, numbers and the log's own fields are
+ * written as they are (a request id is never altered), and only free text (a path, an error message,
+ * a message) is searched for phone and ID numbers, which must stand alone: digits inside an id such
+ * as a UUID are not a phone number.
  */
-const PHONE = /\+?\d[\d -]{8,18}\d/g;
-const ID_NUMBER = /\b\d{17}[\dXx]\b/g;
+const PHONE = /(?<![\w-])\+?\d[\d -]{8,18}\d(?![\w-])/g;
+const ID_NUMBER = /(?<![\w-])\d{17}[\dXx](?![\w-])/g;
+/** Fields that hold identifiers or machine values, never a person's details. */
+const VERBATIM = new Set(['requestId', 'method', 'status', 'ms', 'subject', 'service', 'level', 'time', 'pid', 'hostname', 'workflowId', 'runId', 'caseKey', 'paymentId', 'role']);
 
 export function maskPii(text: string): string {
   return text.replace(ID_NUMBER, (m) => `${'*'.repeat(m.length - 4)}${m.slice(-4)}`).replace(PHONE, (m) => `${'*'.repeat(Math.max(0, m.length - 4))}${m.slice(-4)}`);
+}
+
+/** A log object with free text masked, field by field. */
+export function maskFields(value: unknown, key = ''): unknown {
+  if (typeof value === 'string') return VERBATIM.has(key) ? value : maskPii(value);
+  if (Array.isArray(value)) return value.map((v) => maskFields(v, key));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, maskFields(v, k)]));
+  }
+  return value;
 }
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
@@ -18,7 +33,7 @@ export function createLogger(level: string, destination?: pino.DestinationStream
     {
       level,
       base: { service: 'recoup-api' },
-      formatters: { log: (obj) => JSON.parse(maskPii(JSON.stringify(obj))) as Record<string, unknown> },
+      formatters: { log: (obj) => maskFields(obj) as Record<string, unknown> },
       hooks: {
         logMethod(args, method) {
           method.apply(this, args.map((a) => (typeof a === 'string' ? maskPii(a) : a)) as Parameters<typeof method>);

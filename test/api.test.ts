@@ -144,7 +144,7 @@ describe('POST /v1/missed-payments', () => {
 
   it('answers 409 for an instalment in another currency than the open case, and 400 for an unknown playbook', async () => {
     const c = await openCase({ prefix: 'FX' });
-    const usd = await post('/v1/missed-payments', missed(c.accountId, { dueDate: addDays(yesterday(), 30), currency: 'USD' }), stack.keys.admin);
+    const usd = await post('/v1/missed-payments', missed(c.accountId, { dueDate: addDays(yesterday(), -30), currency: 'USD' }), stack.keys.admin);
     expectProblem(usd, 409);
     expect(usd.body.detail).toMatch(/CNY/);
     expect((await caseState(c.accountId)).missedPayments).toHaveLength(1);

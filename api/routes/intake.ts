@@ -1,8 +1,9 @@
 import { WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client';
-import { WorkflowNotFoundError } from '@temporalio/common';
+import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { z } from 'zod';
-import { isValidTimeZone } from '../../shared/calendar';
+import { addDays, isValidTimeZone, localDate } from '../../shared/calendar';
 import { CaseInput, Debtor, Guarantor, IsoDate, PaymentReceived } from '../../shared/case';
+import { ErrorTypes } from '../../shared/errors';
 import { caseWorkflowId } from '../../shared/ids';
 import { receivePaymentUpdate, registerMissedPaymentUpdate } from '../../shared/messages';
 import { Money } from '../../shared/money-schema';
@@ -50,9 +51,18 @@ export function intakeRoutes(d: ApiDeps) {
       responses: {
         202: { description: 'The case is open with this instalment in it', schema: MissedPaymentAccepted },
         400: { description: 'Invalid body' },
-        409: { description: 'The open case is in another currency' },
+        409: { description: 'The open case refuses the instalment (another currency, or not overdue in the case\'s zone)' },
+        422: { description: 'The due date has not passed in the debtor\'s time zone' },
       },
       async handler({ body }) {
+        // An instalment is overdue once its due date has passed where the debtor lives: before that
+        // there is nothing to collect (no case, no credit hold). The open case checks again in its own zone.
+        const today = localDate((d.now ?? Date.now)(), body.debtor.timeZone);
+        if (body.dueDate >= today) {
+          throw new HttpProblem(422, 'Not overdue yet',
+            `the instalment due ${body.dueDate} has not passed in ${body.debtor.timeZone} (today is ${today} there): it can be reported from ${addDays(body.dueDate, 1)}`,
+            { dueDate: body.dueDate, today, timeZone: body.debtor.timeZone });
+        }
         const workflowId = caseWorkflowId(body.accountId);
         const missed = { dueDate: body.dueDate, amountMinor: body.amountDue.amountMinor, currency: body.amountDue.currency };
         // An instalment already in a closed case is not a new delinquency: answer with that case.
@@ -105,25 +115,35 @@ export function intakeRoutes(d: ApiDeps) {
         400: { description: 'Invalid body' },
         401: { description: 'Missing, wrong or stale signature' },
         404: { description: 'No case for the account: the payment is kept as unmatched' },
-        409: { description: 'The case is closed: the payment is kept for finance' },
+        409: { description: 'The case is closed, or the payment id is held by another account (both named): the payment is kept for finance' },
         422: { description: 'Refused by the case (another currency): kept as rejected' },
+        503: { description: 'The ledger did not take the payment in time: nothing was applied; send it again' },
       },
       async handler({ body }) {
         const { accountId, ...payment } = body;
-        await d.sql`
-          insert into payment_receipts (payment_id, account_id, amount_minor, currency, paid_at)
-          values (${payment.paymentId}, ${accountId}, ${payment.amountMinor}, ${payment.currency}, ${payment.paidAt})
-          on conflict (payment_id) do nothing`;
+        const claim = await claimReceipt(d, accountId, payment);
+        if (claim.heldBy) {
+          throw new HttpProblem(409, 'Payment id held by another account',
+            `payment ${payment.paymentId} is already ${claim.heldBy.how} account ${claim.heldBy.accountId}; refused for account ${accountId} and kept as rejected`,
+            { paymentId: payment.paymentId, accountId, heldBy: claim.heldBy.accountId });
+        }
         const mark = (status: string, detail?: string) =>
-          d.sql`update payment_receipts set status = ${status}, detail = ${detail ?? null} where payment_id = ${payment.paymentId} and status <> 'applied'`;
+          d.sql`update payment_receipts set status = ${status}, detail = ${detail ?? null}
+                where payment_id = ${payment.paymentId} and account_id = ${accountId} and status <> 'applied'`;
         try {
           const r = await d.client.workflow.getHandle(caseWorkflowId(accountId)).executeUpdate(receivePaymentUpdate, { args: [payment] });
           await mark(r.applied ? 'applied' : 'duplicate');
+          // The same payment sent earlier for an account that has no case: finance sees where it went.
+          await d.sql`update payment_receipts set status = 'redirected', detail = ${`applied to account ${accountId}`}
+                      where payment_id = ${payment.paymentId} and account_id <> ${accountId} and status = 'unmatched'`;
           return { status: 200, body: { applied: r.applied } };
         } catch (e) {
           // Already applied to the case before it closed: a duplicate delivery, not a new payment.
           const [known] = await d.sql`select 1 from payments where payment_id = ${payment.paymentId} and account_id = ${accountId}`;
-          if (known) return { status: 200, body: { applied: false } };
+          if (known) {
+            await mark('duplicate');
+            return { status: 200, body: { applied: false } };
+          }
           if (e instanceof WorkflowNotFoundError && (await d.sql`select 1 from cases where account_id = ${accountId} and closed_at is not null`).length > 0) {
             await mark('after-close', 'the case is closed');
             throw new HttpProblem(409, 'Case closed', `the case for ${accountId} is closed; the payment is kept for finance`);
@@ -132,6 +152,16 @@ export function intakeRoutes(d: ApiDeps) {
             await mark('unmatched', 'no case for the account');
             throw new HttpProblem(404, 'Not found', `no case for account ${accountId}; the payment is kept for finance`);
           }
+          const failure = failureType(e);
+          if (failure === ErrorTypes.PaymentIdConflict) {
+            const detail = (e as WorkflowUpdateFailedError).cause?.message ?? 'the ledger holds this payment id for another account';
+            await mark('rejected', detail);
+            throw new HttpProblem(409, 'Payment id held by another account', detail, { paymentId: payment.paymentId, accountId });
+          }
+          if (failure === 'LedgerUnavailable') {
+            // Not applied anywhere; the receipt stays `received` (this account's claim) for the processor's retry.
+            throw new HttpProblem(503, 'Ledger unavailable', 'the payment could not be written to the ledger; nothing was applied, send it again');
+          }
           const p = toProblem(e);
           if (p.status === 409 || p.status === 422) await mark(p.status === 409 ? 'after-close' : 'rejected', p.detail);
           throw p;
@@ -139,6 +169,55 @@ export function intakeRoutes(d: ApiDeps) {
       },
     }),
   ];
+}
+
+/**
+ * Keeps the processor's report for finance, one receipt per (payment id, account), and claims the
+ * payment id for this account. Only one account can hold a payment id (a partial unique index over
+ * the live statuses), so two webhooks racing with one id for two accounts cannot both reach a case.
+ * A payment id another account holds, in a receipt or in the ledger, leaves this receipt `rejected`.
+ */
+async function claimReceipt(d: ApiDeps, accountId: string, p: PaymentReceived): Promise<{ heldBy?: { accountId: string; how: string } }> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const [held] = await d.sql<{ account_id: string; how: string }[]>`
+      select account_id, 'recorded for' as how from payments where payment_id = ${p.paymentId} and account_id <> ${accountId}
+      union all
+      select account_id, 'taken by' from payment_receipts
+      where payment_id = ${p.paymentId} and account_id <> ${accountId} and status in ('received', 'applied', 'duplicate')
+      limit 1`;
+    if (held) {
+      const detail = `payment id already ${held.how} account ${held.account_id}`;
+      await d.sql`
+        insert into payment_receipts (payment_id, account_id, amount_minor, currency, paid_at, status, detail)
+        values (${p.paymentId}, ${accountId}, ${p.amountMinor}, ${p.currency}, ${p.paidAt}, 'rejected', ${detail})
+        on conflict (payment_id, account_id) do update set status = 'rejected', detail = excluded.detail
+        where payment_receipts.status not in ('received', 'applied', 'duplicate')`;
+      return { heldBy: { accountId: held.account_id, how: held.how } };
+    }
+    try {
+      // New: claim it. Known for this account (a redelivery): claim it again unless it is live already.
+      await d.sql`
+        insert into payment_receipts (payment_id, account_id, amount_minor, currency, paid_at)
+        values (${p.paymentId}, ${accountId}, ${p.amountMinor}, ${p.currency}, ${p.paidAt})
+        on conflict (payment_id, account_id) do update set status = 'received', detail = null
+        where payment_receipts.status in ('unmatched', 'after-close', 'rejected', 'redirected')`;
+      return {};
+    } catch (e) {
+      // Another account claimed it between the check and the claim: look again.
+      if ((e as { code?: string }).code !== '23505') throw e;
+    }
+  }
+  throw new HttpProblem(409, 'Payment id contested', `payment ${p.paymentId} is being claimed for another account at this moment; send it again`);
+}
+
+/** The ApplicationFailure type behind a failed update (the case's, or an activity's it passed on). */
+function failureType(e: unknown): string | undefined {
+  let cause: unknown = e instanceof WorkflowUpdateFailedError ? e.cause : undefined;
+  while (cause instanceof Error) {
+    if (cause instanceof ApplicationFailure && cause.type) return cause.type;
+    cause = (cause as Error).cause;
+  }
+  return undefined;
 }
 
 function accepted(caseKey: string, created: boolean) {
