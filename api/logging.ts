@@ -5,14 +5,18 @@ import pino, { type Logger } from 'pino';
 /**
  * Logs carry no PII: request bodies are never logged, and any phone number or ID number that reaches
  * a log line is masked. Masking goes by field: identifiers, numbers and the log's own fields are
- * written as they are (a request id is never altered), and only free text (a path, an error message,
- * a message) is searched for phone and ID numbers, which must stand alone: digits inside an id such
- * as a UUID are not a phone number.
+ * written as they are (a request id is never altered); a person's details (phones, ID number, name,
+ * address, email) are masked whole; and free text (a path, an error message, a message) is searched
+ * for phone and ID numbers, which must stand alone: digits inside an id such as a UUID are not a
+ * phone number.
  */
 const PHONE = /(?<![\w-])\+?\d[\d -]{8,18}\d(?![\w-])/g;
 const ID_NUMBER = /(?<![\w-])\d{17}[\dXx](?![\w-])/g;
 /** Fields that hold identifiers or machine values, never a person's details. */
 const VERBATIM = new Set(['requestId', 'method', 'status', 'ms', 'subject', 'service', 'level', 'time', 'pid', 'hostname', 'workflowId', 'runId', 'caseKey', 'paymentId', 'role']);
+/** Fields that are a person's details whatever they look like: numbers keep their last four characters, the rest is withheld. */
+const PII_NUMBERS = new Set(['phone', 'phones', 'idNumber', 'id_number']);
+const PII_TEXT = new Set(['name', 'debtorName', 'debtor_name', 'address', 'email']);
 
 export function maskPii(text: string): string {
   return text.replace(ID_NUMBER, (m) => `${'*'.repeat(m.length - 4)}${m.slice(-4)}`).replace(PHONE, (m) => `${'*'.repeat(Math.max(0, m.length - 4))}${m.slice(-4)}`);
@@ -20,7 +24,16 @@ export function maskPii(text: string): string {
 
 /** A log object with free text masked, field by field. */
 export function maskFields(value: unknown, key = ''): unknown {
-  if (typeof value === 'string') return VERBATIM.has(key) ? value : maskPii(value);
+  if (typeof value === 'string') {
+    if (VERBATIM.has(key)) return value;
+    if (PII_NUMBERS.has(key)) return `${'*'.repeat(Math.max(0, value.length - 4))}${value.slice(-4)}`;
+    if (PII_TEXT.has(key)) return '[withheld]';
+    return maskPii(value);
+  }
+  if (value instanceof Error) {
+    // Its message and stack are not enumerable: keep them (masked), with its own fields.
+    return maskFields({ ...value, type: value.name, message: value.message, ...(value.stack ? { stack: value.stack } : {}) }, key);
+  }
   if (Array.isArray(value)) return value.map((v) => maskFields(v, key));
   if (value !== null && typeof value === 'object') {
     return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, maskFields(v, k)]));
@@ -34,9 +47,15 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       level,
       base: { service: 'recoup-api' },
       formatters: { log: (obj) => maskFields(obj) as Record<string, unknown> },
+      // maskFields has made every Error a plain object already (its type, message, stack, masked):
+      // pino's own err serializer would call it an 'Object'.
+      serializers: { err: (e: unknown) => e },
       hooks: {
         logMethod(args, method) {
-          method.apply(this, args.map((a) => (typeof a === 'string' ? maskPii(a) : a)) as Parameters<typeof method>);
+          const masked: unknown[] = args.map((a) => (typeof a === 'string' ? maskPii(a) : a));
+          // An Error logged with no message of its own: pino would write the error's message, unmasked, as msg.
+          if (masked[0] instanceof Error && typeof masked[1] !== 'string') masked.splice(1, 0, maskPii(masked[0].message));
+          method.apply(this, masked as Parameters<typeof method>);
         },
       },
     },

@@ -133,9 +133,10 @@ export function intakeRoutes(d: ApiDeps) {
         try {
           const r = await d.client.workflow.getHandle(caseWorkflowId(accountId)).executeUpdate(receivePaymentUpdate, { args: [payment] });
           await mark(r.applied ? 'applied' : 'duplicate');
-          // The same payment sent earlier for an account that has no case: finance sees where it went.
+          // The same payment sent earlier for an account no case took it for (no case, or a closed one):
+          // finance sees where it went, and does not return money a case has applied.
           await d.sql`update payment_receipts set status = 'redirected', detail = ${`applied to account ${accountId}`}
-                      where payment_id = ${payment.paymentId} and account_id <> ${accountId} and status = 'unmatched'`;
+                      where payment_id = ${payment.paymentId} and account_id <> ${accountId} and status in ('unmatched', 'after-close')`;
           return { status: 200, body: { applied: r.applied } };
         } catch (e) {
           // Already applied to the case before it closed: a duplicate delivery, not a new payment.
@@ -154,9 +155,12 @@ export function intakeRoutes(d: ApiDeps) {
           }
           const failure = failureType(e);
           if (failure === ErrorTypes.PaymentIdConflict) {
+            // The ledger refused it (the case took nothing): its message names both accounts.
             const detail = (e as WorkflowUpdateFailedError).cause?.message ?? 'the ledger holds this payment id for another account';
+            const [holder] = await d.sql<{ account_id: string }[]>`select account_id from payments where payment_id = ${payment.paymentId}`;
             await mark('rejected', detail);
-            throw new HttpProblem(409, 'Payment id held by another account', detail, { paymentId: payment.paymentId, accountId });
+            throw new HttpProblem(409, 'Payment id held by another account', detail,
+              { paymentId: payment.paymentId, accountId, ...(holder ? { heldBy: holder.account_id } : {}) });
           }
           if (failure === 'LedgerUnavailable') {
             // Not applied anywhere; the receipt stays `received` (this account's claim) for the processor's retry.
