@@ -1,4 +1,4 @@
-import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createOutboxProvider, type ChannelProvider, type OutboundMessage } from '../activities/channels/index';
@@ -234,6 +234,29 @@ describe('a payment reaches the ledger and the case, or neither', () => {
     expect(await a1.handle.executeUpdate(receivePaymentUpdate, { args: [payment] })).toMatchObject({ applied: false });
     await a1.handle.terminate('test done');
     await a2.handle.terminate('test done');
+  });
+
+  it('a payment that arrives with the case (in its first activation) waits for the case to be in the ledger, then reaches both', async () => {
+    const accountId = uniqueAccountId('REPAIR');
+    const input: CaseInput = {
+      accountId,
+      debtor: { name: 'Chen Jing', timeZone: TZ, phones: [], jurisdiction: 'CN', region: REGION, address: '1 Market Street' },
+      guarantors: [],
+      currency: 'CNY',
+      firstMissed: { dueDate: addDays(today(), -1), amountMinor: 300_000, currency: 'CNY' },
+      playbook: visit,
+    };
+    const start = new WithStartWorkflowOperation('collectionCase', {
+      taskQueue: stack.taskQueue, workflowId: caseWorkflowId(accountId), args: [input], workflowIdConflictPolicy: 'FAIL',
+    });
+    const payment = { paymentId: `${accountId}-first`, amountMinor: 100_000, currency: 'CNY', paidAt: new Date().toISOString() };
+    const answer = await stack.client.workflow.executeUpdateWithStart(receivePaymentUpdate, { args: [payment], startWorkflowOperation: start });
+    const handle = await start.workflowHandle();
+    const { runId } = await handle.describe();
+    started.push({ name: expect.getState().currentTestName!, workflowId: handle.workflowId, firstExecutionRunId: runId });
+    expect(answer).toMatchObject({ applied: true, outstandingMinor: 200_000 });
+    expect(await sql`select amount_minor, principal_minor from payments where payment_id = ${payment.paymentId}`).toEqual([{ amount_minor: 100_000, principal_minor: 100_000 }]);
+    await handle.terminate('test done');
   });
 });
 

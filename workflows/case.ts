@@ -125,6 +125,8 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
   const pb = input.playbook;
   const now = () => Date.now(); // the workflow clock: deterministic on replay
   const fresh = !input.carried;
+  /** The case and its first instalment are in the ledger (a payment's row refers to them). */
+  let ledgerOpened = !fresh;
   // Cases opened since this patch count days overdue from the oldest unpaid instalment and accrue
   // penalty per instalment (workflows/core/case-core.ts); older cases keep the rule they began with.
   const state: CaseState =
@@ -220,6 +222,8 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
   const recordThenTakePayment = (p: PaymentReceived): Promise<boolean> => {
     paymentsInFlight += 1;
     const run = paymentQueue.then(async () => {
+      // A payment that arrives with the case (or just after it opened) waits for the case's ledger row.
+      if (!ledgerOpened) await condition(() => ledgerOpened);
       const allocation = planPayment(state, pb, p, now());
       if (!allocation) return false; // a duplicate delivery, or the case closed meanwhile
       const b = state.balance;
@@ -717,6 +721,7 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
       openedAt: state.openedAt,
     });
     await act('recordMissedPayment', `Record missed instalment due ${input.firstMissed.dueDate}`, { ...ref(`missed:${input.firstMissed.dueDate}`), missed: input.firstMissed });
+    ledgerOpened = true;
   }
 
   const maxEvents = input.maxHistoryEvents ?? DEFAULT_MAX_HISTORY_EVENTS;
