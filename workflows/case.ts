@@ -8,11 +8,13 @@ import {
   isCancellation,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
   type ActivityOptions,
+  type LocalActivityOptions,
 } from '@temporalio/workflow';
 import type { CaseActivities, CaseRef, StepRequest, StepResult } from '../shared/activities';
 import { STEP_ACTIVITY } from '../shared/activities';
@@ -105,7 +107,17 @@ function act<K extends keyof CaseActivities>(fn: K, summary: string, ...args: Pa
  * that answer, so a ledger that stays unreachable refuses the payment (the processor retries) rather
  * than leaving it half applied.
  */
-const PAYMENT_LEDGER_TIMEOUT = '30 seconds';
+const LEDGER_NOW_OPTIONS: LocalActivityOptions = {
+  startToCloseTimeout: '10 seconds',
+  scheduleToCloseTimeout: '30 seconds',
+  retry: ACTIVITY_OPTIONS.retry,
+};
+/**
+ * The payment's ledger write runs as a local activity: the processor waits for it, and a local
+ * activity answers in the worker without a round trip through the server (idempotent on its key,
+ * so a worker that dies mid-write and replays writes it once).
+ */
+const ledgerNow = proxyLocalActivities<Pick<CaseActivities, 'recordPayment'>>(LEDGER_NOW_OPTIONS);
 /** Steps of playbooks from before `stepAttempts` existed. */
 const DEFAULT_STEP_ATTEMPTS = 12;
 
@@ -229,15 +241,18 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
       const b = state.balance;
       const outstandingAfter = b.principalMinor + b.penaltyMinor + b.feesMinor - (allocation.feesMinor + allocation.penaltyMinor + allocation.principalMinor);
       try {
-        await acts.recordPayment.executeWithOptions(
-          { ...ACTIVITY_OPTIONS, scheduleToCloseTimeout: PAYMENT_LEDGER_TIMEOUT, summary: `Record payment ${p.paymentId}: ${money(p.amountMinor, p.currency)}` },
+        await ledgerNow.recordPayment.executeWithOptions(
+          { ...LEDGER_NOW_OPTIONS, summary: `Record payment ${p.paymentId}: ${money(p.amountMinor, p.currency)}` },
           [{ ...ref(`payment:${p.paymentId}`), payment: p, allocation, outstandingAfterMinor: outstandingAfter }],
         );
       } catch (e) {
-        const cause = e instanceof ActivityFailure ? e.cause : undefined;
-        const type = cause instanceof ApplicationFailure && cause.type ? cause.type : 'LedgerUnavailable';
-        note('payment refused', `${money(p.amountMinor, p.currency)} (${p.paymentId}): ${cause?.message ?? (e as Error).message}`);
-        throw ApplicationFailure.create({ type, message: cause?.message ?? (e as Error).message, nonRetryable: true });
+        // The ledger's own refusal, wherever the SDK put it in the chain; anything else (a timeout) is the ledger unavailable.
+        let refusal: unknown = e;
+        while (refusal instanceof Error && !(refusal instanceof ApplicationFailure && refusal.type)) refusal = refusal.cause;
+        const why = refusal instanceof ApplicationFailure ? refusal : undefined;
+        const message = why?.message ?? (e instanceof ActivityFailure ? e.cause?.message : undefined) ?? (e as Error).message;
+        note('payment refused', `${money(p.amountMinor, p.currency)} (${p.paymentId}): ${message}`);
+        throw ApplicationFailure.create({ type: why?.type ?? 'LedgerUnavailable', message, nonRetryable: true });
       }
       const applied = commitPayment(state, p, allocation);
       notePayment(p, applied.outstandingAfterMinor);
