@@ -1,12 +1,13 @@
 // npm run bench: how fast Recoup's own parts are, on this machine, against real servers.
 // Medians over repeated runs; nothing here is asserted (speed is measured, not tested).
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createApp } from '../api/app';
 import { createApiKey } from '../api/auth';
 import { createLogger } from '../api/logging';
@@ -22,6 +23,7 @@ import { CASE_SEARCH_ATTRIBUTES } from '../shared/search-attributes';
 import { signBody } from '../shared/signature';
 import { newCaseState, nextAction } from '../workflows/core/case-core';
 import { createCaseWorker } from '../worker/worker';
+import { rawCase, rawOpen, rawPay } from './raw/workflows';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -117,9 +119,30 @@ const results: Record<string, string> = {};
   for (let i = 0; i < N; i++) await client.workflow.getHandle(caseWorkflowId(`BENCH-${process.pid}-${i}`)).result();
   const closeWait = ms(tClose);
 
-  results[`API intake POST /v1/missed-payments (update-with-start), ${N} sequential: median / p95`] = `${median(intake).toFixed(0)} / ${p95(intake).toFixed(0)} ms`;
+  // The raw floor, same server, same run: update-with-start of an empty workflow, then an update.
+  const rawWorker = await Worker.create({ connection: native, namespace: 'default', taskQueue: 'bench-raw', workflowsPath: fileURLToPath(new URL('./raw/workflows.ts', import.meta.url)) });
+  const rawRunning = rawWorker.run();
+  const rawOpenMs: number[] = [];
+  const rawPayMs: number[] = [];
+  for (let i = 0; i < N; i++) {
+    const workflowId = `RAW-${process.pid}-${i}`;
+    const t = process.hrtime.bigint();
+    const start = new WithStartWorkflowOperation(rawCase, { workflowId, taskQueue: 'bench-raw', workflowIdConflictPolicy: 'USE_EXISTING' });
+    await client.workflow.executeUpdateWithStart(rawOpen, { args: [100_000], startWorkflowOperation: start });
+    rawOpenMs.push(ms(t));
+  }
+  for (let i = 0; i < N; i++) {
+    const t = process.hrtime.bigint();
+    await client.workflow.getHandle(`RAW-${process.pid}-${i}`).executeUpdate(rawPay, { args: [100_000] });
+    rawPayMs.push(ms(t));
+  }
+  rawWorker.shutdown();
+  await rawRunning;
+
+  const vsRaw = (ours: number[], raw: number[]) => `${median(ours).toFixed(0)} / ${p95(ours).toFixed(0)} ms (raw ${median(raw).toFixed(0)} / ${p95(raw).toFixed(0)} ms, ×${(median(ours) / median(raw)).toFixed(1)} median)`;
+  results[`API intake POST /v1/missed-payments vs raw update-with-start, ${N} sequential: median / p95`] = vsRaw(intake, rawOpenMs);
   results[`API intake throughput (sequential)`] = `${(N / (intakeTotal / 1000)).toFixed(1)} cases/s`;
-  results[`signed payment webhook (update, case closes): median / p95`] = `${median(pay).toFixed(0)} / ${p95(pay).toFixed(0)} ms`;
+  results[`signed payment webhook (ledger row, then the case; it closes) vs raw update: median / p95`] = vsRaw(pay, rawPayMs);
   results['after the last webhook, until all cases completed'] = `${closeWait.toFixed(0)} ms`;
   results[`process memory added by ${N} cases (API + worker in one process)`] = `${mb(process.memoryUsage().rss - rss0)} MB`;
 
@@ -135,4 +158,4 @@ const results: Record<string, string> = {};
 }
 
 console.log(`\nRecoup bench — ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${mb(os.totalmem())} MB RAM, Node ${process.version}, ${new Date().toISOString()}`);
-for (const [k, v] of Object.entries(results)) console.log(`  ${k.padEnd(86)} ${v}`);
+for (const [k, v] of Object.entries(results)) console.log(`  ${k.padEnd(100)} ${v}`);
