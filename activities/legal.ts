@@ -1,5 +1,5 @@
 import type { Sql } from '../db/index';
-import type { CaseActivities, LegalEventRecord, StepFailure, StepRequest, SupervisorReminder, TreatmentRecord, WriteOffRecord } from '../shared/activities';
+import type { CaseActivities, CaseRef, LegalEventRecord, StepFailure, StepRequest, SupervisorReminder, TreatmentRecord, WriteOffRecord } from '../shared/activities';
 import { addDays } from '../shared/calendar';
 import { audit, auditOnce, loadCase, loadDebtor } from './audit';
 import type { ChannelProvider } from './channels/index';
@@ -46,6 +46,12 @@ export async function buildDossier(sql: Sql, req: StepRequest) {
 }
 
 export function createLegalActivities({ sql, letters, notify }: { sql: Sql; letters: ChannelProvider; notify: ChannelProvider; supervisorsEmail?: string }): LegalActivities {
+  /** One email to the supervisors, once per idempotency key. */
+  const tellSupervisors = (ref: CaseRef, subject: string, body: string) =>
+    notify.send({
+      idempotencyKey: ref.idempotencyKey, channel: 'email', caseKey: ref.caseKey, accountId: ref.accountId,
+      recipient: { name: 'Collection supervisors', email: 'supervisors@recoup.local' }, subject, body,
+    });
   return {
     /** The referral, with its dossier, awaiting a supervisor's approval. */
     async requestLegalReferral(req) {
@@ -81,28 +87,12 @@ export function createLegalActivities({ sql, letters, notify }: { sql: Sql; lett
                 where case_key = ${a.caseKey} and delivery_status = 'pending'
                   and (idempotency_key = ${a.stepKey} or starts_with(idempotency_key, ${`${a.stepKey}:`}))`;
       const subject = `Case ${a.accountId}: day ${a.day} ${a.action.replace(/-/g, ' ')} failed`;
-      await notify.send({
-        idempotencyKey: a.idempotencyKey,
-        channel: 'email',
-        caseKey: a.caseKey,
-        accountId: a.accountId,
-        recipient: { name: 'Collection supervisors', email: 'supervisors@recoup.local' },
-        subject,
-        body: `${subject}: ${a.reason}. The case goes on without this step; fix the cause (the timeline and the audit log say what it was).`,
-      });
+      await tellSupervisors(a, subject, `${subject}: ${a.reason}. The case goes on without this step; fix the cause (the timeline and the audit log say what it was).`);
       await auditOnce(sql, 'case-workflow', 'step-failed', a, { step: a.stepId, action: a.action, day: a.day, reason: a.reason });
     },
 
     async remindSupervisor(r: SupervisorReminder) {
-      await notify.send({
-        idempotencyKey: r.idempotencyKey,
-        channel: 'email',
-        caseKey: r.caseKey,
-        accountId: r.accountId,
-        recipient: { name: 'Collection supervisors', email: 'supervisors@recoup.local' },
-        subject: r.subject,
-        body: `${r.subject} (reminder ${r.reminder}). Approve with the approveLegalReferral update or the API.`,
-      });
+      await tellSupervisors(r, r.subject, `${r.subject} (reminder ${r.reminder}). Approve with the approveLegalReferral update or the API.`);
       await auditOnce(sql, 'case-workflow', 'supervisor-reminded', r, { subject: r.subject, reminder: r.reminder });
     },
 

@@ -74,9 +74,9 @@ afterAll(async () => {
   await sql.end();
 });
 
-async function openCase(opts: { playbook: Playbook; debtor?: Partial<Debtor>; guarantors?: Guarantor[]; amountMinor?: number }) {
-  const accountId = uniqueAccountId('REPAIR');
-  const input: CaseInput = {
+/** A case opened yesterday in TZ, its debtor in the officers' region, with an address unless told otherwise. */
+function caseInput(accountId: string, opts: { playbook: Playbook; debtor?: Partial<Debtor>; guarantors?: Guarantor[]; amountMinor?: number }): CaseInput {
+  return {
     accountId,
     debtor: { name: 'Chen Jing', timeZone: TZ, phones: ['+86 139 1111 2222'], jurisdiction: 'CN', region: REGION, address: '1 Market Street', ...opts.debtor },
     guarantors: opts.guarantors ?? [],
@@ -84,7 +84,10 @@ async function openCase(opts: { playbook: Playbook; debtor?: Partial<Debtor>; gu
     firstMissed: { dueDate: addDays(today(), -1), amountMinor: opts.amountMinor ?? 300_000, currency: 'CNY' },
     playbook: opts.playbook,
   };
-  const handle = await startCase(input);
+}
+
+async function openCase(opts: Parameters<typeof caseInput>[1], accountId = uniqueAccountId('REPAIR')) {
+  const handle = await startCase(caseInput(accountId, opts));
   return { accountId, handle, state: () => handle.query(caseStateQuery) };
 }
 
@@ -194,20 +197,11 @@ describe('steps that cannot succeed do not hold the case', () => {
     }
   });
 
-  async function openCaseWithBehaviour(b: { entered: () => void; release: Promise<void> }) {
+  function openCaseWithBehaviour(b: { entered: () => void; release: Promise<void> }) {
     // The behaviour must be in place before the worker runs the step: reserve the account id first.
     const accountId = uniqueAccountId('REPAIR');
     behaviour.set(accountId, b);
-    const input: CaseInput = {
-      accountId,
-      debtor: { name: 'Chen Jing', timeZone: TZ, phones: [], jurisdiction: 'CN', region: REGION, address: '1 Market Street' },
-      guarantors: [],
-      currency: 'CNY',
-      firstMissed: { dueDate: addDays(today(), -1), amountMinor: 300_000, currency: 'CNY' },
-      playbook: letters,
-    };
-    const handle = await startCase(input);
-    return { accountId, handle, state: () => handle.query(caseStateQuery) };
+    return openCase({ playbook: letters }, accountId);
   }
 });
 
@@ -238,16 +232,8 @@ describe('a payment reaches the ledger and the case, or neither', () => {
 
   it('a payment that arrives with the case (in its first activation) waits for the case to be in the ledger, then reaches both', async () => {
     const accountId = uniqueAccountId('REPAIR');
-    const input: CaseInput = {
-      accountId,
-      debtor: { name: 'Chen Jing', timeZone: TZ, phones: [], jurisdiction: 'CN', region: REGION, address: '1 Market Street' },
-      guarantors: [],
-      currency: 'CNY',
-      firstMissed: { dueDate: addDays(today(), -1), amountMinor: 300_000, currency: 'CNY' },
-      playbook: visit,
-    };
     const start = new WithStartWorkflowOperation('collectionCase', {
-      taskQueue: stack.taskQueue, workflowId: caseWorkflowId(accountId), args: [input], workflowIdConflictPolicy: 'FAIL',
+      taskQueue: stack.taskQueue, workflowId: caseWorkflowId(accountId), args: [caseInput(accountId, { playbook: visit })], workflowIdConflictPolicy: 'FAIL',
     });
     const payment = { paymentId: `${accountId}-first`, amountMinor: 100_000, currency: 'CNY', paidAt: new Date().toISOString() };
     const answer = await stack.client.workflow.executeUpdateWithStart(receivePaymentUpdate, { args: [payment], startWorkflowOperation: start });

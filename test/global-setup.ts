@@ -1,6 +1,5 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { readdir, rm } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { EmbeddedPostgresError, startEmbeddedPostgres, type EmbeddedDb } from '../db/embedded';
@@ -8,6 +7,7 @@ import { connectDb } from '../db/index';
 import { migrate } from '../db/migrate';
 import { PROJECT_ROOT, toolPaths } from '../dev/tools';
 import { CASE_SEARCH_ATTRIBUTES } from '../shared/search-attributes';
+import { freePort } from './ports';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -82,15 +82,4 @@ async function removeDeadRunsData(): Promise<void> {
       if ((e as NodeJS.ErrnoException).code === 'ESRCH') await rm(path.join(dir, name), { recursive: true, force: true });
     }
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
