@@ -9,18 +9,24 @@ import {
   applyPayment,
   dayIndex,
   daysOverdue,
+  deferUntil,
+  describeNext,
   endStage,
   isClosed,
   legalReferralTriggered,
+  mayApprove,
   newCaseState,
   nextAction,
+  nextLocalMidnight,
   nextReminderAt,
   outstandingMinor,
   promiseRefusal,
+  recordStepRan,
   settleGuarantorDemand,
   settlePromises,
   startGuarantorDemand,
   view,
+  wakeAt,
   type Plan,
 } from '../workflows/core/case-core';
 
@@ -1073,5 +1079,66 @@ describe('per-instalment rule (cases since patch per-instalment-accrual): days o
     const { ran, skipped } = runDueAt(s, pb, at(14, 10));
     expect(skipped).toEqual(['second-visit@4', 'guarantor-contact@4']);
     expect(ran.map((r) => r.key)).toEqual(['overdue-notice@7', 'daily-call@14', 'guarantor-demand@8']);
+  });
+});
+
+describe('decisions moved out of the loop (issue 9): a refused step, a step that ran, the wake-up, approvals, the next-action line', () => {
+  const notice = pb.steps.find((s) => s.id === 'overdue-notice')!; // catchUp
+  const secondVisit = pb.steps.find((s) => s.id === 'second-visit')!; // no catchUp
+  const windowEnd = iso(at(7, 18));
+
+  it('a refused step is deferred when the next allowed moment still serves it, else refused for good', () => {
+    expect(deferUntil(secondVisit, windowEnd, iso(at(7, 12)), at(7, 10))).toBe(iso(at(7, 12)));
+    expect(deferUntil(secondVisit, windowEnd, iso(at(8, 9)), at(7, 10))).toBeUndefined(); // after its window: gone
+    expect(deferUntil(notice, windowEnd, iso(at(8, 9)), at(7, 10))).toBe(iso(at(8, 9))); // a catch-up step waits
+    expect(deferUntil({ action: 'legal-referral', catchUp: false }, windowEnd, iso(at(9, 9)), at(7, 10))).toBe(iso(at(9, 9)));
+    expect(deferUntil(notice, windowEnd, undefined, at(7, 10))).toBeUndefined(); // never allowed (do-not-contact)
+    expect(deferUntil(notice, windowEnd, iso(at(7, 9)), at(7, 10))).toBeUndefined(); // not in the future
+  });
+
+  it('a step that ran: done, its deferral cleared, and what it starts', () => {
+    const s = openCase(at(0));
+    s.notBefore['first-visit@0'] = iso(at(0, 11));
+    recordStepRan(s, pb, pb.steps[0]!, 'first-visit@0', 'visit#1', iso(at(0, 18)), at(0, 12));
+    expect(s.done['first-visit@0']).toBe('ran');
+    expect(s.notBefore).toEqual({});
+    expect(s.lastVisitReference).toBe('visit#1');
+    expect(s.pendingVisit).toBeUndefined();
+    recordStepRan(s, pb, pb.steps.find((x) => x.id === 'guarantor-contact')!, 'guarantor-contact@4', 'call#2', iso(at(4, 18)), at(4, 9));
+    expect(s.guarantors.map((g) => g.status)).toEqual(['contacted']);
+    recordStepRan(s, pb, pb.steps.find((x) => x.id === 'guarantor-demand')!, 'guarantor-demand@8', 'GD-1', iso(at(8, 18)), at(8, 9));
+    expect(s.guarantorDemand).toEqual({ demandedAt: iso(at(8, 9)), deadline: iso(at(15, 9)) });
+    recordStepRan(s, pb, pb.steps.find((x) => x.id === 'legal-referral')!, 'legal-referral@30', 'legal#1', iso(at(30, 18)), at(30, 9));
+    expect(s.legal).toEqual({ status: 'awaiting-approval', requestedAt: iso(at(30, 9)), remindersSent: 0, events: [] });
+    const approved = { ...pb.steps[0]!, approval: { role: 'manager' as const } };
+    recordStepRan(s, pb, approved, 'first-visit@0', 'visit#9', iso(at(0, 18)), at(0, 12));
+    expect(s.pendingVisit).toEqual({ reference: 'visit#9', stepId: 'first-visit', role: 'manager', deadline: iso(at(0, 18)) });
+  });
+
+  it('the case wakes at the earliest of the next step, a deadline, a reminder and local midnight', () => {
+    const s = openCase(at(2, 10));
+    const plan = nextAction(s, pb, at(2, 10));
+    expect(wakeAt(s, plan, undefined, at(2, 10))).toBe(at(3, 0)); // the day-3 call is at 09:00; midnight first
+    expect(wakeAt(s, plan, at(2, 15), at(2, 10))).toBe(at(2, 15));
+    expect(nextLocalMidnight(s, at(2, 10))).toBe(at(3, 0));
+  });
+
+  it('a manager may approve what asks for a supervisor, not the other way round', () => {
+    expect(mayApprove('supervisor', 'supervisor')).toBe(true);
+    expect(mayApprove('manager', 'supervisor')).toBe(true);
+    expect(mayApprove('supervisor', 'manager')).toBe(false);
+    expect(mayApprove('legal', 'supervisor')).toBe(false);
+    expect(mayApprove('finance', 'manager')).toBe(false);
+  });
+
+  it('the next-action line', () => {
+    const s = openCase(at(1, 10));
+    expect(describeNext(s, pb, nextAction(s, pb, at(1, 10)))).toBe('daily phone call on day 1, 10:00 Asia/Shanghai');
+    expect(describeNext(s, pb, { skipped: [], pause: { reason: 'on hold: x' } })).toBe('paused (on hold: x)');
+    expect(describeNext(s, pb, { skipped: [] })).toBe('nothing scheduled');
+    s.legal = { status: 'awaiting-approval', requestedAt: iso(at(1)), remindersSent: 0, events: [] };
+    expect(describeNext(s, pb, undefined)).toBe("legal referral awaiting a supervisor's approval");
+    s.stage = 'paid';
+    expect(describeNext(s, pb, undefined)).toBe('closed');
   });
 });

@@ -1,1 +1,1 @@
-export { collectionCase } from './case';
+export { collectionCase } from './case/workflow';

@@ -24,7 +24,7 @@
  *   silent past the deadline or refuses, broken promises reaching the playbook's count, or the
  *   `litigate` treatment.
  */
-import { addDays, daysBetween, instantOf, localDate } from '../../shared/calendar';
+import { addDays, daysBetween, instantOf, localDate, localTime } from '../../shared/calendar';
 import type {
   AppliedPayment,
   CaseInput,
@@ -368,4 +368,69 @@ export function endStage(state: CaseState): 'paid' | 'settled' | undefined {
     if (paidSince >= settlement) return 'settled';
   }
   return undefined;
+}
+
+// ---- after a step, and the sleep ----
+/**
+ * A step the compliance guard refused: the instant to try again, when that still serves this
+ * occurrence (before its window ends, or any time for a catch-up step or the legal referral);
+ * undefined when this occurrence does not happen.
+ */
+export function deferUntil(step: Pick<PlaybookStep, 'catchUp' | 'action'>, windowEnd: string, nextAllowedAt: string | undefined, nowMs: number): string | undefined {
+  const nextAllowed = nextAllowedAt ? Date.parse(nextAllowedAt) : undefined;
+  if (nextAllowed === undefined || nextAllowed <= nowMs) return undefined;
+  return nextAllowed < Date.parse(windowEnd) || step.catchUp || step.action === 'legal-referral' ? nextAllowedAt : undefined;
+}
+
+/** What a step that ran changes in the case: visits to report on or approve, guarantors asked, the referral awaiting approval. */
+export function recordStepRan(state: CaseState, pb: Playbook, step: PlaybookStep, key: string, reference: string, windowEnd: string, nowMs: number): void {
+  state.done[key] = 'ran';
+  delete state.notBefore[key];
+  if (step.action === 'field-visit') {
+    state.lastVisitReference = reference;
+    if (step.approval) state.pendingVisit = { reference, stepId: step.id, role: step.approval.role, deadline: windowEnd };
+  }
+  if (step.action === 'guarantor-contact') for (const g of state.guarantors) if (g.status === 'not-contacted') g.status = 'contacted';
+  if (step.action === 'guarantor-demand') startGuarantorDemand(state, pb, nowMs);
+  if (step.action === 'legal-referral') {
+    state.legal = { status: 'awaiting-approval', requestedAt: new Date(nowMs).toISOString(), remindersSent: 0, events: [] };
+  }
+}
+
+/** The next local midnight: the day changes, and with it DaysOverdue and the penalty interest. */
+export function nextLocalMidnight(state: CaseState, nowMs: number): number {
+  return instantOf(addDays(state.day0, dayIndex(state, nowMs) + 1), '00:00', state.timeZone);
+}
+
+/** When the sleeping case must wake at the latest: the next step, a pause's end, a deadline, a reminder, or local midnight. */
+export function wakeAt(state: CaseState, plan: Plan, reminderAt: number | undefined, nowMs: number): number {
+  const candidates = [
+    plan.next ? Date.parse(plan.next.dueAt) : undefined,
+    plan.pause?.until,
+    state.guarantorDemand && !state.guarantorDemand.outcome ? Date.parse(state.guarantorDemand.deadline) : undefined,
+    reminderAt,
+    state.pendingVisit ? Date.parse(state.pendingVisit.deadline) : undefined,
+    nextLocalMidnight(state, nowMs),
+  ].filter((x): x is number => x !== undefined && x > nowMs);
+  return Math.min(...candidates);
+}
+
+/**
+ * Who may approve: the role asked for, or a manager where a supervisor is asked for. Treatments
+ * and legal referrals ask for a supervisor; a visit for the role its playbook step names.
+ */
+export function mayApprove(role: string, needs: 'supervisor' | 'manager'): boolean {
+  return role === needs || (needs === 'supervisor' && role === 'manager');
+}
+
+/** The "Next:" part of the line a supervisor reads: what the case does next, in words. */
+export function describeNext(state: CaseState, pb: Playbook, plan: Plan | undefined): string {
+  if (isClosed(state)) return 'closed';
+  if (plan?.pause) return `paused (${plan.pause.reason})`;
+  if (state.legal?.status === 'awaiting-approval') return "legal referral awaiting a supervisor's approval";
+  if (state.stage === 'legal') return 'in legal proceedings';
+  if (!plan?.next) return 'nothing scheduled';
+  const at = Date.parse(plan.next.dueAt);
+  const step = pb.steps.find((s) => s.id === plan.next!.stepId)!;
+  return `${step.repeat ? 'daily ' : ''}${step.action.replace(/-/g, ' ')} on day ${plan.next.day}, ${localTime(at, state.timeZone)} ${state.timeZone}`;
 }

@@ -1,0 +1,116 @@
+import { ActivityFailure, ApplicationFailure, condition, patched, setHandler } from '@temporalio/workflow';
+import { localDate } from '../../../shared/calendar';
+import type { MissedPayment, PaymentReceived } from '../../../shared/case';
+import { missedPaymentSignal, paymentReceivedSignal, receivePaymentUpdate, registerMissedPaymentUpdate } from '../../../shared/messages';
+import { accrue, addMissedPayment, applyPayment, commitPayment, outstandingMinor, planPayment } from '../../core/case-core';
+import { act, recordPaymentNow } from '../activities';
+import type { CaseContext } from '../context';
+
+/** Instalments missed (signal, or the API's update-with-start) and payments received. */
+export function registerPaymentHandlers(ctx: CaseContext): void {
+  const { state, pb, input } = ctx;
+
+  const takeMissedPayment = (m: MissedPayment): void => {
+    accrue(state, pb, ctx.now()); // days so far accrue on the principal before this instalment joins it
+    if (addMissedPayment(state, m)) {
+      accrue(state, pb, ctx.now()); // an instalment reported late accrues its own past days (per-instalment rule)
+      ctx.note('missed payment', `${ctx.money(m.amountMinor, m.currency)} due ${m.dueDate}`);
+      ctx.ledgerQueue.push(() => act('recordMissedPayment', `Record missed instalment due ${m.dueDate}`, { ...ctx.ref(`missed:${m.dueDate}`), missed: m }));
+      ctx.touch();
+    }
+  };
+  setHandler(missedPaymentSignal, takeMissedPayment);
+  setHandler(
+    registerMissedPaymentUpdate,
+    (m) => {
+      takeMissedPayment(m);
+      // The instalment that opened the case answers "created" every time it is asked: idempotent.
+      return { created: m.dueDate === input.firstMissed.dueDate, caseKey: state.caseKey, outstandingMinor: outstandingMinor(state) };
+    },
+    {
+      validator: (m: MissedPayment) => {
+        ctx.mustBeActive();
+        if (m.currency !== state.currency) throw new Error(`the case is in ${state.currency}, the instalment in ${m.currency}`);
+        const today = localDate(ctx.now(), state.timeZone);
+        if (m.dueDate >= today) throw new Error(`an instalment due ${m.dueDate} is not overdue yet (today is ${today} in ${state.timeZone})`);
+      },
+    },
+  );
+
+  const notePayment = (p: PaymentReceived, outstandingAfter: number) =>
+    ctx.note('payment received', `${ctx.money(p.amountMinor, p.currency)} (${p.paymentId}); outstanding ${ctx.money(outstandingAfter)}`);
+
+  /** Applies a payment once (by paymentId); true when it was applied now. (Cases from before 'payment-ledger-first'.) */
+  const takePaymentThenRecord = (p: PaymentReceived): boolean => {
+    if (!applyPayment(state, pb, p, ctx.now())) return false;
+    const applied = state.payments[state.payments.length - 1]!;
+    notePayment(p, applied.outstandingAfterMinor);
+    ctx.ledgerQueue.push(() =>
+      act('recordPayment', `Record payment ${p.paymentId}: ${ctx.money(p.amountMinor, p.currency)}`, {
+        ...ctx.ref(`payment:${p.paymentId}`), payment: p, allocation: applied.allocation, outstandingAfterMinor: applied.outstandingAfterMinor,
+      }),
+    );
+    ctx.touch();
+    return true;
+  };
+
+  /**
+   * A payment reaches the ledger and the case, or neither: its ledger row is written first, and only
+   * then is it applied to the case. A ledger refusal (the payment id is another account's) fails the
+   * update with the ledger's error type. One payment at a time, so each split is computed on the
+   * balance the previous one left.
+   */
+  let paymentQueue: Promise<unknown> = Promise.resolve();
+  const recordThenTakePayment = (p: PaymentReceived): Promise<boolean> => {
+    ctx.paymentsInFlight += 1;
+    const run = paymentQueue.then(async () => {
+      // A payment that arrives with the case (or just after it opened) waits for the case's ledger row.
+      if (!ctx.ledgerOpened) await condition(() => ctx.ledgerOpened);
+      const allocation = planPayment(state, pb, p, ctx.now());
+      if (!allocation) return false; // a duplicate delivery, or the case closed meanwhile
+      const b = state.balance;
+      const outstandingAfter = b.principalMinor + b.penaltyMinor + b.feesMinor - (allocation.feesMinor + allocation.penaltyMinor + allocation.principalMinor);
+      try {
+        await recordPaymentNow(`Record payment ${p.paymentId}: ${ctx.money(p.amountMinor, p.currency)}`, {
+          ...ctx.ref(`payment:${p.paymentId}`), payment: p, allocation, outstandingAfterMinor: outstandingAfter,
+        });
+      } catch (e) {
+        // The ledger's own refusal, wherever the SDK put it in the chain; anything else (a timeout) is the ledger unavailable.
+        let refusal: unknown = e;
+        while (refusal instanceof Error && !(refusal instanceof ApplicationFailure && refusal.type)) refusal = refusal.cause;
+        const why = refusal instanceof ApplicationFailure ? refusal : undefined;
+        const message = why?.message ?? (e instanceof ActivityFailure ? e.cause?.message : undefined) ?? (e as Error).message;
+        ctx.note('payment refused', `${ctx.money(p.amountMinor, p.currency)} (${p.paymentId}): ${message}`);
+        throw ApplicationFailure.create({ type: why?.type ?? 'LedgerUnavailable', message, nonRetryable: true });
+      }
+      const applied = commitPayment(state, p, allocation);
+      notePayment(p, applied.outstandingAfterMinor);
+      ctx.touch();
+      return true;
+    });
+    paymentQueue = run.catch(() => undefined);
+    return run.finally(() => {
+      ctx.paymentsInFlight -= 1;
+    });
+  };
+  const takePayment = (p: PaymentReceived): boolean | Promise<boolean> =>
+    patched('payment-ledger-first') ? recordThenTakePayment(p) : takePaymentThenRecord(p);
+
+  setHandler(paymentReceivedSignal, async (p) => {
+    try {
+      await takePayment(p);
+    } catch {
+      // A signal cannot answer: the refusal is in the timeline (note above) and the ledger has nothing of it.
+    }
+  });
+  setHandler(
+    receivePaymentUpdate,
+    async (p) => ({ applied: await takePayment(p), outstandingMinor: outstandingMinor(state), stage: state.stage }),
+    {
+      validator: (p: PaymentReceived) => {
+        ctx.mustBeActive();
+        if (p.currency !== state.currency) throw new Error(`the case is in ${state.currency}, the payment in ${p.currency}`);
+      },
+    },
+  );
+}

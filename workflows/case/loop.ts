@@ -1,0 +1,217 @@
+import { allHandlersFinished, condition, patched, workflowInfo } from '@temporalio/workflow';
+import { STEP_ACTIVITY } from '../../shared/activities';
+import type { CaseInput } from '../../shared/case';
+import { ErrorTypes } from '../../shared/errors';
+import {
+  accrue,
+  dayIndex,
+  deferUntil,
+  endStage,
+  legalReferralTriggered,
+  nextAction,
+  nextReminderAt,
+  recordStepRan,
+  settleGuarantorDemand,
+  settlePromises,
+  wakeAt,
+  type Plan,
+} from '../core/case-core';
+import { act } from './activities';
+import { drainLedger, type CaseContext } from './context';
+import { closeCase } from './lifecycle';
+import { DONE_WORDS, runStep, stepRequest } from './steps';
+
+type Publish = (plan?: Plan) => void;
+/** What a pass of the loop ended with: look again now, the case closed, or hand the state to a new run. */
+type Pass = 'again' | 'closed' | { continueWith: CaseInput };
+
+/** Runs per run before continuing-as-new even if the server has not suggested it (the limit is 51,200). */
+const DEFAULT_MAX_HISTORY_EVENTS = 8_000;
+
+/**
+ * The case's life: each pass sends queued ledger rows, keeps the books (penalty, promises,
+ * deadlines), closes the case when it has ended, runs what is due, or sleeps until the next thing is
+ * due or a message changes the picture.
+ */
+export async function runCase(ctx: CaseContext, publish: Publish): Promise<'closed' | { continueWith: CaseInput }> {
+  for (;;) {
+    const pass = await onePass(ctx, publish);
+    if (pass !== 'again') return pass;
+  }
+}
+
+async function onePass(ctx: CaseContext, publish: Publish): Promise<Pass> {
+  const { state, pb } = ctx;
+  await drainLedger(ctx);
+  const t = ctx.now();
+  if (await keepTheBooks(ctx, t)) return 'again';
+  if (await closeIfEnded(ctx, publish)) return 'closed';
+  if (state.stage === 'open' && state.legal?.status === 'approved') return handToLegal(ctx, publish, t);
+  const reminderAt = nextReminderAt(state, pb);
+  if (reminderAt !== undefined && t >= reminderAt) {
+    const n = state.legal!.remindersSent + 1;
+    await act('remindSupervisor', `Remind supervisors: legal referral awaits approval (${n})`, {
+      ...ctx.ref(`legal-approval-reminder:${n}`), subject: `Legal referral of ${state.accountId} awaits approval`, reminder: n,
+    });
+    state.legal!.remindersSent = n;
+    ctx.note('reminder', `legal referral approval, reminder ${n}`);
+    return 'again';
+  }
+
+  // The ladder.
+  const plan = nextAction(state, pb, t);
+  for (const s of plan.skipped) {
+    state.done[s.key] = 'skipped';
+    ctx.note(pb.steps.find((x) => x.id === s.stepId)!.action, `skipped: day ${s.day} passed before it could run`);
+  }
+  if (plan.next && Date.parse(plan.next.dueAt) <= t) return runDueStep(ctx, plan.next);
+  publish(plan);
+
+  // A long life: hand the state to a fresh run before the history grows large.
+  if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= (ctx.input.maxHistoryEvents ?? DEFAULT_MAX_HISTORY_EVENTS)) {
+    await condition(allHandlersFinished);
+    await drainLedger(ctx);
+    return { continueWith: { ...ctx.input, carried: { ...state, runs: state.runs + 1 } } };
+  }
+
+  // Sleep until the next thing is due, or until a message changes the picture.
+  const wake = wakeAt(state, plan, reminderAt, t);
+  const version = state.version;
+  const what = plan.next && Date.parse(plan.next.dueAt) === wake ? `until day ${plan.next.day} ${ctx.local(wake)}: ${plan.next.stepId}` : `until ${ctx.local(wake)}`;
+  await condition(() => state.version !== version || ctx.ledgerQueue.length > 0, wake - t, { summary: what });
+  return 'again';
+}
+
+/** Penalty to today, promises kept or broken, a visit's approval or its lapse, deadlines and holds that ran out. True when it ran an activity. */
+async function keepTheBooks(ctx: CaseContext, t: number): Promise<boolean> {
+  const { state, pb } = ctx;
+  accrue(state, pb, t);
+  for (const c of settlePromises(state, pb, t)) {
+    ctx.note(`promise ${c.id}`, c.status);
+    const p = state.promises[c.id - 1]!;
+    ctx.ledgerQueue.push(() =>
+      act('recordPromise', `Promise ${c.id} ${c.status}`, {
+        ...ctx.ref(`promise:${c.id}:${c.status}`), promiseNo: c.id, date: p.date, amountMinor: p.amountMinor, status: c.status, madeAt: p.madeAt,
+      }),
+    );
+  }
+  // A visit that needs an approval: go ahead once approved, cancel when its window closes without one.
+  const pv = state.pendingVisit;
+  if (pv?.approvedBy) {
+    await act('recordVisitApproval', `Visit approved by ${pv.approvedBy}`, {
+      ...ctx.ref(`visit-approval:${pv.reference}`), visitReference: pv.reference, by: pv.approvedBy, role: pv.role,
+    });
+    delete state.pendingVisit;
+    return true;
+  }
+  if (pv && t >= Date.parse(pv.deadline)) {
+    await act('cancelVisit', 'Cancel the visit: not approved in time', {
+      ...ctx.ref(`visit-cancel:${pv.reference}`), visitReference: pv.reference, reason: `no ${pv.role} approval before the window closed`,
+    });
+    ctx.note('visit cancelled', `no ${pv.role} approval before ${ctx.local(pv.deadline)}`);
+    delete state.pendingVisit;
+    return true;
+  }
+  if (settleGuarantorDemand(state, t)) ctx.note('guarantor demand', `no answer within ${pb.guarantor.responseDays} days: counts toward legal referral`);
+  if (state.hold?.until && Date.parse(state.hold.until) <= t) {
+    ctx.note('resumed', 'hold expired');
+    delete state.hold;
+  }
+  return false;
+}
+
+/** End states first: money, then decisions people made. True when the case closed. */
+async function closeIfEnded(ctx: CaseContext, publish: Publish): Promise<boolean> {
+  const { state } = ctx;
+  // A payment being written to the ledger right now decides whether the case is paid: wait for it.
+  if (ctx.paymentsInFlight > 0) await condition(() => ctx.paymentsInFlight === 0);
+  const ended = endStage(state);
+  if (ended) {
+    await closeCase(ctx, publish, ended, ended === 'paid' ? 'balance covered' : 'mediated settlement paid');
+    return true;
+  }
+  if (state.writeOff) {
+    await act('recordWriteOff', `Write off: ${state.writeOff.reason}`, {
+      ...ctx.ref('write-off'), reason: state.writeOff.reason, by: state.writeOff.by, balance: { ...state.balance },
+    });
+    await closeCase(ctx, publish, 'written-off', state.writeOff.reason);
+    return true;
+  }
+  const t = state.treatment;
+  if (t.approved && (t.kind === 'restructure' || t.kind === 'settle-in-kind')) {
+    await act('recordTreatment', `Record approved ${t.kind}`, {
+      ...ctx.ref(`treatment:${t.kind}`), treatment: t.kind, approvedBy: t.approvedBy ?? 'unknown', balance: { ...state.balance },
+    });
+    await closeCase(ctx, publish, 'settled', `${t.kind} approved by ${t.approvedBy}`);
+    return true;
+  }
+  const lastLegal = state.legal?.events[state.legal.events.length - 1];
+  if (lastLegal?.kind === 'closed') {
+    await closeCase(ctx, publish, 'legal-closed', lastLegal.outcome);
+    return true;
+  }
+  return false;
+}
+
+/** The approved referral: legal takes the case (with the lawyer's letter). */
+async function handToLegal(ctx: CaseContext, publish: Publish, t: number): Promise<Pass> {
+  const { state } = ctx;
+  const day = dayIndex(state, t);
+  const handoff = { id: 'legal-handoff', action: 'legal-referral', description: 'Hand the case and its dossier to legal' } as const;
+  const req = { ...stepRequest(ctx, handoff, day, 'legal-handoff'), approvedBy: state.legal!.approvedBy! };
+  const r = await runStep(ctx, 'referToLegal', req, `Day ${day}: hand the case to legal`);
+  if (r.status === 'cancelled') return 'again'; // paid or written off meanwhile: the next pass closes it
+  state.stage = 'legal';
+  ctx.note('handed to legal', 'reference' in r ? r.reference : r.status);
+  ctx.lastEvent = 'handed to legal';
+  publish();
+  return 'again';
+}
+
+/** Runs the ladder step that is due and records what came of it. */
+async function runDueStep(ctx: CaseContext, next: NonNullable<Plan['next']>): Promise<Pass> {
+  const { state, pb } = ctx;
+  const step = pb.steps.find((s) => s.id === next.stepId)!;
+  const { day, key } = next;
+  const reason = step.action === 'legal-referral' ? legalReferralTriggered(state, pb) : undefined;
+  const req = stepRequest(ctx, step, day, key, reason);
+  const result = await runStep(ctx, STEP_ACTIVITY[step.action], req, `Day ${day}: ${step.description}`);
+  const words = step.action.replace(/-/g, ' ');
+  if (result.status === 'cancelled') {
+    // The case reached an end state while the step ran: the next pass closes it.
+    ctx.note(step.action, 'cancelled: the case ended while it ran');
+    return 'again';
+  }
+  if (result.status === 'refused') {
+    // The compliance guard said not now: wait for the next allowed moment if it still serves this
+    // occurrence, else this occurrence does not happen.
+    const until = deferUntil(step, req.windowEnd, result.nextAllowedAt, ctx.now());
+    if (until) {
+      state.notBefore[key] = until;
+      ctx.note(step.action, `deferred by ${result.rule} until ${ctx.local(until)}: ${result.reason}`);
+    } else {
+      state.done[key] = 'refused';
+      ctx.note(step.action, `refused by ${result.rule}: ${result.reason}`);
+    }
+    ctx.lastEvent = `${words} refused (${result.rule})`;
+    return 'again';
+  }
+  if (result.status === 'failed') {
+    // The step did not happen, nothing that depends on it starts, and a person has to look.
+    state.done[key] = 'failed';
+    ctx.note(step.action, result.reference);
+    ctx.lastEvent = `${words} ${result.reference}`;
+    // A letter that failed for want of an address runs once the address arrives, if the step catches up.
+    if (result.type === ErrorTypes.LetterNotPossible && step.catchUp) state.awaitingAddress = [...(state.awaitingAddress ?? []), key];
+    if (patched('record-step-failure')) {
+      await act('recordStepFailure', `Tell supervisors: day ${day} ${words} failed`, {
+        ...ctx.ref(`step-failed:${key}:${state.timeline.length}`), stepKey: req.idempotencyKey, stepId: step.id, action: step.action, day, reason: result.reference,
+      });
+    }
+    return 'again';
+  }
+  recordStepRan(state, pb, step, key, result.reference, req.windowEnd, ctx.now());
+  ctx.note(step.action, result.reference);
+  ctx.lastEvent = `${DONE_WORDS[step.action]} (${result.reference})`;
+  return 'again';
+}

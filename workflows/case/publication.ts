@@ -1,0 +1,69 @@
+import { setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import type { CaseState } from '../../shared/case';
+import { BrokenPromises, CaseStage, CollectorId, DaysOverdue, HasGuarantor, OutstandingMinor, Treatment } from '../../shared/search-attributes';
+import { dayIndex, daysOverdue, describeNext, outstandingMinor, type Plan } from '../core/case-core';
+import { act } from './activities';
+import type { CaseContext } from './context';
+
+const KEYS = { CaseStage, DaysOverdue, OutstandingMinor, HasGuarantor, BrokenPromises, Treatment, CollectorId } as const;
+
+export const upcoming = (plan?: Plan): CaseState['nextAction'] =>
+  plan?.next ? { stepId: plan.next.stepId, action: plan.next.action, day: plan.next.day, dueAt: plan.next.dueAt } : undefined;
+
+/**
+ * What supervisors see of a case: its search attributes (upserted when a value changed), the
+ * current-details line, and the ledger's cases row (queued when what it shows changed).
+ */
+export function createPublication(ctx: CaseContext): (plan?: Plan) => void {
+  const { state } = ctx;
+  const published: Record<string, unknown> = {};
+  let projected = '';
+
+  // The ledger's cases row follows the workflow: written whenever what it shows changes.
+  const projectIfChanged = (next: string) => {
+    const row = {
+      stage: state.stage,
+      ...(state.collectorId ? { collectorId: state.collectorId } : {}),
+      daysOverdue: daysOverdue(state, ctx.now()),
+      balance: { ...state.balance },
+      paidMinor: state.paidMinor,
+      brokenPromises: state.brokenPromises,
+      treatment: state.treatment.kind,
+      inDispute: !!state.dispute,
+      nextAction: next,
+      ...(state.nextAction ? { nextActionAt: state.nextAction.dueAt } : {}),
+    };
+    const signature = JSON.stringify(row);
+    if (signature === projected) return;
+    projected = signature;
+    const n = ++state.projectionNo;
+    ctx.ledgerQueue.push(() => act('projectCase', `Update the ledger's case row (${n})`, { ...ctx.ref(`projection:${n}`), projectionNo: n, ...row }));
+  };
+
+  return (plan?: Plan) => {
+    const t = ctx.now();
+    const values = {
+      CaseStage: state.stage,
+      DaysOverdue: daysOverdue(state, t),
+      OutstandingMinor: outstandingMinor(state),
+      HasGuarantor: state.guarantors.length > 0,
+      BrokenPromises: state.brokenPromises,
+      Treatment: state.treatment.kind,
+      CollectorId: state.collectorId ?? '',
+    };
+    const changed = Object.entries(values).filter(([k, v]) => published[k] !== v);
+    if (changed.length > 0) {
+      upsertSearchAttributes(
+        changed
+          .filter(([k, v]) => !(k === 'CollectorId' && v === ''))
+          .map(([k, v]) => ({ key: KEYS[k as keyof typeof KEYS], value: v }) as never),
+      );
+      Object.assign(published, values);
+    }
+    const next = describeNext(state, ctx.pb, plan);
+    state.nextAction = upcoming(plan);
+    ctx.plannedVersion = state.version;
+    setCurrentDetails(`Day ${dayIndex(state, t)}: ${ctx.lastEvent}. Outstanding ${ctx.money(outstandingMinor(state))}. Next: ${next}.`);
+    projectIfChanged(next);
+  };
+}
