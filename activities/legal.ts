@@ -45,7 +45,7 @@ export async function buildDossier(sql: Sql, req: StepRequest) {
   };
 }
 
-export function createLegalActivities({ sql, letters, notify }: { sql: Sql; letters: ChannelProvider; notify: ChannelProvider; supervisorsEmail?: string }): LegalActivities {
+export function createLegalActivities({ sql, letters, notify }: { sql: Sql; letters: ChannelProvider; notify: ChannelProvider }): LegalActivities {
   /** One email to the supervisors, once per idempotency key. */
   const tellSupervisors = (ref: CaseRef, subject: string, body: string) =>
     notify.send({

@@ -3,6 +3,7 @@ import { AmountMinor, CurrencyCode } from './money-schema';
 import { Playbook, ReasonCategory, TreatmentKind } from './playbook';
 import type { ActionKind } from './playbook';
 import type { Allocation, Balance } from './money';
+import type { CaseStage } from './stages';
 
 /**
  * Contracts of the case workflow: its input, message payloads (zod, for the API's edges) and its
@@ -142,8 +143,7 @@ export const LegalEvent = z.discriminatedUnion('kind', [
 export type LegalEvent = z.infer<typeof LegalEvent>;
 
 // ---- state ----
-export type CaseStage = 'open' | 'legal' | 'paid' | 'settled' | 'written-off' | 'legal-closed';
-export const END_STAGES: readonly CaseStage[] = ['paid', 'settled', 'written-off', 'legal-closed'];
+export type { CaseStage } from './stages';
 
 export interface AppliedPayment extends PaymentReceived {
   allocation: Allocation;

@@ -13,4 +13,3 @@ export const ErrorTypes = {
   /** A letter that cannot go out as asked (no address, a name the font cannot print): fix the data, then it can run. */
   LetterNotPossible: 'LetterNotPossible',
 } as const;
-export type ErrorType = (typeof ErrorTypes)[keyof typeof ErrorTypes];

@@ -37,6 +37,7 @@ import type {
 } from '../../shared/case';
 import { accruePenalty, allocatePayment, dailyPenaltyMinor, totalOf, type Allocation } from '../../shared/money';
 import type { Playbook, PlaybookStep } from '../../shared/playbook';
+import { END_STAGES } from '../../shared/stages';
 
 const HOUR = 3_600_000;
 
@@ -98,7 +99,7 @@ export function outstandingMinor(state: CaseState): number {
 }
 
 export function isClosed(state: CaseState): boolean {
-  return state.stage === 'paid' || state.stage === 'settled' || state.stage === 'written-off' || state.stage === 'legal-closed';
+  return END_STAGES.has(state.stage);
 }
 
 export function view(state: CaseState, nowMs: number): CaseView {
