@@ -31,7 +31,7 @@ export function createLedgerActivities({ sql }: { sql: Sql }): LedgerActivities 
     async recordCaseOpened(o: CaseOpening) {
       return sql.begin(async (tx) => {
         const [existing] = await tx<{ id: number }[]>`select id from cases where case_key = ${o.caseKey}`;
-        if (existing) return { caseId: existing.id };
+        if (existing) return { caseRowId: existing.id };
         const d = o.debtor;
         const [debtor] = await tx<{ id: number }[]>`
           insert into debtors (account_id, name, id_number, phones, email, address, region, time_zone, jurisdiction)
@@ -61,7 +61,7 @@ export function createLedgerActivities({ sql }: { sql: Sql }): LedgerActivities 
         await tx`insert into credit_holds (account_id, case_key, reason, placed_at)
                  values (${o.accountId}, ${o.caseKey}, 'account overdue: no further supply or lending', ${o.at})`;
         await audit(tx, ACTOR, 'case-opened', o, { firstMissed: o.firstMissed, playbook: `${o.playbookId} v${o.playbookVersion}` });
-        return { caseId: row!.id };
+        return { caseRowId: row!.id };
       });
     },
 

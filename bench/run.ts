@@ -38,7 +38,7 @@ const results: Record<string, string> = {};
     accountId: 'B-1', debtor: { name: 'x', timeZone: 'Asia/Shanghai', phones: [], jurisdiction: 'CN' as const },
     guarantors: [{ id: 'G', name: 'g', phones: [] }], currency: 'CNY', firstMissed: { dueDate: '2026-01-01', amountMinor: 1_000_000, currency: 'CNY' }, playbook: DEFAULT_PLAYBOOK,
   };
-  const state = newCaseState(input, Date.parse('2026-01-02T01:00:00Z'));
+  const state = newCaseState(input, Date.parse('2026-01-02T01:00:00Z'), 'Case:B-1/run-1');
   const at = Date.parse('2026-02-10T03:00:00Z');
   const runs: number[] = [];
   for (let r = 0; r < 7; r++) {

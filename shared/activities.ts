@@ -178,7 +178,8 @@ export interface BlacklistRequest extends CaseRef {
 }
 
 export interface CaseActivities {
-  recordCaseOpened(opening: CaseOpening): Promise<{ caseId: number }>;
+  /** The ledger's row id of the case (`cases.id`), not the case key. */
+  recordCaseOpened(opening: CaseOpening): Promise<{ caseRowId: number }>;
   recordMissedPayment(record: MissedPaymentRecord): Promise<void>;
   projectCase(projection: CaseProjection): Promise<void>;
   recordPromise(record: PromiseLedgerRecord): Promise<void>;

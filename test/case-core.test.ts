@@ -55,7 +55,7 @@ function caseInput(
 }
 
 function openCase(nowMs: number, opts: Parameters<typeof caseInput>[0] = {}): CaseState {
-  return newCaseState(caseInput(opts), nowMs);
+  return newCaseState(caseInput(opts), nowMs, 'Case:ACC-1/run-1');
 }
 
 function payment(id: string, amountMinor: number, nowMs: number, currency = 'CNY'): PaymentReceived {
@@ -1026,7 +1026,7 @@ describe('playbook schema', () => {
 });
 
 describe('per-instalment rule (cases since patch per-instalment-accrual): days overdue from the oldest unpaid instalment', () => {
-  const perInstalment = (nowMs: number, opts: Parameters<typeof caseInput>[0] = {}) => newCaseState(caseInput(opts), nowMs, 'Case:ACC-1', { perInstalment: true });
+  const perInstalment = (nowMs: number, opts: Parameters<typeof caseInput>[0] = {}) => newCaseState(caseInput(opts), nowMs, 'Case:ACC-1/run-1', { perInstalment: true });
   // The first instalment is due 2026-03-15: day 0 is 2026-03-16 = ladder day 14 of the fixtures' calendar (at(14)).
   const later = { dueDate: '2026-03-15' };
 
@@ -1043,7 +1043,7 @@ describe('per-instalment rule (cases since patch per-instalment-accrual): days o
   });
 
   it('the old rule (cases opened before the patch) keeps day 0 where the first instalment put it', () => {
-    const s = newCaseState(caseInput(later), at(16));
+    const s = newCaseState(caseInput(later), at(16), 'Case:ACC-1/run-1');
     addMissedPayment(s, { dueDate: '2026-03-01', amountMinor: 100_000, currency: 'CNY' });
     expect(daysOverdue(s, at(16))).toBe(3);
   });

@@ -21,7 +21,7 @@ export function recordingActivities(): { calls: RecordedCall[]; activities: Case
     return { status: 'done' as const, reference: `${fn}#${calls.length}` };
   };
   const activities: CaseActivities = {
-    recordCaseOpened: async (o) => (await rec('recordCaseOpened')(o), { caseId: calls.length }),
+    recordCaseOpened: async (o) => (await rec('recordCaseOpened')(o), { caseRowId: calls.length }),
     recordPayment: async (p) => (await rec('recordPayment')(p), { recorded: true }),
     recordCaseClosed: async (c) => void (await rec('recordCaseClosed')(c)),
     recordMissedPayment: async (r) => void (await rec('recordMissedPayment')(r)),

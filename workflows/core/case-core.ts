@@ -41,7 +41,7 @@ import { END_STAGES } from '../../shared/stages';
 
 const HOUR = 3_600_000;
 
-export function newCaseState(input: CaseInput, nowMs: number, caseKey = `Case:${input.accountId}`, opts: { perInstalment?: boolean } = {}): CaseState {
+export function newCaseState(input: CaseInput, nowMs: number, caseKey: string, opts: { perInstalment?: boolean } = {}): CaseState {
   const day0 = addDays(input.firstMissed.dueDate, 1);
   const state: CaseState = {
     accountId: input.accountId,
