@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { signBody } from '../../shared/signature';
-import { ChannelErrors, validateRecipient, type ChannelProvider, type DeliveryReceipt, type OutboundMessage } from './index';
+import { ChannelErrors, validateRecipient, type ChannelProvider, type DeliveryReceipt, type OutboundMessage } from './types';
 
 const STATUSES: ReadonlySet<string> = new Set<DeliveryReceipt['status']>(['queued', 'sent', 'delivered']);
 const EXCERPT_CHARS = 200;

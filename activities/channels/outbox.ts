@@ -1,5 +1,5 @@
 import type { Sql } from '../../db/index';
-import { validateRecipient, type ChannelProvider, type DeliveryReceipt, type OutboundMessage } from './index';
+import { validateRecipient, type ChannelProvider, type DeliveryReceipt, type OutboundMessage } from './types';
 
 const PROVIDER = 'outbox';
 const STATUSES: ReadonlySet<string> = new Set<DeliveryReceipt['status']>(['queued', 'sent', 'delivered']);

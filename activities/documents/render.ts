@@ -20,42 +20,10 @@ import PDFDocument from 'pdfkit';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorTypes } from '../../shared/errors';
 import { formatMinor } from '../../shared/money';
-import { TEMPLATES, type Block, type LetterFields } from './templates';
+import { TEMPLATES } from './templates';
+import type { Block, DocumentData, DocumentKind, DocumentLanguage, LetterFields, RenderedDocument } from './types';
 
-export type DocumentKind = 'overdue-notice' | 'statement-of-account' | 'lawyers-letter' | 'guarantor-demand';
-export type DocumentLanguage = 'zh-CN' | 'en';
-
-export interface DocumentData {
-  kind: DocumentKind;
-  language: DocumentLanguage;
-  /** e.g. 'ON-2026-000123', printed on the letter. */
-  reference: string;
-  /** 'YYYY-MM-DD'. */
-  issuedOn: string;
-  creditor: { name: string; address?: string; phone?: string };
-  debtor: { name: string; idNumber?: string; address?: string };
-  /** Required for 'guarantor-demand'. */
-  guarantor?: { name: string; address?: string };
-  accountId: string;
-  /** ISO 4217, e.g. CNY. */
-  currency: string;
-  dueDate: string;
-  daysOverdue: number;
-  /** Integers, minor units, reconciled with the ledger by the caller. */
-  amounts: { principalMinor: number; penaltyMinor: number; feesMinor: number; totalMinor: number };
-  /** Listed on the statement of account. */
-  payments?: Array<{ paidAt: string; amountMinor: number }>;
-  /** 'YYYY-MM-DD' deadline stated in the letter. */
-  payBy?: string;
-}
-
-export interface RenderedDocument {
-  pdf: Buffer;
-  /** The exact text laid out in the PDF (for audit). */
-  text: string;
-  /** SHA-256 (hex) of `text`: stable across renders of the same data. */
-  contentHash: string;
-}
+export type { DocumentData, DocumentKind, DocumentLanguage, RenderedDocument } from './types';
 
 // ---------------------------------------------------------------------------------------------
 // Money

@@ -8,50 +8,9 @@
  *
  * Each letter fits on one A4 page.
  */
-import type { DocumentData, DocumentKind, DocumentLanguage } from './render';
+import type { Block, DocumentKind, DocumentLanguage, LanguageTemplates, LetterFields } from './types';
 
-/** One piece of a letter, top to bottom. Each string is printed exactly as it is here. */
-export type Block =
-  /** The creditor's name at the top (bold). */
-  | { type: 'letterhead'; text: string }
-  /** A small line under the letterhead: address, phone. */
-  | { type: 'note'; text: string }
-  /** A horizontal rule (no text). */
-  | { type: 'rule' }
-  /** The document's title, centred and bold. */
-  | { type: 'title'; text: string }
-  /** Reference and date, right-aligned. */
-  | { type: 'meta'; text: string }
-  /** A single line, left-aligned (addressee, salutation). */
-  | { type: 'line'; text: string }
-  /** Body text; wraps. */
-  | { type: 'paragraph'; text: string }
-  /** Two columns: label and right-aligned value; `total` sets the last row in bold under a rule. */
-  | { type: 'table'; header: [string, string]; rows: Array<[string, string]>; total?: boolean }
-  /** Closing lines and signature, right-aligned. */
-  | { type: 'signature'; text: string }
-  /** An empty line. */
-  | { type: 'gap' };
-
-/**
- * What a template prints: the document's data with every value already formatted for the letter's
- * language (the debtor's idNumber arrives masked: all but its last four characters).
- */
-export type LetterFields = Omit<DocumentData, 'language' | 'amounts' | 'payments' | 'payBy'> & {
-  principal: string;
-  penalty: string;
-  fees: string;
-  total: string;
-  payments: Array<{ paidAt: string; amount: string }>;
-  payBy?: string;
-};
-
-export interface LanguageTemplates {
-  /** A calendar date (already validated) as the letter prints it. */
-  formatDate(year: number, month: number, day: number): string;
-  /** The letter's blocks, top to bottom. */
-  letter(f: LetterFields): Block[];
-}
+export type { Block, LanguageTemplates, LetterFields } from './types';
 
 function guarantorOf(f: LetterFields): { name: string; address?: string } {
   if (!f.guarantor) throw new Error('a guarantor demand needs the guarantor');
