@@ -1,4 +1,4 @@
 // `npm run api`: the API alone.
-import { runEngine } from '../worker/engine';
+import { runEngine } from '../app/engine';
 
 await runEngine({ worker: false, api: true });

@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { EmbeddedPostgresError, startEmbeddedPostgres, type EmbeddedDb } from '../db/embedded';
 import { loadConfig, type Config } from '../shared/config';
-import { startEngine, stopOnSignals, type Engine } from '../worker/engine';
+import { startEngine, stopOnSignals, type Engine } from '../app/engine';
 import { connectDb } from '../db/index';
 import { demoApiKeys, seedDemoPortfolio, seedFieldOfficers } from './portfolio';
 import { startTemporalDevServer, type DevServer } from './temporal-dev-server';

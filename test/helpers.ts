@@ -1,17 +1,15 @@
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { inject } from 'vitest';
-import { createApp } from '../api/app';
+import type { ActivityDeps } from '../activities/index';
 import { createApiKey, ROLES, type Role } from '../api/auth';
-import { signBody } from '../shared/signature';
 import { createLogger } from '../api/logging';
+import { runCaseWorker, serveApi } from '../app/parts';
+import { connectDb, type Sql } from '../db/index';
+import { signBody } from '../shared/signature';
 
 export const WEBHOOK_SECRET = 'whsec_test_0123456789abcdef';
-import type { ActivityDeps } from '../activities/index';
-import { connectDb, type Sql } from '../db/index';
-import { createCaseWorker } from '../worker/worker';
 
 /** The real stack of one test file: Temporal client, a worker on its own task queue, the API, PostgreSQL. */
 export interface Stack {
@@ -33,11 +31,9 @@ export async function startStack(opts: { channels?: ActivityDeps['channels'] } =
   const nativeConnection = await NativeConnection.connect({ address });
   // A task queue per test file keeps one file's workflows away from another file's worker.
   const taskQueue = `test-${randomUUID()}`;
-  const worker: Worker = await createCaseWorker({ connection: nativeConnection, namespace, taskQueue, sql, ...(opts.channels ? { channels: opts.channels } : {}) });
-  const running = worker.run();
-  const server = createApp({ client, sql, taskQueue, webhookSecret: WEBHOOK_SECRET }, createLogger('warn')).listen(0, '127.0.0.1');
-  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-  const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const worker = await runCaseWorker({ connection: nativeConnection, namespace, taskQueue, sql, ...(opts.channels ? { channels: opts.channels } : {}) });
+  const api = await serveApi({ client, sql, taskQueue, webhookSecret: WEBHOOK_SECRET }, { port: 0, host: '127.0.0.1', logger: createLogger('warn') });
+  const apiUrl = api.url;
   const keys = {} as Record<Role, string>;
   for (const role of ROLES) keys[role] = await createApiKey(sql, `${role}-1`, role);
   return {
@@ -47,9 +43,8 @@ export async function startStack(opts: { channels?: ActivityDeps['channels'] } =
     taskQueue,
     keys,
     async stop() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      worker.shutdown();
-      await running;
+      await api.stop();
+      await worker.stop();
       await nativeConnection.close();
       await connection.close();
       await sql.end();

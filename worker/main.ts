@@ -1,4 +1,4 @@
 // `npm run worker`: the worker alone.
-import { runEngine } from './engine';
+import { runEngine } from '../app/engine';
 
 await runEngine({ worker: true, api: false });

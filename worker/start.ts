@@ -1,4 +1,4 @@
 // `npm start`: worker and API against the configured Temporal and PostgreSQL (production).
-import { runEngine } from './engine';
+import { runEngine } from '../app/engine';
 
 await runEngine({ worker: true, api: true });

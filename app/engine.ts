@@ -1,17 +1,14 @@
-import type { Worker } from '@temporalio/worker';
-import type { Server } from 'node:http';
+// The one place that assembles Recoup: config → connections (Temporal, PostgreSQL) → worker and/or
+// API → signals. The entry points (worker/main.ts, worker/start.ts, api/main.ts, dev/demo.ts) call it;
+// api/ and worker/ never import each other.
 import { createHttpProvider } from '../activities/channels/index';
-import { createApp } from '../api/app';
 import { createLogger } from '../api/logging';
 import { connectDb, type Sql } from '../db/index';
 import { migrate } from '../db/migrate';
 import { ConfigError, loadConfig, type Config } from '../shared/config';
-import { ensureSearchAttributes } from './search-attributes';
-import { connectClient, connectWorkerConnection } from './temporal';
-import { createCaseWorker } from './worker';
-
-/** How long requests in flight may take to finish when the API stops. */
-const API_STOP_GRACE_MS = 5_000;
+import { ensureSearchAttributes } from '../worker/search-attributes';
+import { connectClient, connectWorkerConnection } from '../worker/temporal';
+import { runCaseWorker, serveApi } from './parts';
 
 export interface Engine {
   apiUrl?: string;
@@ -52,25 +49,23 @@ export async function startEngine(
       stops.push(() => wc.connection.close());
       // Letters and notifications go to the configured gateway, or wait in the PostgreSQL outbox.
       const gateway = config.channelGateway ? createHttpProvider({ ...config.channelGateway, name: 'gateway' }) : undefined;
-      const worker: Worker = await createCaseWorker({
-        connection: wc.connection,
-        namespace: wc.namespace,
-        taskQueue: config.taskQueue,
-        sql,
-        ...(gateway ? { channels: { letters: gateway, notify: gateway } } : {}),
-      });
-      const running = worker.run();
-      running.catch((e) => console.error('[engine] worker stopped with an error', e));
-      stops.push(async () => {
-        if (worker.getState() === 'RUNNING') worker.shutdown();
-        await running.catch(() => undefined);
-      });
+      const worker = await runCaseWorker(
+        {
+          connection: wc.connection,
+          namespace: wc.namespace,
+          taskQueue: config.taskQueue,
+          sql,
+          ...(gateway ? { channels: { letters: gateway, notify: gateway } } : {}),
+        },
+        (e) => console.error('[engine] worker stopped with an error', e),
+      );
+      stops.push(() => worker.stop().catch(() => undefined));
       console.log(`[engine] worker polling task queue "${config.taskQueue}" in namespace "${namespace}"`);
     }
 
     let apiUrl: string | undefined;
     if (parts.api) {
-      const app = createApp(
+      const api = await serveApi(
         {
           client,
           sql,
@@ -78,27 +73,10 @@ export async function startEngine(
           webhookRateLimit: config.webhookRateLimit,
           ...(config.webhookSecret ? { webhookSecret: config.webhookSecret } : {}),
         },
-        createLogger(config.logLevel),
+        { port: config.apiPort, logger: createLogger(config.logLevel) },
       );
-      const server: Server = await new Promise((resolve, reject) => {
-        const s = app.listen(config.apiPort, () => resolve(s));
-        s.once('error', reject);
-      });
-      // Stop taking requests; idle keep-alive connections go now, requests in flight get a few
-      // seconds to finish (one waiting on a Temporal server that is already gone would hold the stop).
-      stops.push(
-        () =>
-          new Promise<void>((resolve) => {
-            const force = setTimeout(() => server.closeAllConnections(), API_STOP_GRACE_MS);
-            server.close(() => {
-              clearTimeout(force);
-              resolve();
-            });
-            server.closeIdleConnections();
-          }),
-      );
-      const addr = server.address();
-      apiUrl = `http://localhost:${typeof addr === 'object' && addr ? addr.port : config.apiPort}`;
+      stops.push(api.stop);
+      apiUrl = api.url;
       console.log(`[engine] API listening on ${apiUrl}`);
     }
     return { apiUrl, stop };
