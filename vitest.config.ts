@@ -1,17 +1,63 @@
-import { defineConfig } from 'vitest/config';
+import { readFileSync } from 'node:fs';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+/**
+ * Pure code: no Temporal, no PostgreSQL, no global setup. `npm run test:unit` runs these alone, in
+ * seconds. (compose.test.ts reads the compose file and the Dockerfile; it runs `docker compose config`
+ * only where a Docker engine answers.) A new test file is an integration test unless listed here.
+ */
+const UNIT = [
+  'test/calendar.test.ts',
+  'test/case-core.test.ts',
+  'test/compliance.test.ts',
+  'test/compose.test.ts',
+  'test/config.test.ts',
+  'test/documents.test.ts',
+  'test/logging-fields.test.ts',
+  'test/logging.test.ts',
+  'test/money.test.ts',
+];
+
+// A unit file that reached for the shared servers would fail on a missing inject() (or start its own):
+// refuse the configuration instead, naming the file.
+const NEEDS_SERVERS = /\binject\(|from '\.\/(helpers|story-kit|record-histories|recording-activities)'|@temporalio\/testing|\bconnectDb\(|startEmbeddedPostgres|NativeConnection|Worker\.create/;
+for (const file of UNIT) {
+  const found = NEEDS_SERVERS.exec(readFileSync(new URL(file, import.meta.url), 'utf8'));
+  if (found) throw new Error(`vitest.config.ts: ${file} is in the unit project but uses '${found[0]}': it needs the servers, move it to integration`);
+}
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/global-setup.ts'],
-    setupFiles: ['test/setup-runtime.ts'],
-    // Workflow tests start workers and real servers: give them room, and run files one at a time
-    // so two workers never compete for the two cores of a CI machine.
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
-    fileParallelism: false,
     // Polls wait for a worker on a busy machine: a second is too little under load, and a poll
     // that is still wrong after ten is a failure, not a slow pass.
     expect: { poll: { timeout: 10_000 } },
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: UNIT,
+          testTimeout: 20_000,
+          // Before the integration files, never beside them: nothing here waits on a server.
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, ...UNIT],
+          globalSetup: ['test/global-setup.ts'],
+          setupFiles: ['test/setup-runtime.ts'],
+          // Workflow tests start workers and real servers: give them room, and run files one at a time
+          // so two workers never compete for the two cores of a CI machine.
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });

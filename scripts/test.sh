@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# npm test: install what is missing (npm packages, Temporal servers), then run vitest.
-# vitest's global setup starts the Temporal dev server and PostgreSQL (embedded unless DATABASE_URL).
+# npm test: install what is missing (npm packages, Temporal servers), type-check, then run vitest's two
+# projects (vitest.config.ts): `unit` (pure code, first) and `integration`, whose global setup starts
+# the Temporal dev server and PostgreSQL (embedded unless DATABASE_URL).
+# Arguments go to vitest: `npm run test:integration` is this with `--project integration`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # (again when the lockfile is newer than what node_modules was installed from)
