@@ -1,4 +1,5 @@
-# Recoup worker and API image. TypeScript runs through tsx at start-up: there is no build step.
+# Recoup worker and API image. TypeScript runs through tsx at start-up; the one build step is the
+# workflow bundle (npm run build:workflows), which the worker loads instead of bundling at every start.
 #   docker build -t recoup .
 #   docker run recoup                                   # worker + API (worker/start.ts)
 #   docker run recoup node_modules/.bin/tsx worker/main.ts   # worker alone (what docker-compose.yml does)
@@ -21,6 +22,9 @@ WORKDIR /app
 # Files stay owned by root: the node user reads the code, it never rewrites it.
 COPY --from=deps /app/node_modules ./node_modules
 COPY . .
+# The workflow bundle for these sources, in .build/ (NODE_ENV=production: the worker loads it; the node
+# user could not write it at start-up).
+RUN node_modules/.bin/tsx scripts/build-workflows.ts
 USER node
 EXPOSE 3000
 CMD ["node_modules/.bin/tsx", "worker/start.ts"]

@@ -1,23 +1,31 @@
-import { NativeConnection, Worker } from '@temporalio/worker';
-import { fileURLToPath } from 'node:url';
+import { NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index';
+import { cachedWorkflowBundle, WORKFLOWS_PATH } from './bundle';
 
-export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+export { WORKFLOWS_PATH } from './bundle';
 
 export interface CaseWorkerOptions extends ActivityDeps {
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
-  /** A prebuilt bundle (tests build it once); otherwise the worker bundles workflows/ itself. */
-  workflowBundle?: { code: string };
+  /** A prebuilt bundle (tests build it once; `{ codePath }` for one on disk). */
+  workflowBundle?: WorkflowBundleOption;
+  /**
+   * Without `workflowBundle`: load the bundle cached in `.build/` for the current sources (see
+   * ./bundle.ts), building and caching it when there is none. Default: in production
+   * (NODE_ENV=production); otherwise the worker bundles workflows/ itself at every start.
+   */
+  cachedBundle?: boolean;
 }
 
 export async function createCaseWorker(opts: CaseWorkerOptions): Promise<Worker> {
+  const cached = opts.cachedBundle ?? process.env.NODE_ENV === 'production';
+  const workflowBundle = opts.workflowBundle ?? (cached ? await cachedWorkflowBundle(Runtime.instance().logger) : undefined);
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
-    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    ...(workflowBundle ? { workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities({ sql: opts.sql, ...(opts.channels ? { channels: opts.channels } : {}) }),
   });
 }
