@@ -21,6 +21,8 @@ import { DEFAULT_PLAYBOOK } from '../shared/playbook';
 import { CASE_SEARCH_ATTRIBUTES } from '../shared/search-attributes';
 import { signBody } from '../shared/signature';
 import { newCaseState, nextAction } from '../workflows/core/case-core';
+import { buildWorkflowBundle } from '../worker/bundle';
+import { createCaseWorker } from '../worker/worker';
 import { rawCase, rawOpen, rawPay } from './raw/workflows';
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -149,6 +151,36 @@ const results: Record<string, string> = {};
   await sql.end();
   await db.stop();
   await rm(dataDir, { recursive: true, force: true });
+  await env.teardown();
+}
+
+// 4. Worker start-up: Worker.create until the worker is ready to poll, with the pre-built workflow bundle
+//    (what a production worker loads from .build/) and bundling workflows/ at start. Alternated, median of 3 each.
+{
+  const built = await buildWorkflowBundle();
+  const env = await TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: toolPaths().temporalCli }, ip: '127.0.0.1' } });
+  const native = await NativeConnection.connect({ address: env.address });
+  // No activity runs here: the pool never opens a connection.
+  const sql = connectDb('postgres://bench@127.0.0.1:1/unused', { max: 1 });
+  const startUp = async (cachedBundle: boolean) => {
+    const t0 = process.hrtime.bigint();
+    const worker = await createCaseWorker({ connection: native, namespace: 'default', taskQueue: `bench-startup-${cachedBundle}`, sql, cachedBundle });
+    const took = ms(t0);
+    const running = worker.run();
+    worker.shutdown();
+    await running;
+    return took;
+  };
+  const prebuilt: number[] = [];
+  const bundling: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    prebuilt.push(await startUp(true));
+    bundling.push(await startUp(false));
+  }
+  results[`worker start-up (Worker.create until ready) with the pre-built bundle (${path.relative(PROJECT_ROOT, built.path).slice(0, 30)}…): median of 3`] = `${median(prebuilt).toFixed(0)} ms`;
+  results['worker start-up (Worker.create until ready) bundling workflows/ at start: median of 3'] = `${median(bundling).toFixed(0)} ms (×${(median(bundling) / median(prebuilt)).toFixed(1)})`;
+  await sql.end();
+  await native.close();
   await env.teardown();
 }
 
