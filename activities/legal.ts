@@ -14,7 +14,7 @@ type LegalActivities = Pick<
  * Builds legal's dossier from the ledger and the contact log (sales company plan, part 5):
  * identity, overdue since, amounts, collection history, costs so far.
  */
-export async function buildDossier(sql: Sql, req: StepRequest) {
+async function buildDossier(sql: Sql, req: StepRequest) {
   const c = await loadCase(sql, req.caseKey);
   const d = await loadDebtor(sql, req.accountId);
   const amounts = await reconciledAmounts(sql, req);

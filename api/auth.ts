@@ -51,12 +51,6 @@ export function requireRoles(roles: readonly Role[]): RequestHandler {
   };
 }
 
-export function principalOf(req: Parameters<RequestHandler>[0]): Principal {
-  const p = res(req).principal;
-  if (!p) throw new HttpProblem(401, 'Unauthorized');
-  return p;
-}
-
 function res(req: Parameters<RequestHandler>[0]): { principal?: Principal } {
   return req as unknown as { principal?: Principal };
 }

@@ -23,7 +23,7 @@ export function maskPii(text: string): string {
 }
 
 /** A log object with free text masked, field by field. */
-export function maskFields(value: unknown, key = ''): unknown {
+function maskFields(value: unknown, key = ''): unknown {
   if (typeof value === 'string') {
     if (VERBATIM.has(key)) return value;
     if (PII_NUMBERS.has(key)) return `${'*'.repeat(Math.max(0, value.length - 4))}${value.slice(-4)}`;

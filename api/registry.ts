@@ -6,9 +6,9 @@ import type { Principal, Role } from './auth';
  * Every route in one table: its contract (zod), its roles and its handler. The app mounts them and
  * the OpenAPI document is generated from the same table, so the two cannot drift.
  */
-export type Access = { roles: readonly Role[] } | 'signature' | 'public';
+type Access = { roles: readonly Role[] } | 'signature' | 'public';
 
-export interface RouteContext<P, Q, B> {
+interface RouteContext<P, Q, B> {
   params: P;
   query: Q;
   body: B;
@@ -17,7 +17,7 @@ export interface RouteContext<P, Q, B> {
   res: Response;
 }
 
-export interface RouteResult {
+interface RouteResult {
   status: number;
   body?: unknown;
 }

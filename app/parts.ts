@@ -5,7 +5,7 @@ import { createApp, type ApiDeps } from '../api/app';
 import { createCaseWorker, type CaseWorkerOptions } from '../worker/worker';
 
 /** How long requests in flight may take to finish when the API stops. */
-export const API_STOP_GRACE_MS = 5_000;
+const API_STOP_GRACE_MS = 5_000;
 
 export interface RunningWorker {
   worker: Worker;

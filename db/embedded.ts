@@ -14,11 +14,11 @@ export interface EmbeddedDb {
 }
 
 /** The embedded server's credentials; it listens on 127.0.0.1 only. */
-export const EMBEDDED_PG = { user: 'recoup', password: 'recoup', database: 'recoup' } as const;
+const EMBEDDED_PG = { user: 'recoup', password: 'recoup', database: 'recoup' } as const;
 const { user: USER, password: PASSWORD, database: DATABASE } = EMBEDDED_PG;
 
 /** Where, running as root, binaries and clusters go when the `postgres` user cannot reach them. */
-export const SYSTEM_DIRS = { cache: '/var/cache/recoup', lib: '/var/lib/recoup' };
+const SYSTEM_DIRS = { cache: '/var/cache/recoup', lib: '/var/lib/recoup' };
 const MOVED_MARKER = 'MOVED.txt';
 const READY_TIMEOUT_MS = 60_000;
 const OR_DATABASE_URL = 'or set DATABASE_URL to a PostgreSQL you run';

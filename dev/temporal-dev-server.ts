@@ -54,7 +54,7 @@ export async function startTemporalDevServer(opts: {
   };
 }
 
-export async function waitForPort(port: number, timeoutMs: number, exited?: Promise<void>): Promise<void> {
+async function waitForPort(port: number, timeoutMs: number, exited?: Promise<void>): Promise<void> {
   let dead = false;
   void exited?.then(() => (dead = true));
   const deadline = Date.now() + timeoutMs;

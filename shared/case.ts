@@ -10,7 +10,7 @@ import type { CaseStage } from './stages';
  * state (types). The workflow itself imports only types from here.
  */
 export const IsoDate = z.iso.date();
-export const IsoInstant = z.iso.datetime({ offset: true });
+const IsoInstant = z.iso.datetime({ offset: true });
 
 /** Printed on letters and read by people: one line, no control characters (a letter refuses them). */
 const OneLine = (max: number) =>
@@ -68,7 +68,7 @@ export const PaymentReceived = z.object({
 });
 export type PaymentReceived = z.infer<typeof PaymentReceived>;
 
-export const ContactChannel = z.enum(['phone', 'visit', 'sms', 'email', 'letter']);
+const ContactChannel = z.enum(['phone', 'visit', 'sms', 'email', 'letter']);
 export const ContactOutcome = z.object({
   channel: ContactChannel,
   outcome: z.enum(['reached', 'no-answer', 'refused', 'wrong-number', 'promise']),
@@ -150,7 +150,7 @@ export interface AppliedPayment extends PaymentReceived {
   outstandingAfterMinor: number;
 }
 
-export interface PromiseRecord extends PromiseToPay {
+interface PromiseRecord extends PromiseToPay {
   id: number;
   madeAt: string;
   /** Total paid when the promise was made: the promise is kept when payments since reach its amount. */
@@ -158,9 +158,9 @@ export interface PromiseRecord extends PromiseToPay {
   status: 'pending' | 'kept' | 'broken';
 }
 
-export type GuarantorStatus = 'not-contacted' | 'contacted' | 'demanded' | 'will-pay' | 'refused' | 'silent' | 'paid';
+type GuarantorStatus = 'not-contacted' | 'contacted' | 'demanded' | 'will-pay' | 'refused' | 'silent' | 'paid';
 
-export interface TimelineEntry {
+interface TimelineEntry {
   at: string;
   day: number;
   what: string;

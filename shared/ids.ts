@@ -1,5 +1,5 @@
 /** One overdue account = one case workflow; its ID is the account's business key. */
-export const CASE_WORKFLOW_PREFIX = 'Case:';
+const CASE_WORKFLOW_PREFIX = 'Case:';
 
 export function caseWorkflowId(accountId: string): string {
   return `${CASE_WORKFLOW_PREFIX}${accountId}`;

@@ -25,7 +25,7 @@ export type ReasonCategory = z.infer<typeof ReasonCategory>;
 
 const LocalTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM, 24-hour');
 
-export const StepConditions = z
+const StepConditions = z
   .object({
     hasGuarantor: z.boolean().optional(),
     balanceAtLeastMinor: z.number().int().nonnegative().optional(),
@@ -34,7 +34,7 @@ export const StepConditions = z
     treatmentIn: z.array(TreatmentKind).min(1).optional(),
   })
   .strict();
-export type StepConditions = z.infer<typeof StepConditions>;
+type StepConditions = z.infer<typeof StepConditions>;
 
 export const PlaybookStep = z
   .object({

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
  */
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const WORKFLOWS_PATH = path.join(ROOT, 'workflows', 'index.ts');
-export const BUNDLE_DIR = path.join(ROOT, '.build');
+const BUNDLE_DIR = path.join(ROOT, '.build');
 const SOURCE_DIRS = ['workflows', 'shared'];
 const ALSO_HASHED = ['package-lock.json'];
 const BUNDLE_FILE = /^workflow-bundle-[0-9a-f]{64}\.js$/;
@@ -35,7 +35,7 @@ function sourceFiles(): string[] {
 }
 
 /** SHA-256 (hex) of the bundle's inputs: each file's path and contents. */
-export function workflowSourcesHash(): string {
+function workflowSourcesHash(): string {
   const h = createHash('sha256');
   for (const rel of sourceFiles()) {
     h.update(`${rel}\0`);
@@ -45,12 +45,12 @@ export function workflowSourcesHash(): string {
   return h.digest('hex');
 }
 
-export function workflowBundlePath(hash: string = workflowSourcesHash()): string {
+function workflowBundlePath(hash: string = workflowSourcesHash()): string {
   return path.join(BUNDLE_DIR, `workflow-bundle-${hash}.js`);
 }
 
 /** Bundles workflows/ (what Worker.create does with workflowsPath). */
-export async function bundleWorkflows(logger?: Logger): Promise<{ code: string }> {
+async function bundleWorkflows(logger?: Logger): Promise<{ code: string }> {
   const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, ...(logger ? { logger } : {}) });
   return { code };
 }

@@ -7,7 +7,7 @@ import { NativeConnection } from '@temporalio/worker';
  * TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE and the TOML config file
  * (TEMPORAL_CONFIG_FILE). Unset, it is the local dev server: localhost:7233, namespace "default".
  */
-export function temporalSettings() {
+function temporalSettings() {
   const cfg = loadClientConnectConfig();
   return {
     connectionOptions: { ...cfg.connectionOptions, address: cfg.connectionOptions.address ?? 'localhost:7233' },

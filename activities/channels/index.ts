@@ -6,6 +6,6 @@
  * The shared types, failure types and the recipient check are in ./types; the providers in ./outbox
  * and ./http.
  */
-export { ChannelErrors, validateRecipient, type ChannelError, type ChannelProvider, type DeliveryReceipt, type MessageChannel, type OutboundMessage } from './types';
+export { ChannelErrors, validateRecipient, type ChannelProvider, type OutboundMessage } from './types';
 export { createOutboxProvider } from './outbox';
 export { createHttpProvider, signBody, verifySignature } from './http';

@@ -5,7 +5,7 @@ import { ApplicationFailure } from '@temporalio/common';
  * failure types and the recipient check. The providers (./outbox, ./http) import these from here,
  * never from ./index, which only gathers them.
  */
-export type MessageChannel = 'sms' | 'email' | 'letter';
+type MessageChannel = 'sms' | 'email' | 'letter';
 
 export interface OutboundMessage {
   idempotencyKey: string;
@@ -40,7 +40,6 @@ export const ChannelErrors = {
   /** The gateway failed (5xx), timed out or could not be reached (retryable). */
   ChannelUnavailable: 'ChannelUnavailable',
 } as const;
-export type ChannelError = (typeof ChannelErrors)[keyof typeof ChannelErrors];
 
 const REQUIRED_FIELD = { sms: 'phone', email: 'email', letter: 'address' } as const satisfies Record<MessageChannel, string>;
 

@@ -130,7 +130,7 @@ export const RULE_SETS: Record<Jurisdiction, RuleSet> = {
   },
 };
 
-export const RULE_IDS = {
+const RULE_IDS = {
   contactWindow: 'contact-window',
   answeredCallsPerDay: 'answered-calls-per-day',
   callAttempts: 'call-attempts-7-in-7',

@@ -10,7 +10,7 @@
  */
 import type { Block, DocumentKind, DocumentLanguage, LanguageTemplates, LetterFields } from './types';
 
-export type { Block, LanguageTemplates, LetterFields } from './types';
+export type { LanguageTemplates } from './types';
 
 function guarantorOf(f: LetterFields): { name: string; address?: string } {
   if (!f.guarantor) throw new Error('a guarantor demand needs the guarantor');

@@ -1,8 +1,9 @@
 import { defaultPayloadConverter, WorkflowNotFoundError, type UpdateDefinition } from '@temporalio/common';
 import proto from '@temporalio/proto'; // CommonJS: its namespaces are on the default export
 import { z } from 'zod';
-import { ContactDetailsBody, ContactOutcome, Dispute, GuarantorResponse, Hold, IsoDate, LegalEvent, PromiseToPay, SetTreatment, VisitReportInput, WriteOff } from '../../shared/case';
-import { caseWorkflowId } from '../../shared/ids';
+import { ContactDetailsBody, ContactOutcome, Dispute, GuarantorResponse, Hold, LegalEvent, PromiseToPay, SetTreatment, VisitReportInput, WriteOff } from '../../shared/case';
+import { accountIdFromWorkflowId, caseWorkflowId } from '../../shared/ids';
+import { CASE_STAGES } from '../../shared/stages';
 import {
   approveLegalReferralUpdate,
   approveUpdate,
@@ -28,9 +29,9 @@ import { route } from '../registry';
 import { AccountId } from './intake';
 
 const AccountParams = z.object({ accountId: AccountId }).strict();
-const Stage = z.enum(['open', 'legal', 'paid', 'settled', 'written-off', 'legal-closed']);
+const Stage = z.enum(CASE_STAGES);
 
-export const CaseViewSchema = z
+const CaseViewSchema = z
   .object({
     accountId: z.string(),
     caseKey: z.string(),
@@ -192,7 +193,7 @@ export function caseRoutes(d: ApiDeps) {
           const collector = sa(e, 'CollectorId');
           const startSeconds = e.startTime?.seconds;
           return {
-            accountId: workflowId.replace(/^Case:/, ''),
+            accountId: accountIdFromWorkflowId(workflowId),
             workflowId,
             runId: e.execution?.runId ?? '',
             status: statusName(e.status),
@@ -257,8 +258,6 @@ export function caseRoutes(d: ApiDeps) {
       run: async (a, b, p) => ok(await update(writeOffUpdate, a, [{ ...b, by: p.subject }])) }),
   ];
 }
-
-export const WorkQueueDate = IsoDate;
 
 const badToken = () => new HttpProblem(400, 'Invalid page token', 'pageToken is not one this API issued, or it has expired');
 

@@ -11,7 +11,7 @@ import { DEFAULT_PLAYBOOK_ID, PLAYBOOKS } from '../../shared/playbooks';
 import { CaseStage, CollectorId, HasGuarantor, OutstandingMinor } from '../../shared/search-attributes';
 import { verifySignature } from '../../shared/signature';
 import type { ApiDeps } from '../deps';
-import { HttpProblem, parseOr400, toProblem } from '../errors';
+import { HttpProblem, toProblem } from '../errors';
 import { route } from '../registry';
 
 export const AccountId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'letters, digits, dot, dash, underscore; at most 100');
@@ -29,7 +29,7 @@ export const MissedPaymentBody = z
   })
   .strict();
 
-export const MissedPaymentAccepted = z.object({
+const MissedPaymentAccepted = z.object({
   caseId: z.string(),
   workflowId: z.string(),
   runId: z.string(),
@@ -37,7 +37,7 @@ export const MissedPaymentAccepted = z.object({
 });
 
 export const PaymentWebhookBody = PaymentReceived.extend({ accountId: AccountId }).strict();
-export const PaymentApplied = z.object({ applied: z.boolean() });
+const PaymentApplied = z.object({ applied: z.boolean() });
 
 export function intakeRoutes(d: ApiDeps) {
   return [
@@ -239,4 +239,3 @@ export function checkWebhookSignature(d: ApiDeps, header: string | undefined, ra
   }
 }
 
-export { parseOr400 };

@@ -3,7 +3,7 @@ import type { CaseActivities } from '../../shared/activities';
 import { ErrorTypes } from '../../shared/errors';
 
 /** Ledger writes and outbound steps are short; a database or gateway outage is retried with a capped interval. */
-export const ACTIVITY_OPTIONS: ActivityOptions = {
+const ACTIVITY_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '1 minute',
   retry: {
     initialInterval: '1 second',
