@@ -16,7 +16,13 @@ import { checkContact, RULE_SETS, type ContactChannel, type ContactLogEntry, typ
 type Tx = Db;
 type ContactActivities = Pick<
   CaseActivities,
-  | 'placeCollectionCall' | 'contactGuarantor' | 'scheduleFieldVisit' | 'recordVisitApproval' | 'cancelVisit' | 'recordVisitReport' | 'recordContactOutcome'
+  | 'placeCollectionCall'
+  | 'contactGuarantor'
+  | 'scheduleFieldVisit'
+  | 'recordVisitApproval'
+  | 'cancelVisit'
+  | 'recordVisitReport'
+  | 'recordContactOutcome'
   | 'recordContactDetails'
 >;
 
@@ -26,8 +32,23 @@ const CONVERSATION_OUTCOMES = new Set(['reached', 'promise', 'refused']);
  * The compliance guard before a contact: the jurisdiction's rules (values in data) over the case's
  * contact log and the debtor's flags. A refusal is recorded with the rule that refused it.
  */
-async function guard(tx: Tx, req: StepRequest, debtor: DebtorRow, channel: ContactChannel, party: ContactParty): Promise<StepResult | undefined> {
-  const rows = await tx<{ at: Date; channel: ContactChannel; party: ContactParty; status: 'placed' | 'completed'; outcome: string | null; conversation: boolean }[]>`
+async function guard(
+  tx: Tx,
+  req: StepRequest,
+  debtor: DebtorRow,
+  channel: ContactChannel,
+  party: ContactParty,
+): Promise<StepResult | undefined> {
+  const rows = await tx<
+    {
+      at: Date;
+      channel: ContactChannel;
+      party: ContactParty;
+      status: 'placed' | 'completed';
+      outcome: string | null;
+      conversation: boolean;
+    }[]
+  >`
     select attempted_at as at, channel, party, status, outcome, conversation from contact_attempts
     where account_id = ${req.accountId} and status <> 'refused' order by attempted_at`;
   const log: ContactLogEntry[] = rows.map((r) => ({
@@ -38,8 +59,12 @@ async function guard(tx: Tx, req: StepRequest, debtor: DebtorRow, channel: Conta
     ...(r.outcome ? { outcome: r.outcome as ContactLogEntry['outcome'] } : {}),
     conversation: r.conversation,
   }));
-  const debtorOutcomes = log.filter((e) => e.party === 'debtor' && e.status === 'completed').slice(-3).map((e) => e.outcome);
-  const debtorUnreachable = debtorOutcomes.at(-1) === 'wrong-number' || (debtorOutcomes.length === 3 && debtorOutcomes.every((o) => o === 'no-answer'));
+  const debtorOutcomes = log
+    .filter((e) => e.party === 'debtor' && e.status === 'completed')
+    .slice(-3)
+    .map((e) => e.outcome);
+  const debtorUnreachable =
+    debtorOutcomes.at(-1) === 'wrong-number' || (debtorOutcomes.length === 3 && debtorOutcomes.every((o) => o === 'no-answer'));
   const verdict = checkContact(
     RULE_SETS[debtor.jurisdiction],
     { at: Date.parse(req.at), channel, party, timeZone: debtor.time_zone },
@@ -54,7 +79,8 @@ async function guard(tx: Tx, req: StepRequest, debtor: DebtorRow, channel: Conta
             ${nextAllowedAt ?? null}, ${verdict.reason}, 'compliance-guard', ${req.at})
     on conflict (idempotency_key) do nothing
     returning id`;
-  if (recorded.length > 0) await audit(tx, 'compliance-guard', 'contact-refused', req, { step: req.stepId, channel, party, rule: verdict.rule, nextAllowedAt });
+  if (recorded.length > 0)
+    await audit(tx, 'compliance-guard', 'contact-refused', req, { step: req.stepId, channel, party, rule: verdict.rule, nextAllowedAt });
   return { status: 'refused', rule: verdict.rule, reason: verdict.reason, ...(nextAllowedAt ? { nextAllowedAt } : {}) };
 }
 
@@ -65,7 +91,13 @@ async function existing(tx: Tx, table: 'call_tasks' | 'visits', key: string): Pr
 
 export function createContactActivities({ sql }: { sql: Sql }): ContactActivities {
   /** A call task in the collector's queue; the outcome arrives when the collector reports it. */
-  const callTask = async (req: StepRequest, party: 'debtor' | 'guarantor', partyRef: string | null, phone: string | undefined, key: string) =>
+  const callTask = async (
+    req: StepRequest,
+    party: 'debtor' | 'guarantor',
+    partyRef: string | null,
+    phone: string | undefined,
+    key: string,
+  ) =>
     sql.begin(async (tx): Promise<StepResult> => {
       const done = await existing(tx, 'call_tasks', key);
       if (done) return done;
@@ -106,7 +138,14 @@ export function createContactActivities({ sql }: { sql: Sql }): ContactActivitie
           await tx`update guarantors set phones = coalesce(${g.phones ?? null}::text[], phones), address = coalesce(${g.address ?? null}, address)
                    where account_id = ${r.accountId} and guarantor_ref = ${g.id}`;
         }
-        const fields = [...Object.keys(d ?? {}).map((k) => `debtor.${k}`), ...(r.guarantors ?? []).flatMap((g) => Object.keys(g).filter((k) => k !== 'id').map((k) => `guarantor.${g.id}.${k}`))];
+        const fields = [
+          ...Object.keys(d ?? {}).map((k) => `debtor.${k}`),
+          ...(r.guarantors ?? []).flatMap((g) =>
+            Object.keys(g)
+              .filter((k) => k !== 'id')
+              .map((k) => `guarantor.${g.id}.${k}`),
+          ),
+        ];
         await audit(tx, r.by, 'contact-details-updated', r, { key: r.idempotencyKey, fields });
       });
     },
@@ -121,7 +160,8 @@ export function createContactActivities({ sql }: { sql: Sql }): ContactActivitie
       const guarantors = await sql<{ guarantor_ref: string; phones: string[] }[]>`
         select guarantor_ref, phones from guarantors where account_id = ${req.accountId} order by id`;
       const results: StepResult[] = [];
-      for (const g of guarantors) results.push(await callTask(req, 'guarantor', g.guarantor_ref, g.phones[0], `${req.idempotencyKey}:${g.guarantor_ref}`));
+      for (const g of guarantors)
+        results.push(await callTask(req, 'guarantor', g.guarantor_ref, g.phones[0], `${req.idempotencyKey}:${g.guarantor_ref}`));
       const done = results.filter((r): r is Extract<StepResult, { status: 'done' }> => r.status === 'done');
       if (done.length > 0) return { status: 'done', reference: done.map((r) => r.reference).join(',') };
       return results[0] ?? { status: 'refused', rule: 'no-guarantor', reason: 'no guarantor on file' };
@@ -157,7 +197,11 @@ export function createContactActivities({ sql }: { sql: Sql }): ContactActivitie
                    values (${`${req.idempotencyKey}:cost`}, ${req.caseKey}, ${req.accountId}, 'field-visit', ${req.costMinor}, ${req.currency},
                            ${`visit#${row!.id}: ${req.stepId} day ${req.day}`}, ${req.at})`;
         }
-        await audit(tx, 'case-workflow', 'visit-planned', req, { visit: row!.id, officer: officer?.officer_id ?? null, approvalRequired: !!req.approvalRole });
+        await audit(tx, 'case-workflow', 'visit-planned', req, {
+          visit: row!.id,
+          officer: officer?.officer_id ?? null,
+          approvalRequired: !!req.approvalRole,
+        });
         return { status: 'done', reference: `visit#${row!.id}` };
       });
     },
@@ -191,7 +235,11 @@ export function createContactActivities({ sql }: { sql: Sql }): ContactActivitie
                   ${r.outcome === 'met' ? 'reached' : r.outcome === 'refused' ? 'refused' : 'no-answer'}, ${r.outcome === 'met' || r.outcome === 'refused'},
                   ${r.note}, ${r.officerId ?? 'field-officer'}, ${r.at})
           on conflict (idempotency_key) do nothing`;
-        await audit(tx, r.officerId ?? 'field-officer', 'visit-reported', r, { visit: r.visitReference, outcome: r.outcome, signedStatement: r.signedStatement });
+        await audit(tx, r.officerId ?? 'field-officer', 'visit-reported', r, {
+          visit: r.visitReference,
+          outcome: r.outcome,
+          signedStatement: r.signedStatement,
+        });
       });
     },
 
@@ -211,7 +259,11 @@ export function createContactActivities({ sql }: { sql: Sql }): ContactActivitie
           await tx`update call_tasks set status = 'done', outcome = ${o.outcome}, reported_at = ${r.at}
                    where id = (select id from call_tasks where case_key = ${r.caseKey} and status = 'open' order by due_at limit 1)`;
         }
-        await audit(tx, r.actor, 'contact-outcome', r, { channel: o.channel, outcome: o.outcome, reasonCategory: o.reasonCategory ?? null });
+        await audit(tx, r.actor, 'contact-outcome', r, {
+          channel: o.channel,
+          outcome: o.outcome,
+          reasonCategory: o.reasonCategory ?? null,
+        });
       });
     },
   };

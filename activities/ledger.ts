@@ -81,7 +81,10 @@ export function createLedgerActivities({ sql }: { sql: Sql }): LedgerActivities 
         const [c] = await tx<{ currency: string }[]>`select currency from cases where case_key = ${r.caseKey}`;
         if (!c) throw ApplicationFailure.nonRetryable(`no case ${r.caseKey} in the ledger`, ErrorTypes.CaseNotFound);
         if (c.currency !== r.payment.currency) {
-          throw ApplicationFailure.nonRetryable(`payment ${r.payment.paymentId} is in ${r.payment.currency}, the case in ${c.currency}`, ErrorTypes.CurrencyMismatch);
+          throw ApplicationFailure.nonRetryable(
+            `payment ${r.payment.paymentId} is in ${r.payment.currency}, the case in ${c.currency}`,
+            ErrorTypes.CurrencyMismatch,
+          );
         }
         const a = r.allocation;
         const inserted = await tx`
@@ -105,7 +108,13 @@ export function createLedgerActivities({ sql }: { sql: Sql }): LedgerActivities 
               : `payment ${r.payment.paymentId} could not be recorded for account ${r.accountId}`,
             type: ErrorTypes.PaymentIdConflict,
             nonRetryable: true,
-            details: [{ paymentId: r.payment.paymentId, accountId: r.accountId, ...(held ? { heldBy: { accountId: held.account_id, caseKey: held.case_key } } : {}) }],
+            details: [
+              {
+                paymentId: r.payment.paymentId,
+                accountId: r.accountId,
+                ...(held ? { heldBy: { accountId: held.account_id, caseKey: held.case_key } } : {}),
+              },
+            ],
           });
         }
         await tx`update cases set paid_minor = paid_minor + ${r.payment.amountMinor}, outstanding_minor = ${r.outstandingAfterMinor}
@@ -137,7 +146,8 @@ export function createLedgerActivities({ sql }: { sql: Sql }): LedgerActivities 
           on conflict (case_key, promise_no) do update set status = excluded.status, settled_at = excluded.settled_at
           where promises.status = 'pending' and excluded.status <> 'pending'
           returning id`;
-        if (written.length > 0) await audit(tx, ACTOR, `promise-${r.status}`, r, { promiseNo: r.promiseNo, date: r.date, amountMinor: r.amountMinor });
+        if (written.length > 0)
+          await audit(tx, ACTOR, `promise-${r.status}`, r, { promiseNo: r.promiseNo, date: r.date, amountMinor: r.amountMinor });
       });
     },
 
@@ -148,7 +158,8 @@ export function createLedgerActivities({ sql }: { sql: Sql }): LedgerActivities 
                                 where case_key = ${c.caseKey} and closed_at is null returning id`;
         await tx`update credit_holds set lifted_at = ${c.closedAt}, lift_reason = ${`case closed: ${c.stage}`}
                  where case_key = ${c.caseKey} and lifted_at is null`;
-        if (closed.length > 0) await audit(tx, ACTOR, 'case-closed', c, { stage: c.stage, paidMinor: c.paidMinor, outstandingMinor: c.outstandingMinor });
+        if (closed.length > 0)
+          await audit(tx, ACTOR, 'case-closed', c, { stage: c.stage, paidMinor: c.paidMinor, outstandingMinor: c.outstandingMinor });
       });
     },
 

@@ -1,5 +1,14 @@
 import type { Sql } from '../db/index';
-import type { CaseActivities, CaseRef, LegalEventRecord, StepFailure, StepRequest, SupervisorReminder, TreatmentRecord, WriteOffRecord } from '../shared/activities';
+import type {
+  CaseActivities,
+  CaseRef,
+  LegalEventRecord,
+  StepFailure,
+  StepRequest,
+  SupervisorReminder,
+  TreatmentRecord,
+  WriteOffRecord,
+} from '../shared/activities';
 import { addDays } from '../shared/calendar';
 import { audit, auditOnce, loadCase, loadDebtor } from './audit';
 import type { ChannelProvider } from './channels/index';
@@ -7,7 +16,13 @@ import { issueDocument, reconciledAmounts } from './notices';
 
 type LegalActivities = Pick<
   CaseActivities,
-  'requestLegalReferral' | 'referToLegal' | 'remindSupervisor' | 'recordStepFailure' | 'recordLegalEvent' | 'recordTreatment' | 'recordWriteOff'
+  | 'requestLegalReferral'
+  | 'referToLegal'
+  | 'remindSupervisor'
+  | 'recordStepFailure'
+  | 'recordLegalEvent'
+  | 'recordTreatment'
+  | 'recordWriteOff'
 >;
 
 /**
@@ -45,12 +60,25 @@ async function buildDossier(sql: Sql, req: StepRequest) {
   };
 }
 
-export function createLegalActivities({ sql, letters, notify }: { sql: Sql; letters: ChannelProvider; notify: ChannelProvider }): LegalActivities {
+export function createLegalActivities({
+  sql,
+  letters,
+  notify,
+}: {
+  sql: Sql;
+  letters: ChannelProvider;
+  notify: ChannelProvider;
+}): LegalActivities {
   /** One email to the supervisors, once per idempotency key. */
   const tellSupervisors = (ref: CaseRef, subject: string, body: string) =>
     notify.send({
-      idempotencyKey: ref.idempotencyKey, channel: 'email', caseKey: ref.caseKey, accountId: ref.accountId,
-      recipient: { name: 'Collection supervisors', email: 'supervisors@recoup.local' }, subject, body,
+      idempotencyKey: ref.idempotencyKey,
+      channel: 'email',
+      caseKey: ref.caseKey,
+      accountId: ref.accountId,
+      recipient: { name: 'Collection supervisors', email: 'supervisors@recoup.local' },
+      subject,
+      body,
     });
   return {
     /** The referral, with its dossier, awaiting a supervisor's approval. */
@@ -64,7 +92,11 @@ export function createLegalActivities({ sql, letters, notify }: { sql: Sql; lett
           values (${req.idempotencyKey}, ${req.caseKey}, ${req.accountId}, ${dossier.reason}, ${tx.json(dossier as never)}, 'requested', ${req.at})
           on conflict (case_key) do update set case_key = excluded.case_key
           returning id`;
-        await audit(tx, 'case-workflow', 'legal-referral-requested', req, { referral: row!.id, reason: dossier.reason, totalMinor: dossier.amounts.totalMinor });
+        await audit(tx, 'case-workflow', 'legal-referral-requested', req, {
+          referral: row!.id,
+          reason: dossier.reason,
+          totalMinor: dossier.amounts.totalMinor,
+        });
         return { status: 'done' as const, reference: `legal#${row!.id}` };
       });
     },
@@ -75,7 +107,11 @@ export function createLegalActivities({ sql, letters, notify }: { sql: Sql; lett
         update legal_referrals set status = 'approved', approved_by = ${req.approvedBy}, approved_at = ${req.at}
         where case_key = ${req.caseKey} and approved_at is null returning id`;
       if (ref) await audit(sql, req.approvedBy, 'legal-referral-approved', req, { referral: ref.id });
-      return issueDocument(sql, letters, req, { kind: 'lawyers-letter', to: { party: 'debtor' }, idempotencyKey: `${req.idempotencyKey}:lawyers-letter` });
+      return issueDocument(sql, letters, req, {
+        kind: 'lawyers-letter',
+        to: { party: 'debtor' },
+        idempotencyKey: `${req.idempotencyKey}:lawyers-letter`,
+      });
     },
 
     /**
@@ -87,12 +123,20 @@ export function createLegalActivities({ sql, letters, notify }: { sql: Sql; lett
                 where case_key = ${a.caseKey} and delivery_status = 'pending'
                   and (idempotency_key = ${a.stepKey} or starts_with(idempotency_key, ${`${a.stepKey}:`}))`;
       const subject = `Case ${a.accountId}: day ${a.day} ${a.action.replace(/-/g, ' ')} failed`;
-      await tellSupervisors(a, subject, `${subject}: ${a.reason}. The case goes on without this step; fix the cause (the timeline and the audit log say what it was).`);
+      await tellSupervisors(
+        a,
+        subject,
+        `${subject}: ${a.reason}. The case goes on without this step; fix the cause (the timeline and the audit log say what it was).`,
+      );
       await auditOnce(sql, 'case-workflow', 'step-failed', a, { step: a.stepId, action: a.action, day: a.day, reason: a.reason });
     },
 
     async remindSupervisor(r: SupervisorReminder) {
-      await tellSupervisors(r, r.subject, `${r.subject} (reminder ${r.reminder}). Approve with the approveLegalReferral update or the API.`);
+      await tellSupervisors(
+        r,
+        r.subject,
+        `${r.subject} (reminder ${r.reminder}). Approve with the approveLegalReferral update or the API.`,
+      );
       await auditOnce(sql, 'case-workflow', 'supervisor-reminded', r, { subject: r.subject, reminder: r.reminder });
     },
 
@@ -103,11 +147,15 @@ export function createLegalActivities({ sql, letters, notify }: { sql: Sql; lett
         await tx`select pg_advisory_xact_lock(hashtext(${r.idempotencyKey}))`;
         const [known] = await tx`select 1 from audit_log where action = 'legal-event' and detail->>'key' = ${r.idempotencyKey}`;
         if (known) return;
-        if (e.kind === 'filed') await tx`update legal_referrals set status = 'filed', filed_at = ${r.at}, court = ${e.court}, court_case_number = ${e.caseNumber} where case_key = ${r.caseKey}`;
+        if (e.kind === 'filed')
+          await tx`update legal_referrals set status = 'filed', filed_at = ${r.at}, court = ${e.court}, court_case_number = ${e.caseNumber} where case_key = ${r.caseKey}`;
         if (e.kind === 'assets-frozen') await tx`update legal_referrals set assets_frozen_at = ${r.at} where case_key = ${r.caseKey}`;
-        if (e.kind === 'mediated-settlement') await tx`update legal_referrals set status = 'mediated', mediated_amount_minor = ${e.amountMinor} where case_key = ${r.caseKey}`;
-        if (e.kind === 'judgment') await tx`update legal_referrals set status = 'judgment', judgment_amount_minor = ${e.amountMinor} where case_key = ${r.caseKey}`;
-        if (e.kind === 'closed') await tx`update legal_referrals set status = 'closed', closed_at = ${r.at}, outcome = ${e.outcome} where case_key = ${r.caseKey}`;
+        if (e.kind === 'mediated-settlement')
+          await tx`update legal_referrals set status = 'mediated', mediated_amount_minor = ${e.amountMinor} where case_key = ${r.caseKey}`;
+        if (e.kind === 'judgment')
+          await tx`update legal_referrals set status = 'judgment', judgment_amount_minor = ${e.amountMinor} where case_key = ${r.caseKey}`;
+        if (e.kind === 'closed')
+          await tx`update legal_referrals set status = 'closed', closed_at = ${r.at}, outcome = ${e.outcome} where case_key = ${r.caseKey}`;
         const cost = 'costMinor' in e ? e.costMinor : undefined;
         if (cost) {
           const c = await loadCase(tx, r.caseKey);

@@ -72,7 +72,13 @@ export async function issueDocument(sql: Sql, letters: ChannelProvider, req: Ste
   const debtor = await loadDebtor(sql, req.accountId);
   if (debtor.do_not_contact || debtor.cease_communication || req.inDispute) {
     const rule = debtor.do_not_contact ? 'do-not-contact' : debtor.cease_communication ? 'cease-communication' : 'dispute';
-    await auditOnce(sql, 'compliance-guard', 'letter-refused', { ...req, idempotencyKey: `${opts.idempotencyKey}:refused@${req.at}` }, { kind: opts.kind, rule });
+    await auditOnce(
+      sql,
+      'compliance-guard',
+      'letter-refused',
+      { ...req, idempotencyKey: `${opts.idempotencyKey}:refused@${req.at}` },
+      { kind: opts.kind, rule },
+    );
     return { status: 'refused', rule, reason: `no ${opts.kind} while the debtor is flagged ${rule}` };
   }
   let recipient: { name: string; address: string | null };
@@ -94,7 +100,9 @@ export async function issueDocument(sql: Sql, letters: ChannelProvider, req: Ste
       message: `a ${opts.kind} needs the postal address of ${who}: add it (POST /v1/cases/${req.accountId}/contact-details) and the step can run`,
       type: ErrorTypes.LetterNotPossible,
       nonRetryable: true,
-      details: [{ missing: 'address', party: opts.to.party, ...(opts.to.party === 'guarantor' ? { guarantorRef: opts.to.guarantorRef } : {}) }],
+      details: [
+        { missing: 'address', party: opts.to.party, ...(opts.to.party === 'guarantor' ? { guarantorRef: opts.to.guarantorRef } : {}) },
+      ],
     });
   }
 
@@ -109,13 +117,22 @@ export async function issueDocument(sql: Sql, letters: ChannelProvider, req: Ste
     reference,
     issuedOn,
     creditor: req.creditor,
-    debtor: { name: debtor.name, ...(debtor.id_number ? { idNumber: debtor.id_number } : {}), ...(debtor.address ? { address: debtor.address } : {}) },
+    debtor: {
+      name: debtor.name,
+      ...(debtor.id_number ? { idNumber: debtor.id_number } : {}),
+      ...(debtor.address ? { address: debtor.address } : {}),
+    },
     ...(guarantor ? { guarantor } : {}),
     accountId: req.accountId,
     currency: c.currency,
     dueDate: req.dueDate,
     daysOverdue: req.daysOverdue,
-    amounts: { principalMinor: amounts.principalMinor, penaltyMinor: amounts.penaltyMinor, feesMinor: amounts.feesMinor, totalMinor: amounts.totalMinor },
+    amounts: {
+      principalMinor: amounts.principalMinor,
+      penaltyMinor: amounts.penaltyMinor,
+      feesMinor: amounts.feesMinor,
+      totalMinor: amounts.totalMinor,
+    },
     payments: payments.map((p) => ({ paidAt: p.paid_at.toISOString().slice(0, 10), amountMinor: p.amount_minor })),
   };
   const doc = await renderDocument(data);
@@ -131,16 +148,24 @@ export async function issueDocument(sql: Sql, letters: ChannelProvider, req: Ste
       principal_minor = excluded.principal_minor, penalty_minor = excluded.penalty_minor, fees_minor = excluded.fees_minor,
       total_minor = excluded.total_minor, delivery_status = 'pending', issued_at = excluded.issued_at
     where notices.delivery_status = 'failed'`;
-  const receipt = await sendOrMarkFailed(sql, opts.idempotencyKey, () => letters.send({
-    idempotencyKey: opts.idempotencyKey,
-    channel: 'letter',
-    caseKey: req.caseKey,
-    accountId: req.accountId,
-    recipient: { name: recipient.name, ...(recipient.address ? { address: recipient.address } : {}) },
-    subject: reference,
-    body: doc.text,
-    document: { kind: opts.kind, language: req.letterLanguage, reference, contentHash: doc.contentHash, pdfBase64: doc.pdf.toString('base64') },
-  }));
+  const receipt = await sendOrMarkFailed(sql, opts.idempotencyKey, () =>
+    letters.send({
+      idempotencyKey: opts.idempotencyKey,
+      channel: 'letter',
+      caseKey: req.caseKey,
+      accountId: req.accountId,
+      recipient: { name: recipient.name, ...(recipient.address ? { address: recipient.address } : {}) },
+      subject: reference,
+      body: doc.text,
+      document: {
+        kind: opts.kind,
+        language: req.letterLanguage,
+        reference,
+        contentHash: doc.contentHash,
+        pdfBase64: doc.pdf.toString('base64'),
+      },
+    }),
+  );
   await sql.begin(async (tx) => {
     await tx`update notices set delivery_status = ${receipt.status}, provider_ref = ${receipt.providerRef} where idempotency_key = ${opts.idempotencyKey}`;
     await tx`
@@ -153,7 +178,13 @@ export async function issueDocument(sql: Sql, letters: ChannelProvider, req: Ste
                        ${`${reference} by ${receipt.provider}`}, ${req.at})
                on conflict (idempotency_key) do nothing`;
     }
-    await audit(tx, 'case-workflow', 'document-issued', req, { kind: opts.kind, reference, contentHash: doc.contentHash, totalMinor: amounts.totalMinor, provider: receipt.provider });
+    await audit(tx, 'case-workflow', 'document-issued', req, {
+      kind: opts.kind,
+      reference,
+      contentHash: doc.contentHash,
+      totalMinor: amounts.totalMinor,
+      provider: receipt.provider,
+    });
   });
   return { status: 'done', reference };
 }
@@ -181,13 +212,19 @@ async function caseNumber(sql: Sql, caseKey: string): Promise<number> {
 
 export function createNoticeActivities({ sql, letters }: { sql: Sql; letters: ChannelProvider }): NoticeActivities {
   return {
-    serveOverdueNotice: (req) => issueDocument(sql, letters, req, { kind: 'overdue-notice', to: { party: 'debtor' }, idempotencyKey: req.idempotencyKey }),
-    sendStatementOfAccount: (req) => issueDocument(sql, letters, req, { kind: 'statement-of-account', to: { party: 'debtor' }, idempotencyKey: req.idempotencyKey }),
+    serveOverdueNotice: (req) =>
+      issueDocument(sql, letters, req, { kind: 'overdue-notice', to: { party: 'debtor' }, idempotencyKey: req.idempotencyKey }),
+    sendStatementOfAccount: (req) =>
+      issueDocument(sql, letters, req, { kind: 'statement-of-account', to: { party: 'debtor' }, idempotencyKey: req.idempotencyKey }),
     /** The demand that each guarantor pay in the debtor's place. */
     async demandGuarantorPayment(req) {
       const refs: string[] = [];
       for (const g of req.guarantorIds) {
-        const r = await issueDocument(sql, letters, req, { kind: 'guarantor-demand', to: { party: 'guarantor', guarantorRef: g }, idempotencyKey: `${req.idempotencyKey}:${g}` });
+        const r = await issueDocument(sql, letters, req, {
+          kind: 'guarantor-demand',
+          to: { party: 'guarantor', guarantorRef: g },
+          idempotencyKey: `${req.idempotencyKey}:${g}`,
+        });
         if (r.status !== 'done') return r;
         refs.push(r.reference);
       }

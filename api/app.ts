@@ -62,7 +62,8 @@ export function createApp(d: ApiDeps, log: Logger = createLogger(process.env.LOG
         chain.push(json, (req, _res, next) => {
           // A body express.json did not read (another content type) must not pass for an empty one: {} is a valid `resume`.
           const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
-          if (hasBody && !req.is('application/json')) throw new HttpProblem(415, 'Unsupported media type', 'send the body as application/json');
+          if (hasBody && !req.is('application/json'))
+            throw new HttpProblem(415, 'Unsupported media type', 'send the body as application/json');
           next();
         });
       }

@@ -34,7 +34,8 @@ export function authenticate(sql: Sql): RequestHandler {
     const h = hash(key);
     const [row] = await sql<{ key_hash: string; subject: string; role: Role }[]>`
       select key_hash, subject, role from api_keys where key_hash = ${h} and revoked_at is null`;
-    if (!row || !timingSafeEqual(Buffer.from(row.key_hash), Buffer.from(h))) return next(new HttpProblem(401, 'Unauthorized', 'unknown or revoked API key'));
+    if (!row || !timingSafeEqual(Buffer.from(row.key_hash), Buffer.from(h)))
+      return next(new HttpProblem(401, 'Unauthorized', 'unknown or revoked API key'));
     res(req).principal = { subject: row.subject, role: row.role };
     next();
   };

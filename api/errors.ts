@@ -49,7 +49,14 @@ export function toProblem(err: unknown): HttpProblem {
 export function problemHandler(log: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const p = toProblem(err);
-    if (p.status >= 500) log.error({ requestId: (req as unknown as { id?: string }).id, err: { message: (err as Error)?.message, stack: (err as Error)?.stack } }, 'unexpected error');
-    res.status(p.status).type('application/problem+json').json({ type: 'about:blank', title: p.title, status: p.status, detail: p.detail, ...p.extra });
+    if (p.status >= 500)
+      log.error(
+        { requestId: (req as unknown as { id?: string }).id, err: { message: (err as Error)?.message, stack: (err as Error)?.stack } },
+        'unexpected error',
+      );
+    res
+      .status(p.status)
+      .type('application/problem+json')
+      .json({ type: 'about:blank', title: p.title, status: p.status, detail: p.detail, ...p.extra });
   };
 }

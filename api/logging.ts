@@ -13,13 +13,31 @@ import pino, { type Logger } from 'pino';
 const PHONE = /(?<![\w-])\+?\d[\d -]{8,18}\d(?![\w-])/g;
 const ID_NUMBER = /(?<![\w-])\d{17}[\dXx](?![\w-])/g;
 /** Fields that hold identifiers or machine values, never a person's details. */
-const VERBATIM = new Set(['requestId', 'method', 'status', 'ms', 'subject', 'service', 'level', 'time', 'pid', 'hostname', 'workflowId', 'runId', 'caseKey', 'paymentId', 'role']);
+const VERBATIM = new Set([
+  'requestId',
+  'method',
+  'status',
+  'ms',
+  'subject',
+  'service',
+  'level',
+  'time',
+  'pid',
+  'hostname',
+  'workflowId',
+  'runId',
+  'caseKey',
+  'paymentId',
+  'role',
+]);
 /** Fields that are a person's details whatever they look like: numbers keep their last four characters, the rest is withheld. */
 const PII_NUMBERS = new Set(['phone', 'phones', 'idNumber', 'id_number']);
 const PII_TEXT = new Set(['name', 'debtorName', 'debtor_name', 'address', 'email']);
 
 export function maskPii(text: string): string {
-  return text.replace(ID_NUMBER, (m) => `${'*'.repeat(m.length - 4)}${m.slice(-4)}`).replace(PHONE, (m) => `${'*'.repeat(Math.max(0, m.length - 4))}${m.slice(-4)}`);
+  return text
+    .replace(ID_NUMBER, (m) => `${'*'.repeat(m.length - 4)}${m.slice(-4)}`)
+    .replace(PHONE, (m) => `${'*'.repeat(Math.max(0, m.length - 4))}${m.slice(-4)}`);
 }
 
 /** A log object with free text masked, field by field. */
@@ -86,7 +104,17 @@ export function requestLogging(log: Logger): RequestHandler {
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       const who = (req as unknown as { principal?: { subject: string } }).principal?.subject;
-      log.info({ requestId: id, method: req.method, path: loggedPath(req.path), status: res.statusCode, ms: Math.round(ms * 10) / 10, ...(who ? { subject: who } : {}) }, 'request');
+      log.info(
+        {
+          requestId: id,
+          method: req.method,
+          path: loggedPath(req.path),
+          status: res.statusCode,
+          ms: Math.round(ms * 10) / 10,
+          ...(who ? { subject: who } : {}),
+        },
+        'request',
+      );
     });
     next();
   };

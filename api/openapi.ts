@@ -32,7 +32,11 @@ const PROBLEM = {
     detail: { type: 'string' },
     issues: {
       type: 'array',
-      items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' }, code: { type: 'string' } }, required: ['path', 'message'] },
+      items: {
+        type: 'object',
+        properties: { path: { type: 'string' }, message: { type: 'string' }, code: { type: 'string' } },
+        required: ['path', 'message'],
+      },
     },
   },
   required: ['title', 'status'],
@@ -57,15 +61,27 @@ export function openApiDocument(routes: readonly RouteDef[], serverUrl?: string)
       if (!responses[code]!.content) delete responses[code]!.content;
     }
     if ((r.params || r.query || r.body) && !responses['400']) {
-      responses['400'] = { description: 'Invalid request (field-level issues)', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
+      responses['400'] = {
+        description: 'Invalid request (field-level issues)',
+        content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+      };
     }
     if (r.access !== 'public') {
-      responses['401'] ??= { description: r.access === 'signature' ? 'Missing, wrong or stale signature' : 'Missing or unknown API key', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
+      responses['401'] ??= {
+        description: r.access === 'signature' ? 'Missing, wrong or stale signature' : 'Missing or unknown API key',
+        content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+      };
     }
     if (typeof r.access === 'object') {
-      responses['403'] ??= { description: `Only for ${r.access.roles.join(', ')} (and admin)`, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
+      responses['403'] ??= {
+        description: `Only for ${r.access.roles.join(', ')} (and admin)`,
+        content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+      };
     }
-    responses.default = { description: 'Error', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
+    responses.default = {
+      description: 'Error',
+      content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+    };
     const op: Json = {
       operationId: `${r.method}${path.replace(/[{}]/g, '').replace(/[/-](\w)/g, (_, c: string) => c.toUpperCase())}`,
       summary: r.summary,
@@ -83,14 +99,20 @@ export function openApiDocument(routes: readonly RouteDef[], serverUrl?: string)
     info: {
       title: 'Recoup API',
       version: '1.0.0',
-      description: 'Debt-collection cases on Temporal: missed payments in, signed payment webhooks, case actions for collectors, field officers, supervisors and legal. Money is always an integer count of minor units.',
+      description:
+        'Debt-collection cases on Temporal: missed payments in, signed payment webhooks, case actions for collectors, field officers, supervisors and legal. Money is always an integer count of minor units.',
     },
     ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
     paths,
     components: {
       securitySchemes: {
         apiKey: { type: 'http', scheme: 'bearer', description: 'An API key: Authorization: Bearer rk_…' },
-        webhookSignature: { type: 'apiKey', in: 'header', name: 'Recoup-Signature', description: 't=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">, 5-minute tolerance' },
+        webhookSignature: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'Recoup-Signature',
+          description: 't=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">, 5-minute tolerance',
+        },
       },
       schemas: { Problem: PROBLEM },
     },

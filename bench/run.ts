@@ -35,8 +35,12 @@ const results: Record<string, string> = {};
 // 1. The decision core: what is due next, for a case on day 40 of the ladder.
 {
   const input = {
-    accountId: 'B-1', debtor: { name: 'x', timeZone: 'Asia/Shanghai', phones: [], jurisdiction: 'CN' as const },
-    guarantors: [{ id: 'G', name: 'g', phones: [] }], currency: 'CNY', firstMissed: { dueDate: '2026-01-01', amountMinor: 1_000_000, currency: 'CNY' }, playbook: DEFAULT_PLAYBOOK,
+    accountId: 'B-1',
+    debtor: { name: 'x', timeZone: 'Asia/Shanghai', phones: [], jurisdiction: 'CN' as const },
+    guarantors: [{ id: 'G', name: 'g', phones: [] }],
+    currency: 'CNY',
+    firstMissed: { dueDate: '2026-01-01', amountMinor: 1_000_000, currency: 'CNY' },
+    playbook: DEFAULT_PLAYBOOK,
   };
   const state = newCaseState(input, Date.parse('2026-01-02T01:00:00Z'), 'Case:B-1/run-1');
   const at = Date.parse('2026-02-10T03:00:00Z');
@@ -52,8 +56,16 @@ const results: Record<string, string> = {};
 // 2. A letter: the overdue notice in Chinese, rendered to PDF.
 {
   const data = {
-    kind: 'overdue-notice' as const, language: 'zh-CN' as const, reference: 'ON-000001-D7', issuedOn: '2026-11-28', creditor: { name: '示范小额贷款有限公司' },
-    debtor: { name: '王建国', idNumber: '110108199001011234', address: '北京市海淀区中关村大街1号' }, accountId: 'ML-1', currency: 'CNY', dueDate: '2026-11-20', daysOverdue: 8,
+    kind: 'overdue-notice' as const,
+    language: 'zh-CN' as const,
+    reference: 'ON-000001-D7',
+    issuedOn: '2026-11-28',
+    creditor: { name: '示范小额贷款有限公司' },
+    debtor: { name: '王建国', idNumber: '110108199001011234', address: '北京市海淀区中关村大街1号' },
+    accountId: 'ML-1',
+    currency: 'CNY',
+    dueDate: '2026-11-20',
+    daysOverdue: 8,
     amounts: { principalMinor: 1_250_000, penaltyMinor: 4_375, feesMinor: 0, totalMinor: 1_254_375 },
   };
   const rss0 = process.memoryUsage().rss;
@@ -74,7 +86,11 @@ const results: Record<string, string> = {};
 // 3. The API and the worker on a Temporal dev server and PostgreSQL: cases in, payments in, cases closed.
 {
   const env = await TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: toolPaths().temporalCli }, searchAttributes: [...CASE_SEARCH_ATTRIBUTES], ip: '127.0.0.1' },
+    server: {
+      executable: { type: 'existing-path', path: toolPaths().temporalCli },
+      searchAttributes: [...CASE_SEARCH_ATTRIBUTES],
+      ip: '127.0.0.1',
+    },
   });
   const dataDir = path.join(PROJECT_ROOT, '.data', `bench-pg-${process.pid}`);
   const db = await startEmbeddedPostgres({ dataDir, port: 54_000 + (process.pid % 1000), temporary: true });
@@ -85,7 +101,10 @@ const results: Record<string, string> = {};
   const native = await NativeConnection.connect({ address: env.address });
   const worker = await runCaseWorker({ connection: native, namespace: 'default', taskQueue: 'bench', sql });
   const secret = 'whsec_bench_0123456789abcdef';
-  const api = await serveApi({ client, sql, taskQueue: 'bench', webhookSecret: secret, webhookRateLimit: 100_000 }, { port: 0, host: '127.0.0.1', logger: createLogger('error') });
+  const api = await serveApi(
+    { client, sql, taskQueue: 'bench', webhookSecret: secret, webhookRateLimit: 100_000 },
+    { port: 0, host: '127.0.0.1', logger: createLogger('error') },
+  );
   const url = api.url;
   const key = await createApiKey(sql, 'bench', 'admin');
   const N = 100;
@@ -97,8 +116,14 @@ const results: Record<string, string> = {};
   for (let i = 0; i < N; i++) {
     const t = process.hrtime.bigint();
     const res = await fetch(`${url}/v1/missed-payments`, {
-      method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-      body: JSON.stringify({ accountId: `BENCH-${process.pid}-${i}`, debtor: { name: '王建国', timeZone: 'Asia/Shanghai', phones: ['+86 138 0000 0000'] }, dueDate: due, amountDue: { amountMinor: 100_000, currency: 'CNY' } }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: JSON.stringify({
+        accountId: `BENCH-${process.pid}-${i}`,
+        debtor: { name: '王建国', timeZone: 'Asia/Shanghai', phones: ['+86 138 0000 0000'] },
+        dueDate: due,
+        amountDue: { amountMinor: 100_000, currency: 'CNY' },
+      }),
     });
     if (res.status !== 202) throw new Error(`intake ${res.status} ${await res.text()}`);
     intake.push(ms(t));
@@ -107,9 +132,19 @@ const results: Record<string, string> = {};
 
   const pay: number[] = [];
   for (let i = 0; i < N; i++) {
-    const body = JSON.stringify({ paymentId: `bench-${process.pid}-${i}`, accountId: `BENCH-${process.pid}-${i}`, amountMinor: 100_000, currency: 'CNY', paidAt: new Date().toISOString() });
+    const body = JSON.stringify({
+      paymentId: `bench-${process.pid}-${i}`,
+      accountId: `BENCH-${process.pid}-${i}`,
+      amountMinor: 100_000,
+      currency: 'CNY',
+      paidAt: new Date().toISOString(),
+    });
     const t = process.hrtime.bigint();
-    const res = await fetch(`${url}/v1/webhooks/payments`, { method: 'POST', headers: { 'content-type': 'application/json', 'recoup-signature': signBody(secret, Math.floor(Date.now() / 1000), body) }, body });
+    const res = await fetch(`${url}/v1/webhooks/payments`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'recoup-signature': signBody(secret, Math.floor(Date.now() / 1000), body) },
+      body,
+    });
     if (res.status !== 200) throw new Error(`webhook ${res.status} ${await res.text()}`);
     pay.push(ms(t));
   }
@@ -118,7 +153,12 @@ const results: Record<string, string> = {};
   const closeWait = ms(tClose);
 
   // The raw floor, same server, same run: update-with-start of an empty workflow, then an update.
-  const rawWorker = await Worker.create({ connection: native, namespace: 'default', taskQueue: 'bench-raw', workflowsPath: fileURLToPath(new URL('./raw/workflows.ts', import.meta.url)) });
+  const rawWorker = await Worker.create({
+    connection: native,
+    namespace: 'default',
+    taskQueue: 'bench-raw',
+    workflowsPath: fileURLToPath(new URL('./raw/workflows.ts', import.meta.url)),
+  });
   const rawRunning = rawWorker.run();
   const rawOpenMs: number[] = [];
   const rawPayMs: number[] = [];
@@ -137,7 +177,8 @@ const results: Record<string, string> = {};
   rawWorker.shutdown();
   await rawRunning;
 
-  const vsRaw = (ours: number[], raw: number[]) => `${median(ours).toFixed(0)} / ${p95(ours).toFixed(0)} ms (raw ${median(raw).toFixed(0)} / ${p95(raw).toFixed(0)} ms, ×${(median(ours) / median(raw)).toFixed(1)} median)`;
+  const vsRaw = (ours: number[], raw: number[]) =>
+    `${median(ours).toFixed(0)} / ${p95(ours).toFixed(0)} ms (raw ${median(raw).toFixed(0)} / ${p95(raw).toFixed(0)} ms, ×${(median(ours) / median(raw)).toFixed(1)} median)`;
   results[`API intake POST /v1/missed-payments vs raw update-with-start, ${N} sequential: median / p95`] = vsRaw(intake, rawOpenMs);
   results[`API intake throughput (sequential)`] = `${(N / (intakeTotal / 1000)).toFixed(1)} cases/s`;
   results[`signed payment webhook (ledger row, then the case; it closes) vs raw update: median / p95`] = vsRaw(pay, rawPayMs);
@@ -158,13 +199,21 @@ const results: Record<string, string> = {};
 //    (what a production worker loads from .build/) and bundling workflows/ at start. Alternated, median of 3 each.
 {
   await buildWorkflowBundle();
-  const env = await TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: toolPaths().temporalCli }, ip: '127.0.0.1' } });
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: { executable: { type: 'existing-path', path: toolPaths().temporalCli }, ip: '127.0.0.1' },
+  });
   const native = await NativeConnection.connect({ address: env.address });
   // No activity runs here: the pool never opens a connection.
   const sql = connectDb('postgres://bench@127.0.0.1:1/unused', { max: 1 });
   const startUp = async (cachedBundle: boolean) => {
     const t0 = process.hrtime.bigint();
-    const worker = await createCaseWorker({ connection: native, namespace: 'default', taskQueue: `bench-startup-${cachedBundle}`, sql, cachedBundle });
+    const worker = await createCaseWorker({
+      connection: native,
+      namespace: 'default',
+      taskQueue: `bench-startup-${cachedBundle}`,
+      sql,
+      cachedBundle,
+    });
     const took = ms(t0);
     const running = worker.run();
     worker.shutdown();
@@ -178,11 +227,14 @@ const results: Record<string, string> = {};
     bundling.push(await startUp(false));
   }
   results['worker start-up (Worker.create until ready), pre-built bundle from .build/: median of 3'] = `${median(prebuilt).toFixed(0)} ms`;
-  results['worker start-up (Worker.create until ready), bundling workflows/ at start: median of 3'] = `${median(bundling).toFixed(0)} ms (×${(median(bundling) / median(prebuilt)).toFixed(1)})`;
+  results['worker start-up (Worker.create until ready), bundling workflows/ at start: median of 3'] =
+    `${median(bundling).toFixed(0)} ms (×${(median(bundling) / median(prebuilt)).toFixed(1)})`;
   await sql.end();
   await native.close();
   await env.teardown();
 }
 
-console.log(`\nRecoup bench — ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${mb(os.totalmem())} MB RAM, Node ${process.version}, ${new Date().toISOString()}`);
+console.log(
+  `\nRecoup bench — ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${mb(os.totalmem())} MB RAM, Node ${process.version}, ${new Date().toISOString()}`,
+);
 for (const [k, v] of Object.entries(results)) console.log(`  ${k.padEnd(100)} ${v}`);

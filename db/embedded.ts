@@ -29,7 +29,12 @@ const OR_DATABASE_URL = 'or set DATABASE_URL to a PostgreSQL you run';
  */
 export class EmbeddedPostgresError extends Error {
   override name = 'EmbeddedPostgresError';
-  constructor(reason: string, fix: string, readonly details?: string, options?: { cause?: unknown }) {
+  constructor(
+    reason: string,
+    fix: string,
+    readonly details?: string,
+    options?: { cause?: unknown },
+  ) {
     super(oneLine(`embedded PostgreSQL could not start: ${reason.replace(/\.$/, '')}. Fix: ${fix}`), options);
   }
 }
@@ -83,7 +88,10 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     const nativeDir = opts.nativeDir ? path.resolve(opts.nativeDir) : await installedNativeDir();
     for (const exe of ['initdb', 'postgres']) {
       if (!existsSync(path.join(nativeDir, 'bin', exe))) {
-        throw new EmbeddedPostgresError(`${path.join(nativeDir, 'bin', exe)} is missing`, `reinstall the npm packages (rm -rf node_modules && npm ci) ${OR_DATABASE_URL}`);
+        throw new EmbeddedPostgresError(
+          `${path.join(nativeDir, 'bin', exe)} is missing`,
+          `reinstall the npm packages (rm -rf node_modules && npm ci) ${OR_DATABASE_URL}`,
+        );
       }
     }
     const ids = runAsIds();
@@ -98,15 +106,23 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
       if (ids) await chown(pwfile, ids.uid, ids.gid);
       try {
         const initdb = path.join(binDir, 'bin', 'initdb');
-        await run(initdb, ['--pgdata', dataDir, '--auth=scram-sha-256', `--username=${USER}`, `--pwfile=${pwfile}`, '--encoding=UTF8', '--locale=C'], ids, opts.log).catch(
-          (e: unknown) => {
-            if (e instanceof EmbeddedPostgresError) throw e;
-            const { output = '', code } = e as { output?: string; code?: string };
-            if (code) throw spawnFailure(initdb, code, ids, e);
-            const half = opts.temporary ? '' : `remove ${dataDir} if it is a half-made cluster (rm -rf), `;
-            throw new EmbeddedPostgresError(`initdb failed: ${keyLine(output) || (e as Error).message}`, `${half}${OR_DATABASE_URL}`, output, { cause: e });
-          },
-        );
+        await run(
+          initdb,
+          ['--pgdata', dataDir, '--auth=scram-sha-256', `--username=${USER}`, `--pwfile=${pwfile}`, '--encoding=UTF8', '--locale=C'],
+          ids,
+          opts.log,
+        ).catch((e: unknown) => {
+          if (e instanceof EmbeddedPostgresError) throw e;
+          const { output = '', code } = e as { output?: string; code?: string };
+          if (code) throw spawnFailure(initdb, code, ids, e);
+          const half = opts.temporary ? '' : `remove ${dataDir} if it is a half-made cluster (rm -rf), `;
+          throw new EmbeddedPostgresError(
+            `initdb failed: ${keyLine(output) || (e as Error).message}`,
+            `${half}${OR_DATABASE_URL}`,
+            output,
+            { cause: e },
+          );
+        });
       } finally {
         await rm(pwfile, { force: true });
       }
@@ -185,12 +201,15 @@ async function installedNativeDir(): Promise<string> {
 
 function runAsIds(): Ids | undefined {
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) return undefined;
-  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+  const id = (flag: string) =>
+    Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
   try {
     return { uid: id('-u'), gid: id('-g') };
   } catch {
     try {
-      execFileSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      execFileSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres'], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       return { uid: id('-u'), gid: id('-g') };
     } catch (e) {
       throw new EmbeddedPostgresError(
@@ -226,7 +245,10 @@ function canAccessByModes(ids: Ids, args: string[]): boolean {
   for (let i = 0; i < args.length; i += 3) {
     const [flag, p] = [args[i], args[i + 1]];
     const abs = path.resolve(p!);
-    const ancestors = abs.split(path.sep).slice(1, -1).map((_, j, parts) => path.sep + parts.slice(0, j + 1).join(path.sep));
+    const ancestors = abs
+      .split(path.sep)
+      .slice(1, -1)
+      .map((_, j, parts) => path.sep + parts.slice(0, j + 1).join(path.sep));
     if (!ancestors.every((a) => allowed(a, 1))) return false;
     if (!allowed(abs, flag === '-r' ? 4 : flag === '-w' ? 2 : 1)) return false;
   }
@@ -247,7 +269,19 @@ async function blocker(p: string, ids: Ids): Promise<string> {
 }
 
 const binariesUsable = (dir: string, ids: Ids) =>
-  canAccess(ids, ['-x', path.join(dir, 'bin', 'initdb'), '-a', '-x', path.join(dir, 'bin', 'postgres'), '-a', '-r', path.join(dir, 'share', 'postgresql', 'postgres.bki'), '-a', '-x', path.join(dir, 'lib')]);
+  canAccess(ids, [
+    '-x',
+    path.join(dir, 'bin', 'initdb'),
+    '-a',
+    '-x',
+    path.join(dir, 'bin', 'postgres'),
+    '-a',
+    '-r',
+    path.join(dir, 'share', 'postgresql', 'postgres.bki'),
+    '-a',
+    '-x',
+    path.join(dir, 'lib'),
+  ]);
 
 /** The package's binaries, or, when the postgres user cannot run them there, a world-readable copy in the cache. */
 async function reachableBinaries(nativeDir: string, ids: Ids, cacheDir: string, notice: (l: string) => void): Promise<string> {
@@ -421,7 +455,9 @@ function run(cmd: string, args: string[], ids: Ids | undefined, log?: (l: string
     p.stdout.on('data', collect);
     p.stderr.on('data', collect);
     p.once('error', reject);
-    p.once('close', (code) => (code === 0 ? resolve() : reject(Object.assign(new Error(`${path.basename(cmd)} exited ${code}`), { output }))));
+    p.once('close', (code) =>
+      code === 0 ? resolve() : reject(Object.assign(new Error(`${path.basename(cmd)} exited ${code}`), { output })),
+    );
   });
 }
 
@@ -487,7 +523,12 @@ function postgresFailure(
   }
   const reset = c.temporary ? '' : `if the cluster is damaged, remove ${c.dataDir} (rm -rf; the demo's data is lost), `;
   if (timeout) {
-    return new EmbeddedPostgresError(`postgres did not accept connections within ${READY_TIMEOUT_MS / 1000} s (${keyLine(output) || 'no output'})`, `${reset}${OR_DATABASE_URL}`, output, { cause: e });
+    return new EmbeddedPostgresError(
+      `postgres did not accept connections within ${READY_TIMEOUT_MS / 1000} s (${keyLine(output) || 'no output'})`,
+      `${reset}${OR_DATABASE_URL}`,
+      output,
+      { cause: e },
+    );
   }
   return new EmbeddedPostgresError(
     `postgres exited (code ${(e as { exitCode?: number }).exitCode ?? '?'}): ${keyLine(output) || (e as Error).message}`,
@@ -499,7 +540,10 @@ function postgresFailure(
 
 /** The line of a server's output that says what went wrong. */
 function keyLine(output: string): string {
-  const lines = output.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = output
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const bad = lines.find((l) => /\b(FATAL|PANIC|ERROR)\b|^initdb: error/.test(l)) ?? lines.at(-1) ?? '';
   return bad.replace(/^\S+ \S+ \S+ \[\d+\] /, ''); // drop postgres' "2026-… UTC [123] " prefix
 }

@@ -50,7 +50,9 @@ try {
 
   let databaseUrl = config.databaseUrl;
   if (!databaseUrl) {
-    console.log(`[demo] starting the embedded PostgreSQL on :${config.embeddedPgPort} (data under ${path.join(path.relative(PROJECT_ROOT, dataDir).startsWith('..') ? dataDir : path.relative(PROJECT_ROOT, dataDir), 'pg')})…`);
+    console.log(
+      `[demo] starting the embedded PostgreSQL on :${config.embeddedPgPort} (data under ${path.join(path.relative(PROJECT_ROOT, dataDir).startsWith('..') ? dataDir : path.relative(PROJECT_ROOT, dataDir), 'pg')})…`,
+    );
     db = await startEmbeddedPostgres({
       dataDir: path.join(dataDir, 'pg'),
       port: config.embeddedPgPort,
@@ -74,7 +76,9 @@ Recoup is running.
   PostgreSQL:  ${db ? databaseUrl : databaseUrl.replace(/:[^:@/]+@/, ':***@')}
   API docs:    ${engine.apiUrl}/v1/docs
   Demo portfolio: ${seeded.length} overdue accounts (${seeded.join(', ')})
-  API keys (new each start): ${Object.entries(keys).map(([role, key]) => `\n    ${role.padEnd(13)} ${key}`).join('')}
+  API keys (new each start): ${Object.entries(keys)
+    .map(([role, key]) => `\n    ${role.padEnd(13)} ${key}`)
+    .join('')}
   Webhook secret: ${config.webhookSecret}
 Try: curl -H "Authorization: Bearer ${keys.supervisor}" ${engine.apiUrl}/v1/cases/${seeded[0]}
 Press Ctrl-C to stop everything.`);

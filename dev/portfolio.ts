@@ -4,17 +4,35 @@ import type { Sql } from '../db/index';
 /** A small demo portfolio, opened through the public API like a lender's system would. */
 const ACCOUNTS = [
   {
-    accountId: 'ML-2026-0001', dueDate: '2026-11-20', amountMinor: 1_250_000,
-    debtor: { name: '王建国', idNumber: '110108198001011234', phones: ['+86 138 0013 8000'], address: '北京市海淀区中关村大街1号', region: 'Haidian' },
+    accountId: 'ML-2026-0001',
+    dueDate: '2026-11-20',
+    amountMinor: 1_250_000,
+    debtor: {
+      name: '王建国',
+      idNumber: '110108198001011234',
+      phones: ['+86 138 0013 8000'],
+      address: '北京市海淀区中关村大街1号',
+      region: 'Haidian',
+    },
     guarantors: [{ id: 'G-0001', name: '李保证', phones: ['+86 139 0013 9000'], address: '北京市朝阳区建国路2号' }],
   },
   {
-    accountId: 'ML-2026-0002', dueDate: '2026-11-25', amountMinor: 380_000,
-    debtor: { name: '李秀英', idNumber: '110105199203034321', phones: ['+86 137 0013 7000'], address: '北京市朝阳区三里屯路3号', region: 'Chaoyang' },
+    accountId: 'ML-2026-0002',
+    dueDate: '2026-11-25',
+    amountMinor: 380_000,
+    debtor: {
+      name: '李秀英',
+      idNumber: '110105199203034321',
+      phones: ['+86 137 0013 7000'],
+      address: '北京市朝阳区三里屯路3号',
+      region: 'Chaoyang',
+    },
     guarantors: [],
   },
   {
-    accountId: 'ML-2026-0003', dueDate: '2026-11-27', amountMinor: 5_600_000,
+    accountId: 'ML-2026-0003',
+    dueDate: '2026-11-27',
+    amountMinor: 5_600_000,
     debtor: { name: '陈氏农资店 (Chen Farm Supplies)', phones: ['+86 136 0013 6000'], address: '北京市海淀区西三旗4号', region: 'Haidian' },
     guarantors: [],
   },
@@ -30,7 +48,12 @@ export async function seedFieldOfficers(sql: Sql): Promise<void> {
 /** One key per role for the demo's users; printed at start-up, stored hashed like any key. */
 export async function demoApiKeys(sql: Sql): Promise<Record<Role, string>> {
   const keys = {} as Record<Role, string>;
-  for (const role of ROLES) keys[role] = await createApiKey(sql, role === 'collector' ? 'collector-1' : role === 'field-officer' ? 'FO-HD-1' : `demo-${role}`, role);
+  for (const role of ROLES)
+    keys[role] = await createApiKey(
+      sql,
+      role === 'collector' ? 'collector-1' : role === 'field-officer' ? 'FO-HD-1' : `demo-${role}`,
+      role,
+    );
   return keys;
 }
 

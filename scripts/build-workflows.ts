@@ -9,5 +9,9 @@ const force = process.argv.includes('--force');
 const r = await buildWorkflowBundle({ force });
 const ms = Number(process.hrtime.bigint() - t0) / 1e6;
 const where = path.relative(process.cwd(), r.path) || r.path;
-console.log(r.built ? `[build:workflows] wrote ${where} in ${(ms / 1000).toFixed(1)} s` : `[build:workflows] ${where} is up to date (sources unchanged)`);
+console.log(
+  r.built
+    ? `[build:workflows] wrote ${where} in ${(ms / 1000).toFixed(1)} s`
+    : `[build:workflows] ${where} is up to date (sources unchanged)`,
+);
 if (r.removed.length) console.log(`[build:workflows] removed bundles of other sources: ${r.removed.join(', ')}`);

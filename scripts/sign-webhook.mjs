@@ -9,7 +9,9 @@ const args = process.argv.slice(2);
 const printOnly = args[0] === '--print';
 const [url, secret, body] = printOnly ? [undefined, ...args.slice(1)] : args;
 if (!secret || !body || (!printOnly && !url)) {
-  console.error("usage: node scripts/sign-webhook.mjs <url> <secret> '<json body>'\n       node scripts/sign-webhook.mjs --print <secret> '<json body>'");
+  console.error(
+    "usage: node scripts/sign-webhook.mjs <url> <secret> '<json body>'\n       node scripts/sign-webhook.mjs --print <secret> '<json body>'",
+  );
   process.exit(2);
 }
 const t = Math.floor(Date.now() / 1000);

@@ -75,8 +75,7 @@ export interface StepRequest extends CaseRef {
 
 /** What a step did: done (with the ledger row it created or found), or refused by the compliance guard. */
 export type StepResult =
-  | { status: 'done'; reference: string }
-  | { status: 'refused'; rule: string; reason: string; nextAllowedAt?: string };
+  { status: 'done'; reference: string } | { status: 'refused'; rule: string; reason: string; nextAllowedAt?: string };
 
 export interface MissedPaymentRecord extends CaseRef {
   missed: MissedPayment;

@@ -14,7 +14,11 @@ const IsoInstant = z.iso.datetime({ offset: true });
 
 /** Printed on letters and read by people: one line, no control characters (a letter refuses them). */
 const OneLine = (max: number) =>
-  z.string().min(1).max(max).regex(/^[^\u0000-\u001f\u007f-\u009f\u2028\u2029]*$/, 'one line without control characters');
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .regex(/^[^\u0000-\u001f\u007f-\u009f\u2028\u2029]*$/, 'one line without control characters');
 
 const Phone = z.string().regex(/^\+?[0-9][0-9 -]{5,19}$/, 'a phone number: digits, spaces, dashes, optional leading +');
 
@@ -104,12 +108,20 @@ export type PromiseToPay = z.infer<typeof PromiseToPay>;
  * correction). What is given replaces what the case had; what is left out stays.
  */
 const ContactFields = { phones: z.array(Phone).max(5).optional(), address: OneLine(500).optional() };
-const someDetail = (c: { debtor?: object; guarantors?: unknown[] }) => (c.debtor && Object.keys(c.debtor).length > 0) || (c.guarantors?.length ?? 0) > 0;
+const someDetail = (c: { debtor?: object; guarantors?: unknown[] }) =>
+  (c.debtor && Object.keys(c.debtor).length > 0) || (c.guarantors?.length ?? 0) > 0;
 /** The API's body: what changes (the caller is who changes it). */
 export const ContactDetailsBody = z
   .object({
-    debtor: z.object({ ...ContactFields, email: z.email().optional() }).strict().optional(),
-    guarantors: z.array(z.object({ id: z.string().min(1).max(100), ...ContactFields }).strict()).min(1).max(10).optional(),
+    debtor: z
+      .object({ ...ContactFields, email: z.email().optional() })
+      .strict()
+      .optional(),
+    guarantors: z
+      .array(z.object({ id: z.string().min(1).max(100), ...ContactFields }).strict())
+      .min(1)
+      .max(10)
+      .optional(),
   })
   .strict()
   .refine(someDetail, "give the debtor's or a guarantor's new details");
@@ -134,7 +146,12 @@ export const WriteOff = z.object({ reason: z.string().min(1).max(500), by: z.str
 export type WriteOff = z.infer<typeof WriteOff>;
 
 export const LegalEvent = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('filed'), court: z.string().min(1), caseNumber: z.string().min(1), costMinor: z.number().int().nonnegative().optional() }),
+  z.object({
+    kind: z.literal('filed'),
+    court: z.string().min(1),
+    caseNumber: z.string().min(1),
+    costMinor: z.number().int().nonnegative().optional(),
+  }),
   z.object({ kind: z.literal('assets-frozen'), description: z.string().min(1), costMinor: z.number().int().nonnegative().optional() }),
   z.object({ kind: z.literal('mediated-settlement'), amountMinor: AmountMinor }),
   z.object({ kind: z.literal('judgment'), amountMinor: AmountMinor }),

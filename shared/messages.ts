@@ -53,9 +53,14 @@ export const recordVisitReportUpdate = defineUpdate<UpdateAck & { promiseId?: nu
 export const updateContactDetailsUpdate = defineUpdate<UpdateAck, [ContactDetails]>('updateContactDetails');
 
 /** The API's way in: start-or-add a missed instalment (update-with-start) and learn whether it opened the case. */
-export const registerMissedPaymentUpdate = defineUpdate<{ created: boolean; caseKey: string; outstandingMinor: number }, [MissedPayment]>('registerMissedPayment');
+export const registerMissedPaymentUpdate = defineUpdate<{ created: boolean; caseKey: string; outstandingMinor: number }, [MissedPayment]>(
+  'registerMissedPayment',
+);
 /** The API's way to apply a payment and learn whether it was applied (false: a duplicate paymentId). */
-export const receivePaymentUpdate = defineUpdate<{ applied: boolean; outstandingMinor: number; stage: CaseView['stage'] }, [PaymentReceived]>('receivePayment');
+export const receivePaymentUpdate = defineUpdate<
+  { applied: boolean; outstandingMinor: number; stage: CaseView['stage'] },
+  [PaymentReceived]
+>('receivePayment');
 
 // Queries.
 /** The case as a supervisor or the API reads it: stage, balance, days overdue, next action, timeline. */

@@ -40,7 +40,11 @@ export interface Allocation {
 }
 
 /** Splits a payment over the balance's parts in the playbook's order. */
-export function allocatePayment(b: Balance, amountMinor: number, order: readonly BalancePart[]): { allocation: Allocation; balance: Balance } {
+export function allocatePayment(
+  b: Balance,
+  amountMinor: number,
+  order: readonly BalancePart[],
+): { allocation: Allocation; balance: Balance } {
   const balance = { ...b };
   const allocation: Allocation = { feesMinor: 0, penaltyMinor: 0, principalMinor: 0, excessMinor: 0 };
   let left = amountMinor;
@@ -57,10 +61,32 @@ export function allocatePayment(b: Balance, amountMinor: number, order: readonly
 
 /** Minor-unit digits of the currencies that differ from the default of 2 (ISO 4217). */
 const MINOR_DIGITS: Readonly<Record<string, number>> = {
-  BIF: 0, CLP: 0, DJF: 0, GNF: 0, ISK: 0, JPY: 0, KMF: 0, KRW: 0, PYG: 0, RWF: 0, UGX: 0, UYI: 0, VND: 0, VUV: 0,
-  XAF: 0, XOF: 0, XPF: 0,
-  BHD: 3, IQD: 3, JOD: 3, KWD: 3, LYD: 3, OMR: 3, TND: 3,
-  CLF: 4, UYW: 4,
+  BIF: 0,
+  CLP: 0,
+  DJF: 0,
+  GNF: 0,
+  ISK: 0,
+  JPY: 0,
+  KMF: 0,
+  KRW: 0,
+  PYG: 0,
+  RWF: 0,
+  UGX: 0,
+  UYI: 0,
+  VND: 0,
+  VUV: 0,
+  XAF: 0,
+  XOF: 0,
+  XPF: 0,
+  BHD: 3,
+  IQD: 3,
+  JOD: 3,
+  KWD: 3,
+  LYD: 3,
+  OMR: 3,
+  TND: 3,
+  CLF: 4,
+  UYW: 4,
 };
 
 /**
@@ -72,7 +98,9 @@ export function formatMinor(minor: number, currency: string): string {
   if (!Number.isSafeInteger(minor)) throw new RangeError(`an amount must be a safe integer of minor units, got ${String(minor)}`);
   if (!/^[A-Z]{3}$/.test(currency)) throw new RangeError(`not an ISO 4217 currency code: ${JSON.stringify(currency)}`);
   const digits = MINOR_DIGITS[currency] ?? 2;
-  const raw = BigInt(Math.abs(minor)).toString().padStart(digits + 1, '0');
+  const raw = BigInt(Math.abs(minor))
+    .toString()
+    .padStart(digits + 1, '0');
   const whole = raw.slice(0, raw.length - digits).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
   return `${minor < 0 ? '-' : ''}${digits > 0 ? `${whole}.${raw.slice(raw.length - digits)}` : whole}`;
 }

@@ -46,11 +46,17 @@ export const PlaybookStep = z
     /** Repeat every N days from `day` until paid, or until `untilDay` inclusive. */
     repeat: z.object({ everyDays: z.number().int().positive(), untilDay: z.number().int().nonnegative().optional() }).strict().optional(),
     /** Local time window in the debtor's time zone in which the step may happen. */
-    window: z.object({ from: LocalTime, to: LocalTime }).strict().refine((w) => w.from < w.to, 'window.from must be before window.to'),
+    window: z
+      .object({ from: LocalTime, to: LocalTime })
+      .strict()
+      .refine((w) => w.from < w.to, 'window.from must be before window.to'),
     /** A one-off step whose day passed before it could run (late opening, hold, dispute, promise) runs once anyway. */
     catchUp: z.boolean().default(false),
     /** A field visit that needs an approval before it goes ahead; the case waits for it until the window ends. */
-    approval: z.object({ role: z.enum(['supervisor', 'manager']) }).strict().optional(),
+    approval: z
+      .object({ role: z.enum(['supervisor', 'manager']) })
+      .strict()
+      .optional(),
     /** What the field officer brings (visits). */
     materials: z.array(z.string().min(1)).optional(),
   })
@@ -65,7 +71,9 @@ export const Playbook = z
     /** Penalty interest (罚息) per day, in basis points of the overdue principal, from day 1. */
     penaltyBpsPerDay: z.number().int().min(0).max(10_000),
     /** Order in which a payment pays off the balance's parts. */
-    allocationOrder: z.array(z.enum(['fees', 'penalty', 'principal'])).length(3)
+    allocationOrder: z
+      .array(z.enum(['fees', 'penalty', 'principal']))
+      .length(3)
       .refine((o) => new Set(o).size === 3, 'each of fees, penalty, principal once'),
     /** A case paid at or after this many days overdue puts the debtor on the blacklist. */
     blacklistAtDaysOverdue: z.number().int().positive(),
@@ -79,7 +87,9 @@ export const Playbook = z
       })
       .strict(),
     /** What each kind of step costs the lender, charged to the case (cost control). */
-    costs: z.object({ fieldVisitMinor: z.number().int().nonnegative(), letterMinor: z.number().int().nonnegative() }).strict()
+    costs: z
+      .object({ fieldVisitMinor: z.number().int().nonnegative(), letterMinor: z.number().int().nonnegative() })
+      .strict()
       .default({ fieldVisitMinor: 0, letterMinor: 0 }),
     /**
      * Attempts a step's activity gets (retried with backoff capped at 5 minutes, so 12 is about 35
@@ -90,7 +100,9 @@ export const Playbook = z
     /** Language of the letters the case issues. */
     letterLanguage: z.enum(['zh-CN', 'en']).default('zh-CN'),
     /** The creditor named on letters. */
-    creditor: z.object({ name: z.string().min(1), address: z.string().optional(), phone: z.string().optional() }).strict()
+    creditor: z
+      .object({ name: z.string().min(1), address: z.string().optional(), phone: z.string().optional() })
+      .strict()
       .default({ name: 'Recoup Lending Co.' }),
     steps: z.array(PlaybookStep).min(1),
   })
@@ -127,22 +139,72 @@ export const DEFAULT_PLAYBOOK: Playbook = Playbook.parse({
   letterLanguage: 'zh-CN',
   creditor: { name: '示范小额贷款有限公司 (Demo Micro-Lending Co.)' },
   steps: [
-    { id: 'first-visit', day: 0, action: 'field-visit', window: OFFICE, materials: VISIT_MATERIALS,
-      description: 'Visit the business site: is it operating; explain credit-bureau reporting and the lost interest-free benefit; learn the reason; ask for a firm repayment date' },
-    { id: 'early-call', day: 1, action: 'phone-call', window: CALLS, repeat: { everyDays: 1, untilDay: 3 },
-      description: 'Daily call in the first three days: explain how serious the consequences are' },
-    { id: 'second-visit', day: 4, action: 'field-visit', window: OFFICE, materials: VISIT_MATERIALS,
-      description: 'Second visit: how is the business doing, is money coming in' },
-    { id: 'guarantor-contact', day: 4, action: 'guarantor-contact', window: OFFICE, conditions: { hasGuarantor: true },
-      description: 'Contact the guarantor to collect jointly' },
-    { id: 'overdue-notice', day: 7, action: 'overdue-notice', window: OFFICE, catchUp: true,
-      description: 'Serve the formal overdue notice (催收函): the longer it runs, the greater the liability and the penalty interest' },
-    { id: 'daily-call', day: 8, action: 'phone-call', window: CALLS, repeat: { everyDays: 1 },
-      description: 'Daily call after the notice, until paid' },
-    { id: 'guarantor-demand', day: 8, action: 'guarantor-demand', window: OFFICE, conditions: { hasGuarantor: true }, catchUp: true,
-      description: 'Demand that the guarantor pay in the debtor\'s place' },
-    { id: 'legal-referral', day: 30, action: 'legal-referral', window: OFFICE, catchUp: true,
-      description: 'Long unpaid: hand the case to legal proceedings without delay' },
+    {
+      id: 'first-visit',
+      day: 0,
+      action: 'field-visit',
+      window: OFFICE,
+      materials: VISIT_MATERIALS,
+      description:
+        'Visit the business site: is it operating; explain credit-bureau reporting and the lost interest-free benefit; learn the reason; ask for a firm repayment date',
+    },
+    {
+      id: 'early-call',
+      day: 1,
+      action: 'phone-call',
+      window: CALLS,
+      repeat: { everyDays: 1, untilDay: 3 },
+      description: 'Daily call in the first three days: explain how serious the consequences are',
+    },
+    {
+      id: 'second-visit',
+      day: 4,
+      action: 'field-visit',
+      window: OFFICE,
+      materials: VISIT_MATERIALS,
+      description: 'Second visit: how is the business doing, is money coming in',
+    },
+    {
+      id: 'guarantor-contact',
+      day: 4,
+      action: 'guarantor-contact',
+      window: OFFICE,
+      conditions: { hasGuarantor: true },
+      description: 'Contact the guarantor to collect jointly',
+    },
+    {
+      id: 'overdue-notice',
+      day: 7,
+      action: 'overdue-notice',
+      window: OFFICE,
+      catchUp: true,
+      description: 'Serve the formal overdue notice (催收函): the longer it runs, the greater the liability and the penalty interest',
+    },
+    {
+      id: 'daily-call',
+      day: 8,
+      action: 'phone-call',
+      window: CALLS,
+      repeat: { everyDays: 1 },
+      description: 'Daily call after the notice, until paid',
+    },
+    {
+      id: 'guarantor-demand',
+      day: 8,
+      action: 'guarantor-demand',
+      window: OFFICE,
+      conditions: { hasGuarantor: true },
+      catchUp: true,
+      description: "Demand that the guarantor pay in the debtor's place",
+    },
+    {
+      id: 'legal-referral',
+      day: 30,
+      action: 'legal-referral',
+      window: OFFICE,
+      catchUp: true,
+      description: 'Long unpaid: hand the case to legal proceedings without delay',
+    },
   ],
 });
 
@@ -154,7 +216,7 @@ export const DEFAULT_PLAYBOOK: Playbook = Playbook.parse({
 export const RECEIVABLES_PLAYBOOK: Playbook = Playbook.parse({
   id: 'receivables-sales',
   version: 1,
-  name: "Dealer receivables: statement, calls, approved visit, legal",
+  name: 'Dealer receivables: statement, calls, approved visit, legal',
   penaltyBpsPerDay: 3,
   allocationOrder: ['fees', 'penalty', 'principal'],
   blacklistAtDaysOverdue: 60,
@@ -165,18 +227,56 @@ export const RECEIVABLES_PLAYBOOK: Playbook = Playbook.parse({
   letterLanguage: 'zh-CN',
   creditor: { name: '示范机械销售有限公司 (Demo Machinery Sales Co.)' },
   steps: [
-    { id: 'statement', day: 0, action: 'statement-of-account', window: OFFICE, catchUp: true,
-      description: 'Send the statement of account (对账单), reconciled with finance, and ask for a written reply' },
-    { id: 'weekly-call', day: 3, action: 'phone-call', window: OFFICE, repeat: { everyDays: 7 },
-      description: 'Weekly call: confirm the statement, ask when payment comes' },
-    { id: 'overdue-notice', day: 14, action: 'overdue-notice', window: OFFICE, catchUp: true,
-      description: 'Serve the demand letter (催收函)' },
-    { id: 'approved-visit', day: 21, action: 'field-visit', window: OFFICE, approval: { role: 'manager' },
+    {
+      id: 'statement',
+      day: 0,
+      action: 'statement-of-account',
+      window: OFFICE,
+      catchUp: true,
+      description: 'Send the statement of account (对账单), reconciled with finance, and ask for a written reply',
+    },
+    {
+      id: 'weekly-call',
+      day: 3,
+      action: 'phone-call',
+      window: OFFICE,
+      repeat: { everyDays: 7 },
+      description: 'Weekly call: confirm the statement, ask when payment comes',
+    },
+    {
+      id: 'overdue-notice',
+      day: 14,
+      action: 'overdue-notice',
+      window: OFFICE,
+      catchUp: true,
+      description: 'Serve the demand letter (催收函)',
+    },
+    {
+      id: 'approved-visit',
+      day: 21,
+      action: 'field-visit',
+      window: OFFICE,
+      approval: { role: 'manager' },
       materials: ['statement of account', 'contract', 'demand letter', "lawyer's letter", 'visit receipt'],
-      description: 'Visit, approved by an executive: come back with a signed statement or a written promise' },
-    { id: 'guarantor-demand', day: 28, action: 'guarantor-demand', window: OFFICE, conditions: { hasGuarantor: true }, catchUp: true,
-      description: 'Demand that the guarantor pay' },
-    { id: 'legal-referral', day: 45, action: 'legal-referral', window: OFFICE, catchUp: true, conditions: { balanceAtLeastMinor: 100_000 },
-      description: 'Stalling or in bad faith: refer to legal for suit, asset freeze or mediation' },
+      description: 'Visit, approved by an executive: come back with a signed statement or a written promise',
+    },
+    {
+      id: 'guarantor-demand',
+      day: 28,
+      action: 'guarantor-demand',
+      window: OFFICE,
+      conditions: { hasGuarantor: true },
+      catchUp: true,
+      description: 'Demand that the guarantor pay',
+    },
+    {
+      id: 'legal-referral',
+      day: 45,
+      action: 'legal-referral',
+      window: OFFICE,
+      catchUp: true,
+      conditions: { balanceAtLeastMinor: 100_000 },
+      description: 'Stalling or in bad faith: refer to legal for suit, asset freeze or mediation',
+    },
   ],
 });

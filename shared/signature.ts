@@ -50,4 +50,3 @@ export function verifySignature(header: string, rawBody: string, secret: string,
 function hmacHex(secret: string, timestampSeconds: number, rawBody: string): string {
   return createHmac('sha256', secret).update(`${timestampSeconds}.${rawBody}`, 'utf8').digest('hex');
 }
-

@@ -24,7 +24,8 @@ const remember = (method: 'get' | 'post', path: string, r: Reply) => {
   seen.push({ method, path: path.split('?')[0]!, status: r.status });
   return r;
 };
-const post = async (path: string, body: unknown, key?: string) => remember('post', path, await postJson(`${stack.apiUrl}${path}`, body, key));
+const post = async (path: string, body: unknown, key?: string) =>
+  remember('post', path, await postJson(`${stack.apiUrl}${path}`, body, key));
 const get = async (path: string, key?: string) => remember('get', path, await getJson(`${stack.apiUrl}${path}`, key));
 const hook = async (body: unknown, opts: Parameters<typeof postSignedWebhook>[2] = {}) =>
   remember('post', '/v1/webhooks/payments', await postSignedWebhook(`${stack.apiUrl}/v1/webhooks/payments`, body, opts));
@@ -97,7 +98,12 @@ describe('POST /v1/missed-payments', () => {
     const accountId = uniqueAccountId('MP');
     const first = await post('/v1/missed-payments', missed(accountId), stack.keys.admin);
     expect(first.status).toBe(202);
-    expect(first.body).toEqual({ caseId: expect.any(String), workflowId: caseWorkflowId(accountId), runId: expect.any(String), created: true });
+    expect(first.body).toEqual({
+      caseId: expect.any(String),
+      workflowId: caseWorkflowId(accountId),
+      runId: expect.any(String),
+      created: true,
+    });
     expect(first.body.caseId).toBe(`${first.body.workflowId}/${first.body.runId}`);
 
     // The same instalment again: still "created" (it is the one that opened the case), same case, nothing added.
@@ -107,7 +113,11 @@ describe('POST /v1/missed-payments', () => {
     expect(await caseState(accountId)).toMatchObject({ outstandingMinor: 100_000, missedPayments: [expect.anything()] });
 
     // Another due date (the day before: it accrues its own day of penalty, 25): the open case takes it.
-    const second = await post('/v1/missed-payments', missed(accountId, { dueDate: addDays(yesterday(), -1), amountMinor: 50_000 }), stack.keys.admin);
+    const second = await post(
+      '/v1/missed-payments',
+      missed(accountId, { dueDate: addDays(yesterday(), -1), amountMinor: 50_000 }),
+      stack.keys.admin,
+    );
     expect(second.status).toBe(202);
     expect(second.body).toEqual({ ...first.body, created: false });
     const state = await caseState(accountId);
@@ -117,25 +127,39 @@ describe('POST /v1/missed-payments', () => {
 
   it('answers 400 with field-level issues', async () => {
     const accountId = uniqueAccountId('BAD');
-    const body = { ...missed(accountId), debtor: { name: '李四', timeZone: 'Mars/Olympus' }, amountDue: { amountMinor: 1.5, currency: 'CNY' } };
+    const body = {
+      ...missed(accountId),
+      debtor: { name: '李四', timeZone: 'Mars/Olympus' },
+      amountDue: { amountMinor: 1.5, currency: 'CNY' },
+    };
     const r = await post('/v1/missed-payments', body, stack.keys.admin);
     expectProblem(r, 400);
     const paths = (r.body.issues as Array<{ path: string }>).map((i) => i.path);
     expect(paths).toEqual(expect.arrayContaining(['body.amountDue.amountMinor', 'body.debtor.timeZone']));
-    expect(r.body.issues.every((i: { message: unknown; code: unknown }) => typeof i.message === 'string' && typeof i.code === 'string')).toBe(true);
+    expect(
+      r.body.issues.every((i: { message: unknown; code: unknown }) => typeof i.message === 'string' && typeof i.code === 'string'),
+    ).toBe(true);
 
     const extra = await post('/v1/missed-payments', { ...missed(accountId), unexpected: 1 }, stack.keys.admin);
     expectProblem(extra, 400);
     expect(extra.body.issues).toEqual(expect.arrayContaining([expect.objectContaining({ path: 'body', code: 'unrecognized_keys' })]));
     // Unknown keys are refused at every level: a misspelt `phone` would otherwise open a case with no phone.
-    const typo = await post('/v1/missed-payments', { ...missed(accountId), debtor: { name: '李四', timeZone: TZ, phone: '+86 139 0000 0003' } }, stack.keys.admin);
+    const typo = await post(
+      '/v1/missed-payments',
+      { ...missed(accountId), debtor: { name: '李四', timeZone: TZ, phone: '+86 139 0000 0003' } },
+      stack.keys.admin,
+    );
     expectProblem(typo, 400);
     expect(typo.body.issues).toEqual([expect.objectContaining({ path: 'body.debtor', code: 'unrecognized_keys' })]);
-    const nested = await post('/v1/missed-payments', {
-      ...missed(accountId),
-      guarantors: [{ id: 'G1', name: '王', phone: '1' }],
-      amountDue: { amountMinor: 1, currency: 'CNY', fx: 1 },
-    }, stack.keys.admin);
+    const nested = await post(
+      '/v1/missed-payments',
+      {
+        ...missed(accountId),
+        guarantors: [{ id: 'G1', name: '王', phone: '1' }],
+        amountDue: { amountMinor: 1, currency: 'CNY', fx: 1 },
+      },
+      stack.keys.admin,
+    );
     expectProblem(nested, 400);
     expect(nested.body.issues.map((i: { path: string }) => i.path).sort()).toEqual(['body.amountDue', 'body.guarantors.0']);
     // Nothing was started for a refused request.
@@ -144,11 +168,19 @@ describe('POST /v1/missed-payments', () => {
 
   it('answers 409 for an instalment in another currency than the open case, and 400 for an unknown playbook', async () => {
     const c = await openCase({ prefix: 'FX' });
-    const usd = await post('/v1/missed-payments', missed(c.accountId, { dueDate: addDays(yesterday(), -30), currency: 'USD' }), stack.keys.admin);
+    const usd = await post(
+      '/v1/missed-payments',
+      missed(c.accountId, { dueDate: addDays(yesterday(), -30), currency: 'USD' }),
+      stack.keys.admin,
+    );
     expectProblem(usd, 409);
     expect(usd.body.detail).toMatch(/CNY/);
     expect((await caseState(c.accountId)).missedPayments).toHaveLength(1);
-    const playbook = await post('/v1/missed-payments', { ...missed(uniqueAccountId('PB')), playbookId: 'no-such-playbook' }, stack.keys.admin);
+    const playbook = await post(
+      '/v1/missed-payments',
+      { ...missed(uniqueAccountId('PB')), playbookId: 'no-such-playbook' },
+      stack.keys.admin,
+    );
     expectProblem(playbook, 400);
     expect(playbook.body.issues.map((i: { path: string }) => i.path)).toEqual(['body.playbookId']);
   });
@@ -270,7 +302,14 @@ describe('reading cases', () => {
     const c = await openCase({ prefix: 'READ' });
     const r = await get(`/v1/cases/${c.accountId}`, stack.keys.collector);
     expect(r.status).toBe(200);
-    expect(r.body).toMatchObject({ accountId: c.accountId, caseKey: c.caseId, stage: 'open', currency: 'CNY', daysOverdue: 1, outstandingMinor: 100_000 });
+    expect(r.body).toMatchObject({
+      accountId: c.accountId,
+      caseKey: c.caseId,
+      stage: 'open',
+      currency: 'CNY',
+      daysOverdue: 1,
+      outstandingMinor: 100_000,
+    });
     expect(r.body.timeline[0]).toMatchObject({ what: 'case opened' });
     expectProblem(await get(`/v1/cases/${uniqueAccountId('GHOST')}`, stack.keys.supervisor), 404);
     expectProblem(await get(`/v1/cases/${c.accountId}`), 401);
@@ -284,7 +323,9 @@ describe('reading cases', () => {
     const q = `/v1/cases?stage=open&collectorId=${collectorId}`;
     // Visibility is eventually consistent.
     await expect
-      .poll(async () => ((await get(q, stack.keys.supervisor)).body.cases as Array<{ accountId: string }>).map((x) => x.accountId).sort(), { timeout: 15_000 })
+      .poll(async () => ((await get(q, stack.keys.supervisor)).body.cases as Array<{ accountId: string }>).map((x) => x.accountId).sort(), {
+        timeout: 15_000,
+      })
       .toEqual([a.accountId, b.accountId].sort());
     const all = await get(q, stack.keys.legal);
     expect(all.status).toBe(200);
@@ -303,7 +344,9 @@ describe('reading cases', () => {
     expect([page1.body.cases[0].accountId, page2.body.cases[0].accountId].sort()).toEqual([a.accountId, b.accountId].sort());
 
     // minDaysOverdue filters on the DaysOverdue attribute: these cases are 1 day overdue.
-    await expect.poll(async () => (await get(`${q}&minDaysOverdue=1`, stack.keys.supervisor)).body.cases.length, { timeout: 15_000 }).toBe(2);
+    await expect
+      .poll(async () => (await get(`${q}&minDaysOverdue=1`, stack.keys.supervisor)).body.cases.length, { timeout: 15_000 })
+      .toBe(2);
     expect((await get(`${q}&minDaysOverdue=2`, stack.keys.supervisor)).body.cases).toEqual([]);
   });
 
@@ -332,11 +375,20 @@ describe('reading cases', () => {
 
   it('GET /v1/cases/:accountId/history: the ledger, case-opened first; 404 for an unknown account', async () => {
     const c = await openCase({ prefix: 'HIST' });
-    await expect.poll(async () => (await stack.sql`select 1 from audit_log where account_id = ${c.accountId} and action = 'instalment-missed'`).length).toBe(1);
+    await expect
+      .poll(
+        async () => (await stack.sql`select 1 from audit_log where account_id = ${c.accountId} and action = 'instalment-missed'`).length,
+      )
+      .toBe(1);
     const r = await get(`/v1/cases/${c.accountId}/history`, stack.keys.collector);
     expect(r.status).toBe(200);
     expect(r.body.accountId).toBe(c.accountId);
-    expect(r.body.entries[0]).toMatchObject({ actor: 'case-workflow', action: 'case-opened', at: expect.any(String), detail: expect.any(Object) });
+    expect(r.body.entries[0]).toMatchObject({
+      actor: 'case-workflow',
+      action: 'case-opened',
+      at: expect.any(String),
+      detail: expect.any(Object),
+    });
     expect(r.body.entries.map((e: { action: string }) => e.action)).toContain('instalment-missed');
     expectProblem(await get(`/v1/cases/${uniqueAccountId('GHOST')}/history`, stack.keys.supervisor), 404);
     expectProblem(await get(`/v1/cases/${c.accountId}/history`, stack.keys['field-officer']), 403);
@@ -362,26 +414,42 @@ describe('case actions', () => {
 
   it("contact-outcomes: 202, on the case's timeline, recorded with the key's subject as actor", async () => {
     const c = await openCase({ prefix: 'OUT' });
-    const r = await act(c.accountId, 'contact-outcomes', { channel: 'phone', outcome: 'reached', reasonCategory: 2, note: 'will pay Friday' }, stack.keys.collector);
+    const r = await act(
+      c.accountId,
+      'contact-outcomes',
+      { channel: 'phone', outcome: 'reached', reasonCategory: 2, note: 'will pay Friday' },
+      stack.keys.collector,
+    );
     expect(r.status).toBe(202);
     expect(r.body).toEqual({ accepted: true });
     await expect
       .poll(async () => (await caseState(c.accountId)).timeline.map((t: { what: string }) => t.what))
       .toContain('contact outcome (phone)');
     await expect
-      .poll(async () => stack.sql`select actor, outcome, reason_category from contact_attempts where account_id = ${c.accountId} and status = 'completed'`)
+      .poll(
+        async () =>
+          stack.sql`select actor, outcome, reason_category from contact_attempts where account_id = ${c.accountId} and status = 'completed'`,
+      )
       .toEqual([{ actor: 'collector-1', outcome: 'reached', reason_category: 2 }]);
     // The actor is the key's, never the body's.
-    expectProblem(await act(c.accountId, 'contact-outcomes', { channel: 'phone', outcome: 'reached', actor: 'someone-else' }, stack.keys.collector), 400);
+    expectProblem(
+      await act(c.accountId, 'contact-outcomes', { channel: 'phone', outcome: 'reached', actor: 'someone-else' }, stack.keys.collector),
+      400,
+    );
   });
 
   it('visit-reports: a written promise is a date and an amount (400 for free text); 422 before any visit; 403 for a collector', async () => {
     // The receivables playbook visits on day 21 at the earliest: this case has had no visit.
     // (test/case-repairs.test.ts reports on a visit that ran: 200 with the promise.)
     const accountId = uniqueAccountId('VIS');
-    expect((await post('/v1/missed-payments', { ...missed(accountId), playbookId: 'receivables-sales' }, stack.keys.admin)).status).toBe(202);
+    expect((await post('/v1/missed-payments', { ...missed(accountId), playbookId: 'receivables-sales' }, stack.keys.admin)).status).toBe(
+      202,
+    );
     const report = { outcome: 'met', signedStatement: true, writtenPromise: { date: addDays(yesterday(), 4), amountMinor: 5_000 } };
-    expectProblem(await act(accountId, 'visit-reports', { ...report, writtenPromise: 'pays 5,000 by Friday' }, stack.keys['field-officer']), 400);
+    expectProblem(
+      await act(accountId, 'visit-reports', { ...report, writtenPromise: 'pays 5,000 by Friday' }, stack.keys['field-officer']),
+      400,
+    );
     const r = await act(accountId, 'visit-reports', report, stack.keys['field-officer']);
     expectProblem(r, 422);
     expect(r.body.detail).toBe('no field visit to report on yet');
@@ -409,7 +477,10 @@ describe('case actions', () => {
 
     expectProblem(await act(c.accountId, 'resume', {}, stack.keys.supervisor), 422);
     const until = new Date(Date.now() + 3 * 86_400_000).toISOString();
-    expect(await act(c.accountId, 'holds', { reason: 'debtor in hospital', until }, stack.keys.supervisor)).toMatchObject({ status: 200, body: { accepted: true } });
+    expect(await act(c.accountId, 'holds', { reason: 'debtor in hospital', until }, stack.keys.supervisor)).toMatchObject({
+      status: 200,
+      body: { accepted: true },
+    });
     expect((await caseState(c.accountId)).hold).toMatchObject({ reason: 'debtor in hospital', until });
     expect(await act(c.accountId, 'resume', {}, stack.keys.supervisor)).toMatchObject({ status: 200, body: { accepted: true } });
     expect((await caseState(c.accountId)).hold).toBeUndefined();
@@ -424,7 +495,9 @@ describe('case actions', () => {
     const approved = await act(c.accountId, 'approvals', { kind: 'treatment' }, stack.keys.supervisor);
     expect(approved).toMatchObject({ status: 200, body: { accepted: true } });
     expect(await c.handle.result()).toMatchObject({ stage: 'settled' });
-    expect(await stack.sql`select actor from audit_log where account_id = ${c.accountId} and action = 'treatment-restructure'`).toEqual([{ actor: 'supervisor-1' }]);
+    expect(await stack.sql`select actor from audit_log where account_id = ${c.accountId} and action = 'treatment-restructure'`).toEqual([
+      { actor: 'supervisor-1' },
+    ]);
   });
 
   it('approvals and legal events that do not apply are 422; legal events are for legal only', async () => {
@@ -452,7 +525,9 @@ describe('case actions', () => {
     const r = await act(c.accountId, 'write-off', { reason: 'debtor deceased, no estate' }, stack.keys.supervisor);
     expect(r).toMatchObject({ status: 200, body: { accepted: true } });
     expect(await c.handle.result()).toMatchObject({ stage: 'written-off' });
-    expect(await stack.sql`select actor from audit_log where account_id = ${c.accountId} and action = 'write-off'`).toEqual([{ actor: 'supervisor-1' }]);
+    expect(await stack.sql`select actor from audit_log where account_id = ${c.accountId} and action = 'write-off'`).toEqual([
+      { actor: 'supervisor-1' },
+    ]);
 
     // A closed case: updates and signals alike are 409.
     expectProblem(await act(c.accountId, 'promises', { date: addDays(today(), 3), amountMinor: 1_000 }, stack.keys.collector), 409);
@@ -502,8 +577,18 @@ describe('work queues', () => {
     expect(r.body).toMatchObject({ collectorId: 'collector-1', date });
     const ours = (r.body.calls as Array<{ accountId: string }>).filter((x) => x.accountId === c.accountId);
     expect(ours).toEqual([
-      { taskId: mine!.id, accountId: c.accountId, party: 'debtor', partyRef: null, phone: '+86 139 0000 0001', dueAt: at(date, '10:00'), windowEnd: at(date, '20:00'),
-        debtorName: '张三', outstandingMinor: 100_000, currency: 'CNY' },
+      {
+        taskId: mine!.id,
+        accountId: c.accountId,
+        party: 'debtor',
+        partyRef: null,
+        phone: '+86 139 0000 0001',
+        dueAt: at(date, '10:00'),
+        windowEnd: at(date, '20:00'),
+        debtorName: '张三',
+        outstandingMinor: 100_000,
+        currency: 'CNY',
+      },
       expect.objectContaining({ taskId: late!.id }),
     ]);
 
@@ -536,8 +621,19 @@ describe('work queues', () => {
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ officerId: 'field-officer-1', date });
     expect((r.body.visits as Array<{ accountId: string }>).filter((v) => v.accountId === c.accountId)).toEqual([
-      { visitId: mine!.id, accountId: c.accountId, debtorName: '张三', address: null, windowFrom: '09:00', windowTo: '18:00', purpose: 'site visit',
-        materials: ['loan contract'], vehicle: '京A12345', status: 'planned', approvalRequired: true },
+      {
+        visitId: mine!.id,
+        accountId: c.accountId,
+        debtorName: '张三',
+        address: null,
+        windowFrom: '09:00',
+        windowTo: '18:00',
+        purpose: 'site visit',
+        materials: ['loan contract'],
+        vehicle: '京A12345',
+        status: 'planned',
+        approvalRequired: true,
+      },
     ]);
     expectProblem(await get(`/v1/work-queues/visits?officerId=field-officer-2&date=${date}`, stack.keys['field-officer']), 403);
     const sup = await get(`/v1/work-queues/visits?officerId=field-officer-2&date=${date}`, stack.keys.supervisor);
@@ -557,13 +653,19 @@ describe('operations and HTTP behaviour', () => {
     const deadDb = connectDb('postgres://nobody@127.0.0.1:1/nothing');
     const apps = [
       createApp({ client: stack.client, sql: deadDb, taskQueue: stack.taskQueue }, createLogger('silent')),
-      createApp({ client: stack.client, sql: stack.sql, taskQueue: stack.taskQueue, webhookSecret: WEBHOOK_SECRET, webhookRateLimit: 2 }, createLogger('silent')),
+      createApp(
+        { client: stack.client, sql: stack.sql, taskQueue: stack.taskQueue, webhookSecret: WEBHOOK_SECRET, webhookRateLimit: 2 },
+        createLogger('silent'),
+      ),
     ];
     const servers = apps.map((app) => app.listen(0, '127.0.0.1'));
     await Promise.all(servers.map((srv) => new Promise<void>((resolve) => srv.once('listening', () => resolve()))));
     const [unready, limited] = servers.map((srv) => `http://127.0.0.1:${(srv.address() as AddressInfo).port}`);
     try {
-      expect(await getJson(`${unready}/readyz`)).toMatchObject({ status: 503, body: { ok: false, checks: { temporal: 'ok', postgres: 'unreachable' } } });
+      expect(await getJson(`${unready}/readyz`)).toMatchObject({
+        status: 503,
+        body: { ok: false, checks: { temporal: 'ok', postgres: 'unreachable' } },
+      });
       expectProblem(await postSignedWebhook(`${unready}/v1/webhooks/payments`, payment('A1', 'p-503', 1)), 503);
 
       const unknown = uniqueAccountId('RATE');
@@ -605,11 +707,12 @@ describe('operations and HTTP behaviour', () => {
   it('a body in another content type is 415, not taken for an empty one', async () => {
     const c = await openCase({ prefix: 'CT' });
     await post(`/v1/cases/${c.accountId}/holds`, { reason: 'on holiday' }, stack.keys.supervisor);
-    const send = (body: string | undefined, type?: string) => fetch(`${stack.apiUrl}/v1/cases/${c.accountId}/resume`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${stack.keys.supervisor}`, ...(type ? { 'content-type': type } : {}) },
-      ...(body !== undefined ? { body } : {}),
-    });
+    const send = (body: string | undefined, type?: string) =>
+      fetch(`${stack.apiUrl}/v1/cases/${c.accountId}/resume`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${stack.keys.supervisor}`, ...(type ? { 'content-type': type } : {}) },
+        ...(body !== undefined ? { body } : {}),
+      });
     const plain = await send('please resume', 'text/plain');
     expect(plain.status).toBe(415);
     expect(plain.headers.get('content-type')).toMatch(/^application\/problem\+json/);
@@ -631,7 +734,9 @@ describe('operations and HTTP behaviour', () => {
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
       const accountId = uniqueAccountId('PII');
-      const body = missed(accountId, { debtor: { phones: ['+86 138 1234 5678'], idNumber: '110108199001011234', address: '北京市海淀区中关村大街1号' } });
+      const body = missed(accountId, {
+        debtor: { phones: ['+86 138 1234 5678'], idNumber: '110108199001011234', address: '北京市海淀区中关村大街1号' },
+      });
       const opened = await fetch(`${base}/v1/missed-payments`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.keys.admin}`, 'x-request-id': 'pii-req-1' },
@@ -654,13 +759,16 @@ describe('operations and HTTP behaviour', () => {
         '/v1/cases/138-1234-5678',
       ];
       for (const [i, path] of urls.entries()) {
-        const r = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${stack.keys.supervisor}`, 'x-request-id': `pii-url-${i}` } });
+        const r = await fetch(`${base}${path}`, {
+          headers: { authorization: `Bearer ${stack.keys.supervisor}`, 'x-request-id': `pii-url-${i}` },
+        });
         expect(r.status).toBeGreaterThanOrEqual(400);
       }
       await expect.poll(() => lines.join('')).toContain(`pii-url-${urls.length - 1}`);
       const text = lines.join('');
       for (const id of ['pii-req-1', 'pii-req-2', ...urls.map((_, i) => `pii-url-${i}`)]) expect(text).toContain(id);
-      for (const pii of ['13812345678', '138 1234 5678', '138%201234%205678', '138-1234-5678', '110108199001011234', '中关村']) expect(text).not.toContain(pii);
+      for (const pii of ['13812345678', '138 1234 5678', '138%201234%205678', '138-1234-5678', '110108199001011234', '中关村'])
+        expect(text).not.toContain(pii);
       expect(text).not.toContain('1234 5678');
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -670,7 +778,9 @@ describe('operations and HTTP behaviour', () => {
 
 describe('the OpenAPI document', () => {
   it('documents every status this file saw the API answer with', async () => {
-    const doc = (await getJson(`${stack.apiUrl}/v1/openapi.json`)).body as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+    const doc = (await getJson(`${stack.apiUrl}/v1/openapi.json`)).body as {
+      paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+    };
     const routes = allRoutes({ client: stack.client, sql: stack.sql, taskQueue: stack.taskQueue }).map((r) => ({
       method: r.method,
       oaPath: r.path.replace(/:(\w+)/g, '{$1}'),
@@ -682,7 +792,8 @@ describe('the OpenAPI document', () => {
       if (s.status === 413) continue;
       const r = routes.find((x) => x.method === s.method && x.re.test(s.path));
       if (!r) continue; // no such route: the catch-all 404
-      if (!(String(s.status) in doc.paths[r.oaPath]![r.method]!.responses)) undocumented.add(`${s.method.toUpperCase()} ${r.oaPath} → ${s.status}`);
+      if (!(String(s.status) in doc.paths[r.oaPath]![r.method]!.responses))
+        undocumented.add(`${s.method.toUpperCase()} ${r.oaPath} → ${s.status}`);
     }
     expect([...undocumented]).toEqual([]);
     expect(seen.length).toBeGreaterThan(100);

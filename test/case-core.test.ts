@@ -191,11 +191,21 @@ describe('the default ladder, day by day', () => {
     expect(ran).toEqual(expectedLadder(true, 40));
     expect(idleDays).toEqual([5, 6]);
     // spot-check the instants the brief names
-    expect(ran[0]).toEqual({ day: 0, stepId: 'first-visit', action: 'field-visit', key: 'first-visit@0', dueAt: '2026-03-02T01:00:00.000Z' });
+    expect(ran[0]).toEqual({
+      day: 0,
+      stepId: 'first-visit',
+      action: 'field-visit',
+      key: 'first-visit@0',
+      dueAt: '2026-03-02T01:00:00.000Z',
+    });
     expect(ran.filter((r) => r.day === 4).map((r) => r.stepId)).toEqual(['second-visit', 'guarantor-contact']);
     expect(ran.filter((r) => r.day === 8).map((r) => r.stepId)).toEqual(['daily-call', 'guarantor-demand']);
     expect(ran.find((r) => r.stepId === 'legal-referral')).toEqual({
-      day: 30, stepId: 'legal-referral', action: 'legal-referral', key: 'legal-referral@30', dueAt: '2026-04-01T01:00:00.000Z',
+      day: 30,
+      stepId: 'legal-referral',
+      action: 'legal-referral',
+      key: 'legal-referral@30',
+      dueAt: '2026-04-01T01:00:00.000Z',
     });
     expect(ran.filter((r) => r.stepId === 'daily-call').map((r) => r.day)).toEqual(Array.from({ length: 33 }, (_, i) => i + 8));
   });
@@ -229,7 +239,11 @@ describe('the default ladder, day by day', () => {
     const s = openCase(at(0));
     walk(s, 0, 4);
     expect(nextAction(s, pb, at(5)).next).toEqual({
-      stepId: 'overdue-notice', action: 'overdue-notice', day: 7, dueAt: '2026-03-09T01:00:00.000Z', key: 'overdue-notice@7',
+      stepId: 'overdue-notice',
+      action: 'overdue-notice',
+      day: 7,
+      dueAt: '2026-03-09T01:00:00.000Z',
+      key: 'overdue-notice@7',
     });
   });
 
@@ -250,17 +264,28 @@ describe('the default ladder, day by day', () => {
     s.done['second-visit@4'] = 'ran';
     // Friday 2026-03-06 (day 5) noon EST: the next step is the notice, 09:00 EDT on 03-08 = 13:00Z
     expect(nextAction(s, pb, Date.parse('2026-03-06T17:00:00Z')).next).toEqual({
-      stepId: 'overdue-notice', action: 'overdue-notice', day: 7, dueAt: '2026-03-08T13:00:00.000Z', key: 'overdue-notice@7',
+      stepId: 'overdue-notice',
+      action: 'overdue-notice',
+      day: 7,
+      dueAt: '2026-03-08T13:00:00.000Z',
+      key: 'overdue-notice@7',
     });
     // asked at 07:00Z on 03-08 (the instant clocks jump from 02:00 EST to 03:00 EDT): still 09:00 EDT
     expect(nextAction(s, pb, Date.parse('2026-03-08T07:00:00Z')).next?.dueAt).toBe('2026-03-08T13:00:00.000Z');
     // the office closes at 18:00 EDT = 22:00Z: at 22:00Z the notice moves to 03-09 09:00 EDT
     expect(nextAction(s, pb, Date.parse('2026-03-08T21:59:00Z')).next?.dueAt).toBe('2026-03-08T21:59:00.000Z');
-    expect(nextAction(s, pb, Date.parse('2026-03-08T22:00:00Z')).next).toMatchObject({ key: 'overdue-notice@7', day: 8, dueAt: '2026-03-09T13:00:00.000Z' });
+    expect(nextAction(s, pb, Date.parse('2026-03-08T22:00:00Z')).next).toMatchObject({
+      key: 'overdue-notice@7',
+      day: 8,
+      dueAt: '2026-03-09T13:00:00.000Z',
+    });
     // the day-1 call was at 09:00 EST = 14:00Z
     const t = openCase(Date.parse('2026-03-01T14:00:00Z'), { timeZone: 'America/New_York', guarantor: false, dueDate: '2026-02-28' });
     t.done['first-visit@0'] = 'ran';
-    expect(nextAction(t, pb, Date.parse('2026-03-01T14:00:00Z')).next).toMatchObject({ key: 'early-call@1', dueAt: '2026-03-02T14:00:00.000Z' });
+    expect(nextAction(t, pb, Date.parse('2026-03-01T14:00:00Z')).next).toMatchObject({
+      key: 'early-call@1',
+      dueAt: '2026-03-02T14:00:00.000Z',
+    });
   });
 });
 
@@ -273,7 +298,11 @@ describe('late opening and passed windows', () => {
     accrue(s, pb, opened);
     expect(s.balance.penaltyMinor).toBe(9 * 500);
     const { ran } = runDueAt(s, pb, opened);
-    expect(ran.map((r) => [r.key, r.day])).toEqual([['overdue-notice@7', 9], ['daily-call@9', 9], ['guarantor-demand@8', 9]]);
+    expect(ran.map((r) => [r.key, r.day])).toEqual([
+      ['overdue-notice@7', 9],
+      ['daily-call@9', 9],
+      ['guarantor-demand@8', 9],
+    ]);
     // Opened at 19:00 instead: the notice's window (to 18:00) has closed, so it runs on day 10 at 09:00;
     // the day-9 call still happens (its window is open until 20:00).
     const evening = Date.parse('2026-03-11T19:00:00+08:00');
@@ -292,7 +321,11 @@ describe('late opening and passed windows', () => {
       { key: 'guarantor-contact@4', stepId: 'guarantor-contact', day: 4 },
     ]);
     expect(plan.next).toEqual({
-      stepId: 'overdue-notice', action: 'overdue-notice', day: 10, dueAt: '2026-03-12T01:00:00.000Z', key: 'overdue-notice@7',
+      stepId: 'overdue-notice',
+      action: 'overdue-notice',
+      day: 10,
+      dueAt: '2026-03-12T01:00:00.000Z',
+      key: 'overdue-notice@7',
     });
     const { ran, skipped, rest } = runDueAt(s, pb, at(10));
     expect(skipped).toEqual(['first-visit@0', 'second-visit@4', 'guarantor-contact@4']);
@@ -330,7 +363,11 @@ describe('late opening and passed windows', () => {
     const plan = nextAction(s, pb, at(10, 21)); // 21:00 local, calls end 20:00
     expect(plan.skipped).toEqual([]); // repeating steps are never recorded as skipped
     expect(plan.next).toEqual({
-      stepId: 'daily-call', action: 'phone-call', day: 11, dueAt: '2026-03-13T01:00:00.000Z', key: 'daily-call@11',
+      stepId: 'daily-call',
+      action: 'phone-call',
+      day: 11,
+      dueAt: '2026-03-13T01:00:00.000Z',
+      key: 'daily-call@11',
     });
     // at 20:00 exactly the window is closed; at 19:59 the call is still due now
     expect(nextAction(s, pb, at(10, 20)).next?.key).toBe('daily-call@11');
@@ -350,7 +387,11 @@ describe('late opening and passed windows', () => {
     const plan = nextAction(s, pb, at(10, 21));
     expect(plan.skipped.map((x) => x.key)).toEqual(['first-visit@0', 'second-visit@4']);
     expect(plan.next).toEqual({
-      stepId: 'overdue-notice', action: 'overdue-notice', day: 11, dueAt: '2026-03-13T01:00:00.000Z', key: 'overdue-notice@7',
+      stepId: 'overdue-notice',
+      action: 'overdue-notice',
+      day: 11,
+      dueAt: '2026-03-13T01:00:00.000Z',
+      key: 'overdue-notice@7',
     });
     // at 19:00 local the office is closed (notice tomorrow) but calls are open (daily call now)
     const t = openCase(at(10, 19), { guarantor: false });
@@ -384,7 +425,9 @@ describe('more ladder edges', () => {
     const every2 = Playbook.parse({
       ...DEFAULT_PLAYBOOK,
       id: 'every-2',
-      steps: [{ id: 'call', day: 1, action: 'phone-call', window: W, repeat: { everyDays: 2, untilDay: 6 }, description: 'every other day' }],
+      steps: [
+        { id: 'call', day: 1, action: 'phone-call', window: W, repeat: { everyDays: 2, untilDay: 6 }, description: 'every other day' },
+      ],
     } satisfies PlaybookInput);
     const s = openCase(at(0), { playbook: every2 });
     const { ran, idleDays } = walk(s, 0, 10, every2);
@@ -539,7 +582,13 @@ describe('promises to pay', () => {
     expect(s.promises[0]!.status).toBe('broken');
     const plan = nextAction(s, pb, deadline);
     expect(plan.pause).toBeUndefined();
-    expect(plan.next).toEqual({ stepId: 'daily-call', action: 'phone-call', day: 13, dueAt: '2026-03-15T01:00:00.000Z', key: 'daily-call@13' });
+    expect(plan.next).toEqual({
+      stepId: 'daily-call',
+      action: 'phone-call',
+      day: 13,
+      dueAt: '2026-03-15T01:00:00.000Z',
+      key: 'daily-call@13',
+    });
     expect(settlePromises(s, pb, deadline + 1)).toEqual([]); // settled once
     expect(s.brokenPromises).toBe(1);
   });
@@ -568,7 +617,9 @@ describe('promises to pay', () => {
   it('refuses past dates, dates beyond maxDaysAhead, non-positive amounts and a second pending promise', () => {
     const s = caseOnDay8();
     const now = at(8); // today is 2026-03-10 in Shanghai
-    expect(promiseRefusal(s, pb, { date: '2026-03-09', amountMinor: 1 }, now)).toBe('the promised date 2026-03-09 is in the past (today is 2026-03-10)');
+    expect(promiseRefusal(s, pb, { date: '2026-03-09', amountMinor: 1 }, now)).toBe(
+      'the promised date 2026-03-09 is in the past (today is 2026-03-10)',
+    );
     expect(promiseRefusal(s, pb, { date: '2026-03-10', amountMinor: 1 }, now)).toBeUndefined(); // today is fine
     expect(promiseRefusal(s, pb, { date: '2026-04-09', amountMinor: 1 }, now)).toBeUndefined(); // today + 30
     expect(promiseRefusal(s, pb, { date: '2026-04-10', amountMinor: 1 }, now)).toBe(
@@ -592,7 +643,9 @@ describe('promises to pay', () => {
   it('“today” is the debtor’s local date', () => {
     const s = caseOnDay8();
     const now = Date.parse('2026-03-09T16:30:00Z'); // 2026-03-10 00:30 in Shanghai, still 03-09 in UTC
-    expect(promiseRefusal(s, pb, { date: '2026-03-09', amountMinor: 1 }, now)).toBe('the promised date 2026-03-09 is in the past (today is 2026-03-10)');
+    expect(promiseRefusal(s, pb, { date: '2026-03-09', amountMinor: 1 }, now)).toBe(
+      'the promised date 2026-03-09 is in the past (today is 2026-03-10)',
+    );
   });
 
   it('broken promises reaching brokenPromisesForReferral bring the legal referral forward', () => {
@@ -669,7 +722,11 @@ describe('guarantor demand and legal referral', () => {
     });
     // day 5 at 10:00 local: now
     expect(nextAction(s, pb, at(5, 10)).next).toEqual({
-      stepId: 'legal-referral', action: 'legal-referral', day: 5, dueAt: iso(at(5, 10)), key: 'legal-referral@30',
+      stepId: 'legal-referral',
+      action: 'legal-referral',
+      day: 5,
+      dueAt: iso(at(5, 10)),
+      key: 'legal-referral@30',
     });
     // day 5 at 06:00 local: the window start
     expect(nextAction(s, pb, at(5, 6)).next).toMatchObject({ key: 'legal-referral@30', day: 5, dueAt: iso(at(5)) });
@@ -718,11 +775,46 @@ describe('step conditions on a custom playbook', () => {
     id: 'custom',
     steps: [
       { id: 'base', day: 0, action: 'phone-call', window: W, description: 'always' },
-      { id: 'big', day: 0, action: 'statement-of-account', window: W, conditions: { balanceAtLeastMinor: 100_000 }, description: 'big balance' },
-      { id: 'cause', day: 0, action: 'field-visit', window: W, conditions: { reasonCategoryIn: [5, 6] }, description: 'wrong account or fraud' },
-      { id: 'breaker', day: 0, action: 'overdue-notice', window: W, conditions: { brokenPromisesAtLeast: 1 }, description: 'a broken promise' },
-      { id: 'restructure', day: 0, action: 'field-visit', window: W, conditions: { treatmentIn: ['restructure', 'settle-in-kind'] }, description: 'restructure visit' },
-      { id: 'all', day: 0, action: 'guarantor-contact', window: W, conditions: { hasGuarantor: true, balanceAtLeastMinor: 1, brokenPromisesAtLeast: 0 }, description: 'all hold' },
+      {
+        id: 'big',
+        day: 0,
+        action: 'statement-of-account',
+        window: W,
+        conditions: { balanceAtLeastMinor: 100_000 },
+        description: 'big balance',
+      },
+      {
+        id: 'cause',
+        day: 0,
+        action: 'field-visit',
+        window: W,
+        conditions: { reasonCategoryIn: [5, 6] },
+        description: 'wrong account or fraud',
+      },
+      {
+        id: 'breaker',
+        day: 0,
+        action: 'overdue-notice',
+        window: W,
+        conditions: { brokenPromisesAtLeast: 1 },
+        description: 'a broken promise',
+      },
+      {
+        id: 'restructure',
+        day: 0,
+        action: 'field-visit',
+        window: W,
+        conditions: { treatmentIn: ['restructure', 'settle-in-kind'] },
+        description: 'restructure visit',
+      },
+      {
+        id: 'all',
+        day: 0,
+        action: 'guarantor-contact',
+        window: W,
+        conditions: { hasGuarantor: true, balanceAtLeastMinor: 1, brokenPromisesAtLeast: 0 },
+        description: 'all hold',
+      },
     ],
   } satisfies PlaybookInput);
 
@@ -1026,7 +1118,8 @@ describe('playbook schema', () => {
 });
 
 describe('per-instalment rule (cases since patch per-instalment-accrual): days overdue from the oldest unpaid instalment', () => {
-  const perInstalment = (nowMs: number, opts: Parameters<typeof caseInput>[0] = {}) => newCaseState(caseInput(opts), nowMs, 'Case:ACC-1/run-1', { perInstalment: true });
+  const perInstalment = (nowMs: number, opts: Parameters<typeof caseInput>[0] = {}) =>
+    newCaseState(caseInput(opts), nowMs, 'Case:ACC-1/run-1', { perInstalment: true });
   // The first instalment is due 2026-03-15: day 0 is 2026-03-16 = ladder day 14 of the fixtures' calendar (at(14)).
   const later = { dueDate: '2026-03-15' };
 
@@ -1065,7 +1158,10 @@ describe('per-instalment rule (cases since patch per-instalment-accrual): days o
     accrue(s, pb, at(16));
     const penalty = s.balance.penaltyMinor;
     expect(applyPayment(s, pb, payment('P-1', penalty + 100_000, at(16)), at(16))).toBe(true);
-    expect(s.instalments).toEqual({ '2026-03-15': { principalPaidMinor: 0, accruedDays: 2 }, '2026-03-01': { principalPaidMinor: 100_000, accruedDays: 16 } });
+    expect(s.instalments).toEqual({
+      '2026-03-15': { principalPaidMinor: 0, accruedDays: 2 },
+      '2026-03-01': { principalPaidMinor: 100_000, accruedDays: 16 },
+    });
     expect(daysOverdue(s, at(16))).toBe(3);
     // From now on only the unpaid instalment accrues.
     accrue(s, pb, at(17));
@@ -1104,11 +1200,35 @@ describe('decisions moved out of the loop (issue 9): a refused step, a step that
     expect(s.notBefore).toEqual({});
     expect(s.lastVisitReference).toBe('visit#1');
     expect(s.pendingVisit).toBeUndefined();
-    recordStepRan(s, pb, pb.steps.find((x) => x.id === 'guarantor-contact')!, 'guarantor-contact@4', 'call#2', iso(at(4, 18)), at(4, 9));
+    recordStepRan(
+      s,
+      pb,
+      pb.steps.find((x) => x.id === 'guarantor-contact')!,
+      'guarantor-contact@4',
+      'call#2',
+      iso(at(4, 18)),
+      at(4, 9),
+    );
     expect(s.guarantors.map((g) => g.status)).toEqual(['contacted']);
-    recordStepRan(s, pb, pb.steps.find((x) => x.id === 'guarantor-demand')!, 'guarantor-demand@8', 'GD-1', iso(at(8, 18)), at(8, 9));
+    recordStepRan(
+      s,
+      pb,
+      pb.steps.find((x) => x.id === 'guarantor-demand')!,
+      'guarantor-demand@8',
+      'GD-1',
+      iso(at(8, 18)),
+      at(8, 9),
+    );
     expect(s.guarantorDemand).toEqual({ demandedAt: iso(at(8, 9)), deadline: iso(at(15, 9)) });
-    recordStepRan(s, pb, pb.steps.find((x) => x.id === 'legal-referral')!, 'legal-referral@30', 'legal#1', iso(at(30, 18)), at(30, 9));
+    recordStepRan(
+      s,
+      pb,
+      pb.steps.find((x) => x.id === 'legal-referral')!,
+      'legal-referral@30',
+      'legal#1',
+      iso(at(30, 18)),
+      at(30, 9),
+    );
     expect(s.legal).toEqual({ status: 'awaiting-approval', requestedAt: iso(at(30, 9)), remindersSent: 0, events: [] });
     const approved = { ...pb.steps[0]!, approval: { role: 'manager' as const } };
     recordStepRan(s, pb, approved, 'first-visit@0', 'visit#9', iso(at(0, 18)), at(0, 12));

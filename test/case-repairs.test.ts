@@ -31,7 +31,15 @@ const letters: Playbook = Playbook.parse({
   stepAttempts: 3,
   steps: [
     { id: 'notice', day: 0, action: 'overdue-notice', window: ALL_DAY, catchUp: true, description: 'Serve the overdue notice' },
-    { id: 'demand', day: 0, action: 'guarantor-demand', window: ALL_DAY, catchUp: true, conditions: { hasGuarantor: true }, description: 'Demand payment from the guarantor' },
+    {
+      id: 'demand',
+      day: 0,
+      action: 'guarantor-demand',
+      window: ALL_DAY,
+      catchUp: true,
+      conditions: { hasGuarantor: true },
+      description: 'Demand payment from the guarantor',
+    },
   ],
 });
 const visit: Playbook = Playbook.parse({
@@ -75,10 +83,21 @@ afterAll(async () => {
 });
 
 /** A case opened yesterday in TZ, its debtor in the officers' region, with an address unless told otherwise. */
-function caseInput(accountId: string, opts: { playbook: Playbook; debtor?: Partial<Debtor>; guarantors?: Guarantor[]; amountMinor?: number }): CaseInput {
+function caseInput(
+  accountId: string,
+  opts: { playbook: Playbook; debtor?: Partial<Debtor>; guarantors?: Guarantor[]; amountMinor?: number },
+): CaseInput {
   return {
     accountId,
-    debtor: { name: 'Chen Jing', timeZone: TZ, phones: ['+86 139 1111 2222'], jurisdiction: 'CN', region: REGION, address: '1 Market Street', ...opts.debtor },
+    debtor: {
+      name: 'Chen Jing',
+      timeZone: TZ,
+      phones: ['+86 139 1111 2222'],
+      jurisdiction: 'CN',
+      region: REGION,
+      address: '1 Market Street',
+      ...opts.debtor,
+    },
     guarantors: opts.guarantors ?? [],
     currency: 'CNY',
     firstMissed: { dueDate: addDays(today(), -1), amountMinor: opts.amountMinor ?? 300_000, currency: 'CNY' },
@@ -94,13 +113,23 @@ async function openCase(opts: Parameters<typeof caseInput>[1], accountId = uniqu
 /** Every case this file starts, by test name: their histories join the replay test's (new paths). */
 const started: Array<{ name: string; workflowId: string; firstExecutionRunId: string }> = [];
 async function startCase(input: CaseInput) {
-  const handle = await stack.client.workflow.start('collectionCase', { taskQueue: stack.taskQueue, workflowId: caseWorkflowId(input.accountId), args: [input] });
-  started.push({ name: expect.getState().currentTestName ?? input.accountId, workflowId: handle.workflowId, firstExecutionRunId: handle.firstExecutionRunId });
+  const handle = await stack.client.workflow.start('collectionCase', {
+    taskQueue: stack.taskQueue,
+    workflowId: caseWorkflowId(input.accountId),
+    args: [input],
+  });
+  started.push({
+    name: expect.getState().currentTestName ?? input.accountId,
+    workflowId: handle.workflowId,
+    firstExecutionRunId: handle.firstExecutionRunId,
+  });
   return handle;
 }
 
 const supervisorEmails = (accountId: string) =>
-  sql<{ subject: string }[]>`select payload->>'subject' as subject from channel_outbox where account_id = ${accountId} and channel = 'email' order by id`;
+  sql<
+    { subject: string }[]
+  >`select payload->>'subject' as subject from channel_outbox where account_id = ${accountId} and channel = 'email' order by id`;
 
 describe('letters that cannot go out', () => {
   it('no address: the letters fail leaving no pending row and supervisors are told; the address added through the API makes them catch up', async () => {
@@ -117,19 +146,27 @@ describe('letters that cannot go out', () => {
     ]);
     // Nothing left waiting as pending (or at all): finance reads no letter as served.
     expect(await sql`select kind, delivery_status from notices where account_id = ${c.accountId}`).toEqual([]);
-    await expect.poll(async () => (await supervisorEmails(c.accountId)).map((e) => e.subject)).toEqual([
-      `Case ${c.accountId}: day 0 overdue notice failed`,
-      `Case ${c.accountId}: day 0 guarantor demand failed`,
-    ]);
-    expect(await sql`select detail->>'step' as step from audit_log where account_id = ${c.accountId} and action = 'step-failed' order by id`)
-      .toEqual([{ step: 'notice' }, { step: 'demand' }]);
+    await expect
+      .poll(async () => (await supervisorEmails(c.accountId)).map((e) => e.subject))
+      .toEqual([`Case ${c.accountId}: day 0 overdue notice failed`, `Case ${c.accountId}: day 0 guarantor demand failed`]);
+    expect(
+      await sql`select detail->>'step' as step from audit_log where account_id = ${c.accountId} and action = 'step-failed' order by id`,
+    ).toEqual([{ step: 'notice' }, { step: 'demand' }]);
 
     // A control character in an address is refused at the API, with the field named.
-    const bad = await postJson(`${stack.apiUrl}/v1/cases/${c.accountId}/contact-details`, { debtor: { address: '2 Market\nStreet' } }, stack.keys.collector);
+    const bad = await postJson(
+      `${stack.apiUrl}/v1/cases/${c.accountId}/contact-details`,
+      { debtor: { address: '2 Market\nStreet' } },
+      stack.keys.collector,
+    );
     expect(bad.status).toBe(400);
     expect(bad.body.issues.map((i: { path: string }) => i.path)).toEqual(['body.debtor.address']);
     // A guarantor the case does not have is refused by the case.
-    const unknown = await postJson(`${stack.apiUrl}/v1/cases/${c.accountId}/contact-details`, { guarantors: [{ id: 'G9', address: 'x' }] }, stack.keys.collector);
+    const unknown = await postJson(
+      `${stack.apiUrl}/v1/cases/${c.accountId}/contact-details`,
+      { guarantors: [{ id: 'G9', address: 'x' }] },
+      stack.keys.collector,
+    );
     expect(unknown.status).toBe(422);
 
     const r = await postJson(
@@ -139,26 +176,37 @@ describe('letters that cannot go out', () => {
     );
     expect(r.status).toBe(200);
     expect(r.body.detail).toBe('contact details updated; 2 letter(s) will catch up');
-    await expect.poll(async () => sql`select kind, recipient, delivery_status from notices where account_id = ${c.accountId} order by kind`).toEqual([
-      { kind: 'guarantor-demand', recipient: 'Zhou Bao', delivery_status: 'queued' },
-      { kind: 'overdue-notice', recipient: 'Chen Jing', delivery_status: 'queued' },
-    ]);
+    await expect
+      .poll(async () => sql`select kind, recipient, delivery_status from notices where account_id = ${c.accountId} order by kind`)
+      .toEqual([
+        { kind: 'guarantor-demand', recipient: 'Zhou Bao', delivery_status: 'queued' },
+        { kind: 'overdue-notice', recipient: 'Chen Jing', delivery_status: 'queued' },
+      ]);
     expect((await c.state()).done).toEqual({ 'notice@0': 'ran', 'demand@0': 'ran' });
     expect((await c.state()).debtorContact).toEqual({ address: '2 Market Street', email: 'chen@example.com' });
-    expect(await sql`select address, email from debtors where account_id = ${c.accountId}`).toEqual([{ address: '2 Market Street', email: 'chen@example.com' }]);
-    expect(await sql`select address from guarantors where account_id = ${c.accountId}`).toEqual([{ address: '9 River Road' }]);
-    expect(await sql`select actor, detail->'fields' as fields from audit_log where account_id = ${c.accountId} and action = 'contact-details-updated'`).toEqual([
-      { actor: 'collector-1', fields: ['debtor.address', 'debtor.email', 'guarantor.G1.address'] },
+    expect(await sql`select address, email from debtors where account_id = ${c.accountId}`).toEqual([
+      { address: '2 Market Street', email: 'chen@example.com' },
     ]);
+    expect(await sql`select address from guarantors where account_id = ${c.accountId}`).toEqual([{ address: '9 River Road' }]);
+    expect(
+      await sql`select actor, detail->'fields' as fields from audit_log where account_id = ${c.accountId} and action = 'contact-details-updated'`,
+    ).toEqual([{ actor: 'collector-1', fields: ['debtor.address', 'debtor.email', 'guarantor.G1.address'] }]);
     await c.handle.terminate('test done');
   });
 
   it('a name with a control character is refused at intake (400), before any case opens', async () => {
     const accountId = uniqueAccountId('REPAIR');
-    const r = await postJson(`${stack.apiUrl}/v1/missed-payments`, {
-      accountId, dueDate: addDays(today(), -1), amountDue: { amountMinor: 1_000, currency: 'CNY' },
-      debtor: { name: 'Chen\u0007Jing', timeZone: TZ }, guarantors: [{ id: 'G1', name: 'Zhou', address: 'a\u2028b' }],
-    }, stack.keys.admin);
+    const r = await postJson(
+      `${stack.apiUrl}/v1/missed-payments`,
+      {
+        accountId,
+        dueDate: addDays(today(), -1),
+        amountDue: { amountMinor: 1_000, currency: 'CNY' },
+        debtor: { name: 'Chen\u0007Jing', timeZone: TZ },
+        guarantors: [{ id: 'G1', name: 'Zhou', address: 'a\u2028b' }],
+      },
+      stack.keys.admin,
+    );
     expect(r.status).toBe(400);
     expect(r.body.issues.map((i: { path: string }) => i.path)).toEqual(['body.debtor.name', 'body.guarantors.0.address']);
   });
@@ -171,7 +219,9 @@ describe('steps that cannot succeed do not hold the case', () => {
     await expect.poll(async () => (await c.state()).done, { timeout: 30_000 }).toEqual({ 'notice@0': 'failed' });
     expect(attempts.get(c.accountId)).toBe(3);
     expect((await c.state()).timeline.at(-1)?.outcome ?? '').toMatch(/letter gateway down/);
-    await expect.poll(async () => sql`select delivery_status from notices where account_id = ${c.accountId}`).toEqual([{ delivery_status: 'failed' }]);
+    await expect
+      .poll(async () => sql`select delivery_status from notices where account_id = ${c.accountId}`)
+      .toEqual([{ delivery_status: 'failed' }]);
     await expect.poll(async () => (await supervisorEmails(c.accountId)).length).toBe(1);
     await c.handle.terminate('test done');
   });
@@ -185,10 +235,17 @@ describe('steps that cannot succeed do not hold the case', () => {
       await inFlight;
       const owed = (await c.state()).outstandingMinor;
       const paid = await postSignedWebhook(`${stack.apiUrl}/v1/webhooks/payments`, {
-        paymentId: `${c.accountId}-full`, accountId: c.accountId, amountMinor: owed, currency: 'CNY', paidAt: new Date().toISOString(),
+        paymentId: `${c.accountId}-full`,
+        accountId: c.accountId,
+        amountMinor: owed,
+        currency: 'CNY',
+        paidAt: new Date().toISOString(),
       });
       expect(paid.status).toBe(200);
-      const closed = await Promise.race([c.handle.result(), new Promise((resolve) => setTimeout(() => resolve('still waiting on the step'), 15_000))]);
+      const closed = await Promise.race([
+        c.handle.result(),
+        new Promise((resolve) => setTimeout(() => resolve('still waiting on the step'), 15_000)),
+      ]);
       expect(closed).toMatchObject({ stage: 'paid' });
       expect(attempts.get(c.accountId)).toBe(1);
       expect((await c.handle.query(caseStateQuery)).timeline.map((e) => e.outcome)).toContain('cancelled: the case ended while it ran');
@@ -213,7 +270,10 @@ describe('a payment reaches the ledger and the case, or neither', () => {
     expect(await a1.handle.executeUpdate(receivePaymentUpdate, { args: [payment] })).toMatchObject({ applied: true });
     const before = (await a2.state()).outstandingMinor;
     // Straight to the case, past the API's own check: the ledger refuses and the case takes nothing.
-    const refused = await a2.handle.executeUpdate(receivePaymentUpdate, { args: [payment] }).then(() => undefined, (e: unknown) => e);
+    const refused = await a2.handle.executeUpdate(receivePaymentUpdate, { args: [payment] }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
     const cause = (refused as WorkflowUpdateFailedError).cause;
     expect(cause).toBeInstanceOf(ApplicationFailure);
@@ -222,7 +282,9 @@ describe('a payment reaches the ledger and the case, or neither', () => {
     const s2 = await a2.state();
     expect(s2.outstandingMinor).toBe(before);
     expect(s2.payments).toEqual([]);
-    expect(s2.timeline).toContainEqual(expect.objectContaining({ what: 'payment refused', outcome: expect.stringContaining(a1.accountId) }));
+    expect(s2.timeline).toContainEqual(
+      expect.objectContaining({ what: 'payment refused', outcome: expect.stringContaining(a1.accountId) }),
+    );
     expect(await sql`select account_id from payments where payment_id = ${payment.paymentId}`).toEqual([{ account_id: a1.accountId }]);
     // ...and the same payment again on its own account is a duplicate, not a second payment.
     expect(await a1.handle.executeUpdate(receivePaymentUpdate, { args: [payment] })).toMatchObject({ applied: false });
@@ -233,15 +295,23 @@ describe('a payment reaches the ledger and the case, or neither', () => {
   it('a payment that arrives with the case (in its first activation) waits for the case to be in the ledger, then reaches both', async () => {
     const accountId = uniqueAccountId('REPAIR');
     const start = new WithStartWorkflowOperation('collectionCase', {
-      taskQueue: stack.taskQueue, workflowId: caseWorkflowId(accountId), args: [caseInput(accountId, { playbook: visit })], workflowIdConflictPolicy: 'FAIL',
+      taskQueue: stack.taskQueue,
+      workflowId: caseWorkflowId(accountId),
+      args: [caseInput(accountId, { playbook: visit })],
+      workflowIdConflictPolicy: 'FAIL',
     });
     const payment = { paymentId: `${accountId}-first`, amountMinor: 100_000, currency: 'CNY', paidAt: new Date().toISOString() };
-    const answer = await stack.client.workflow.executeUpdateWithStart(receivePaymentUpdate, { args: [payment], startWorkflowOperation: start });
+    const answer = await stack.client.workflow.executeUpdateWithStart(receivePaymentUpdate, {
+      args: [payment],
+      startWorkflowOperation: start,
+    });
     const handle = await start.workflowHandle();
     const { runId } = await handle.describe();
     started.push({ name: expect.getState().currentTestName!, workflowId: handle.workflowId, firstExecutionRunId: runId });
     expect(answer).toMatchObject({ applied: true, outstandingMinor: 200_000 });
-    expect(await sql`select amount_minor, principal_minor from payments where payment_id = ${payment.paymentId}`).toEqual([{ amount_minor: 100_000, principal_minor: 100_000 }]);
+    expect(await sql`select amount_minor, principal_minor from payments where payment_id = ${payment.paymentId}`).toEqual([
+      { amount_minor: 100_000, principal_minor: 100_000 },
+    ]);
     await handle.terminate('test done');
   });
 });
@@ -250,12 +320,25 @@ describe('a written promise from a visit', () => {
   it('is a promise to pay: it pauses the ladder and reaches the ledger; one the case would refuse is a 422', async () => {
     const c = await openCase({ playbook: visit });
     await expect.poll(async () => (await c.state()).done).toEqual({ 'visit@0': 'ran' });
-    const report = { outcome: 'met', signedStatement: true, note: 'business open', writtenPromise: { date: addDays(today(), 3), amountMinor: 50_000 } };
+    const report = {
+      outcome: 'met',
+      signedStatement: true,
+      note: 'business open',
+      writtenPromise: { date: addDays(today(), 3), amountMinor: 50_000 },
+    };
 
-    const past = await postJson(`${stack.apiUrl}/v1/cases/${c.accountId}/visit-reports`, { ...report, writtenPromise: { date: addDays(today(), -1), amountMinor: 50_000 } }, stack.keys['field-officer']);
+    const past = await postJson(
+      `${stack.apiUrl}/v1/cases/${c.accountId}/visit-reports`,
+      { ...report, writtenPromise: { date: addDays(today(), -1), amountMinor: 50_000 } },
+      stack.keys['field-officer'],
+    );
     expect(past.status).toBe(422);
     expect(past.body.detail).toMatch(/^the written promise is refused: the promised date .* is in the past/);
-    const text = await postJson(`${stack.apiUrl}/v1/cases/${c.accountId}/visit-reports`, { ...report, writtenPromise: 'will pay next week' }, stack.keys['field-officer']);
+    const text = await postJson(
+      `${stack.apiUrl}/v1/cases/${c.accountId}/visit-reports`,
+      { ...report, writtenPromise: 'will pay next week' },
+      stack.keys['field-officer'],
+    );
     expect(text.status).toBe(400);
 
     const r = await postJson(`${stack.apiUrl}/v1/cases/${c.accountId}/visit-reports`, report, stack.keys['field-officer']);
@@ -264,22 +347,30 @@ describe('a written promise from a visit', () => {
     const s = await c.state();
     expect(s.promises).toMatchObject([{ id: 1, date: report.writtenPromise.date, amountMinor: 50_000, status: 'pending' }]);
     expect(s.nextAction).toBeUndefined(); // paused until the date plus grace
-    await expect.poll(async () => sql`select p.promise_no, p.amount_minor, p.status from promises p join cases c using (case_key) where c.account_id = ${c.accountId}`).toEqual([
-      { promise_no: 1, amount_minor: 50_000, status: 'pending' },
-    ]);
-    await expect.poll(async () => sql`select written_promise, signed_statement from visits where account_id = ${c.accountId}`).toEqual([
-      { written_promise: `500.00 CNY by ${report.writtenPromise.date}`, signed_statement: true },
-    ]);
+    await expect
+      .poll(
+        async () =>
+          sql`select p.promise_no, p.amount_minor, p.status from promises p join cases c using (case_key) where c.account_id = ${c.accountId}`,
+      )
+      .toEqual([{ promise_no: 1, amount_minor: 50_000, status: 'pending' }]);
+    await expect
+      .poll(async () => sql`select written_promise, signed_statement from visits where account_id = ${c.accountId}`)
+      .toEqual([{ written_promise: `500.00 CNY by ${report.writtenPromise.date}`, signed_statement: true }]);
     await c.handle.terminate('test done');
   });
 });
 
 describe('what a supervisor reads', () => {
-  it('amounts in major units with grouping, times in the debtor\'s zone: current details, timer and activity summaries', async () => {
+  it("amounts in major units with grouping, times in the debtor's zone: current details, timer and activity summaries", async () => {
     const c = await openCase({ playbook: visit, amountMinor: 100_450_00 });
     await expect.poll(async () => (await c.state()).done).toEqual({ 'visit@0': 'ran' });
-    await expect.poll(async () => (await c.handle.query<{ currentDetails: string }>('__temporal_workflow_metadata')).currentDetails)
-      .toMatch(new RegExp(`^Day 0: field visit planned \\(\\S+\\)\\. Outstanding 100,450\\.00 CNY\\. Next: daily phone call on day 1, 00:00 ${TZ.replace(/[+]/g, '\\+')}\\.$`));
+    await expect
+      .poll(async () => (await c.handle.query<{ currentDetails: string }>('__temporal_workflow_metadata')).currentDetails)
+      .toMatch(
+        new RegExp(
+          `^Day 0: field visit planned \\(\\S+\\)\\. Outstanding 100,450\\.00 CNY\\. Next: daily phone call on day 1, 00:00 ${TZ.replace(/[+]/g, '\\+')}\\.$`,
+        ),
+      );
     const summaries: string[] = [];
     for (const e of (await c.handle.fetchHistory()).events ?? []) {
       const p = e.userMetadata?.summary;
@@ -287,7 +378,8 @@ describe('what a supervisor reads', () => {
     }
     const timers = summaries.filter((x) => x.startsWith('until '));
     expect(timers.length).toBeGreaterThan(0);
-    for (const t of timers) expect(t).toMatch(new RegExp(`^until (day \\d+ )?\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d ${TZ.replace(/[+]/g, '\\+')}`));
+    for (const t of timers)
+      expect(t).toMatch(new RegExp(`^until (day \\d+ )?\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d ${TZ.replace(/[+]/g, '\\+')}`));
     expect(summaries.join('\n')).not.toMatch(/\d{4}-\d\d-\d\dT\d\d:\d\d/); // no UTC instant left for a person to convert
     await c.handle.terminate('test done');
   });

@@ -99,7 +99,13 @@ describe('outbox provider', () => {
       channel: 'letter',
       recipient: { name: 'Li Wei', address: '88 Century Ave, Shanghai' },
       subject: 'Overdue notice',
-      document: { kind: 'overdue-notice', language: 'zh-CN', reference: `N-${randomUUID()}`, contentHash: 'sha256:abc', pdfBase64: 'JVBERi0xLjcK' },
+      document: {
+        kind: 'overdue-notice',
+        language: 'zh-CN',
+        reference: `N-${randomUUID()}`,
+        contentHash: 'sha256:abc',
+        pdfBase64: 'JVBERi0xLjcK',
+      },
     });
     await outbox.send(m);
     const [row] = await rowsFor([m.idempotencyKey]);
@@ -187,7 +193,12 @@ describe('http provider', () => {
 
   it('takes the status and duplicate flag from a 2xx answer', async () => {
     reply = (_req, res) => json(res, 200, { id: 'gw-2', status: 'delivered', duplicate: true });
-    expect(await provider().send(message())).toEqual({ provider: 'test-gateway', providerRef: 'gw-2', status: 'delivered', duplicate: true });
+    expect(await provider().send(message())).toEqual({
+      provider: 'test-gateway',
+      providerRef: 'gw-2',
+      status: 'delivered',
+      duplicate: true,
+    });
   });
 
   it('treats a 409 with an id as a duplicate receipt', async () => {

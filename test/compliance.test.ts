@@ -141,14 +141,19 @@ describe('Regulation F Official Interpretations to §1006.14(b)(2), transcribed 
   });
 });
 
-describe('Regulation F boundaries: seven consecutive calendar days in the consumer\'s zone', () => {
+describe("Regulation F boundaries: seven consecutive calendar days in the consumer's zone", () => {
   const sevenOnJune1 = Array.from({ length: 7 }, (_, i) => call(`2026-06-01T${String(9 + i).padStart(2, '0')}:00:00-04:00`));
   const recheckNY = (log: readonly ContactLogEntry[]) => (at: number) =>
     checkContact(US, { at, channel: 'phone', party: 'debtor', timeZone: NY }, log, NO_FLAGS);
 
   it('the 7th attempt is allowed, the 8th refused until the day the first one leaves the period', () => {
     expect(check(US, '2026-06-01T15:30:00-04:00', NY, sevenOnJune1.slice(0, 6))).toEqual({ allowed: true });
-    expectRefused(check(US, '2026-06-03T10:00:00-04:00', NY, sevenOnJune1), 'call-attempts-7-in-7', '2026-06-08T12:00:00.000Z', recheckNY(sevenOnJune1));
+    expectRefused(
+      check(US, '2026-06-03T10:00:00-04:00', NY, sevenOnJune1),
+      'call-attempts-7-in-7',
+      '2026-06-08T12:00:00.000Z',
+      recheckNY(sevenOnJune1),
+    );
     // Sunday June 7 is still the 7th day of the period that started Monday June 1.
     expect(check(US, '2026-06-07T20:59:00-04:00', NY, sevenOnJune1)).toMatchObject({ allowed: false, rule: 'call-attempts-7-in-7' });
     expect(check(US, '2026-06-08T08:00:00-04:00', NY, sevenOnJune1)).toEqual({ allowed: true });
@@ -224,7 +229,7 @@ describe("inconvenient hours, in the debtor's time zone", () => {
     expectRefused(check(CN, '2026-06-11T07:59:00+08:00', SH), 'contact-window', '2026-06-11T00:00:00.000Z', recheck(CN, SH));
   });
 
-  it('the same instant is judged in the debtor\'s zone, for every channel', () => {
+  it("the same instant is judged in the debtor's zone, for every channel", () => {
     // 13:30Z = 09:30 in New York, 06:30 in Los Angeles.
     expect(check(US, '2026-06-10T13:30:00Z', NY)).toEqual({ allowed: true });
     for (const channel of CHANNELS) {
@@ -261,7 +266,12 @@ describe('CN collection conduct', () => {
 
   it('3 answered calls today → the 4th refused until 08:00 the next local day', () => {
     expect(check(CN, '2026-06-10T14:00:00+08:00', SH, answered.slice(0, 2))).toEqual({ allowed: true });
-    expectRefused(check(CN, '2026-06-10T16:00:00+08:00', SH, answered), 'answered-calls-per-day', '2026-06-11T00:00:00.000Z', recheck(answered));
+    expectRefused(
+      check(CN, '2026-06-10T16:00:00+08:00', SH, answered),
+      'answered-calls-per-day',
+      '2026-06-11T00:00:00.000Z',
+      recheck(answered),
+    );
   });
 
   it("the local day is Shanghai's, not UTC's", () => {
@@ -342,11 +352,21 @@ describe('when several rules refuse, the verdict names the one whose nextAllowed
     checkContact(US, { at, channel: 'phone', party: 'debtor', timeZone: NY }, log, NO_FLAGS);
 
   it('contact window (next morning) vs 7-in-7 (five days later): 7-in-7, waiting once to 08:00 on June 8', () => {
-    expectRefused(check(US, '2026-06-03T21:30:00-04:00', NY, sevenOnJune1), 'call-attempts-7-in-7', '2026-06-08T12:00:00.000Z', recheck(sevenOnJune1));
+    expectRefused(
+      check(US, '2026-06-03T21:30:00-04:00', NY, sevenOnJune1),
+      'call-attempts-7-in-7',
+      '2026-06-08T12:00:00.000Z',
+      recheck(sevenOnJune1),
+    );
   });
 
   it('7-in-7 (frees at midnight) vs contact window (08:00): contact window, 08:00 on June 8', () => {
-    expectRefused(check(US, '2026-06-07T22:00:00-04:00', NY, sevenOnJune1), 'contact-window', '2026-06-08T12:00:00.000Z', recheck(sevenOnJune1));
+    expectRefused(
+      check(US, '2026-06-07T22:00:00-04:00', NY, sevenOnJune1),
+      'contact-window',
+      '2026-06-08T12:00:00.000Z',
+      recheck(sevenOnJune1),
+    );
   });
 
   it('7-in-7 (June 8) vs after-conversation (June 11): after-conversation', () => {

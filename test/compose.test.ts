@@ -252,7 +252,13 @@ describe('docker-compose.yml', () => {
 
   it('registers exactly the case search attributes, with their types, on the namespace the app uses', () => {
     const cliType: Record<string, string> = {
-      KEYWORD: 'Keyword', INT: 'Int', BOOL: 'Bool', TEXT: 'Text', DOUBLE: 'Double', DATETIME: 'Datetime', KEYWORD_LIST: 'KeywordList',
+      KEYWORD: 'Keyword',
+      INT: 'Int',
+      BOOL: 'Bool',
+      TEXT: 'Text',
+      DOUBLE: 'Double',
+      DATETIME: 'Datetime',
+      KEYWORD_LIST: 'KeywordList',
     };
     const text = commandText(service('temporal-admin-tools'));
     expect(text).toMatch(/temporal operator search-attribute create/);
@@ -304,7 +310,9 @@ describe('the Recoup image', () => {
   });
 
   it('.dockerignore keeps local state out of the build context', () => {
-    const ignored = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim().replace(/\/$/, ''));
+    const ignored = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim().replace(/\/$/, ''));
     for (const entry of ['node_modules', '.tools', '.data', '.git']) expect(ignored, entry).toContain(entry);
   });
 
@@ -327,18 +335,11 @@ function succeeds(cmd: string, args: string[]): boolean {
 }
 const hasCompose = succeeds('docker', ['compose', 'version']);
 const hasEngine = hasCompose && succeeds('docker', ['info']);
-const noDocker = !hasCompose
-  ? 'docker compose is not installed'
-  : !hasEngine
-    ? 'no Docker engine answers `docker info`'
-    : undefined;
+const noDocker = !hasCompose ? 'docker compose is not installed' : !hasEngine ? 'no Docker engine answers `docker info`' : undefined;
 
 describe('docker compose', () => {
-  it.skipIf(noDocker !== undefined)(
-    `config -q accepts the file${noDocker ? ` (skipped: ${noDocker})` : ''}`,
-    () => {
-      const r = spawnSync('docker', ['compose', '-f', COMPOSE_FILE, 'config', '-q'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
-      expect(r.status, r.stderr).toBe(0);
-    },
-  );
+  it.skipIf(noDocker !== undefined)(`config -q accepts the file${noDocker ? ` (skipped: ${noDocker})` : ''}`, () => {
+    const r = spawnSync('docker', ['compose', '-f', COMPOSE_FILE, 'config', '-q'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+  });
 });

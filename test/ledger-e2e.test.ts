@@ -23,12 +23,19 @@ let running: Promise<void>;
 let kit: ReturnType<typeof storyKit>;
 
 beforeAll(async () => {
-  env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: toolPaths().testServer } } });
+  env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: toolPaths().testServer } },
+  });
   await ensureSearchAttributes(env.connection, 'default');
   await sql`insert into field_officers (officer_id, name, region, vehicle) values ('HD-01', '赵外勤', ${STORY_REGION}, '京A-12345')
             on conflict (officer_id) do nothing`;
   const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH });
-  worker = await Worker.create({ connection: env.nativeConnection, taskQueue: TASK_QUEUE, workflowBundle, activities: createActivities({ sql }) });
+  worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: TASK_QUEUE,
+    workflowBundle,
+    activities: createActivities({ sql }),
+  });
   running = worker.run();
   kit = storyKit(env, TASK_QUEUE);
 });
@@ -51,19 +58,22 @@ describe('default playbook on the real ledger', () => {
     expect((await s.handle.query(caseStateQuery)).stage).toBe('legal');
 
     const local = (col: string) => sql.unsafe(`(${col} at time zone '${STORY_TZ}')::date`);
-    const visits = await sql`select planned_for::text as d, officer_id, status from visits where account_id = ${s.accountId} order by planned_for`;
+    const visits =
+      await sql`select planned_for::text as d, officer_id, status from visits where account_id = ${s.accountId} order by planned_for`;
     expect(visits).toEqual([
       { d: day(s.day0, 0), officer_id: 'HD-01', status: 'planned' },
       { d: day(s.day0, 4), officer_id: 'HD-01', status: 'planned' },
     ]);
-    const calls = await sql`select ${local('due_at')}::text as d, party from call_tasks where account_id = ${s.accountId} order by due_at, party`;
+    const calls =
+      await sql`select ${local('due_at')}::text as d, party from call_tasks where account_id = ${s.accountId} order by due_at, party`;
     const expectedCalls = [
       ...[1, 2, 3].map((d) => ({ d: day(s.day0, d), party: 'debtor' })),
       { d: day(s.day0, 4), party: 'guarantor' },
       ...Array.from({ length: 9 }, (_, i) => ({ d: day(s.day0, 8 + i), party: 'debtor' })), // days 8..16, until legal took the case
     ];
     expect(calls).toEqual(expectedCalls);
-    const notices = await sql`select kind, ${local('issued_at')}::text as d, recipient, total_minor from notices where account_id = ${s.accountId} order by issued_at, kind`;
+    const notices =
+      await sql`select kind, ${local('issued_at')}::text as d, recipient, total_minor from notices where account_id = ${s.accountId} order by issued_at, kind`;
     expect(notices.map((n) => [n.kind, n.d, n.recipient])).toEqual([
       ['overdue-notice', day(s.day0, 7), '王建国'],
       ['guarantor-demand', day(s.day0, 8), '李保证'],
@@ -76,8 +86,13 @@ describe('default playbook on the real ledger', () => {
     expect(referral!.dossier.identity).toMatchObject({ name: '王建国', idNumber: '110108199001011234' });
     expect(referral!.dossier.overdueSince).toBe(s.day0);
     expect(referral!.dossier.collectionHistory.visits).toHaveLength(2);
-    expect(referral!.dossier.collectionHistory.notices.map((n: { kind: string }) => n.kind)).toEqual(['overdue-notice', 'guarantor-demand']);
-    expect(await sql`select stage, days_overdue from cases where account_id = ${s.accountId}`).toEqual([{ stage: 'legal', days_overdue: 18 }]);
+    expect(referral!.dossier.collectionHistory.notices.map((n: { kind: string }) => n.kind)).toEqual([
+      'overdue-notice',
+      'guarantor-demand',
+    ]);
+    expect(await sql`select stage, days_overdue from cases where account_id = ${s.accountId}`).toEqual([
+      { stage: 'legal', days_overdue: 18 },
+    ]);
     expect(await sql`select lifted_at from credit_holds where account_id = ${s.accountId}`).toEqual([{ lifted_at: null }]);
     expect(await sql`select kind, amount_minor from case_costs where account_id = ${s.accountId} order by incurred_at, kind`).toEqual([
       { kind: 'field-visit', amount_minor: 5_000 },
@@ -110,8 +125,12 @@ describe('default playbook on the real ledger', () => {
     expect(await sql`select count(*)::int as n from call_tasks where account_id = ${s.accountId}`).toEqual([{ n: 2 }]);
     expect(await sql`select count(*)::int as n from notices where account_id = ${s.accountId}`).toEqual([{ n: 0 }]);
     // The final projection reached the ledger before the workflow ended (patch final-projection-on-close).
-    expect(await sql`select stage, outstanding_minor, next_action from cases where account_id = ${s.accountId}`).toEqual([{ stage: 'paid', outstanding_minor: 0, next_action: 'closed' }]);
-    expect((await sql`select lift_reason from credit_holds where account_id = ${s.accountId}`)[0]).toEqual({ lift_reason: 'case closed: paid' });
+    expect(await sql`select stage, outstanding_minor, next_action from cases where account_id = ${s.accountId}`).toEqual([
+      { stage: 'paid', outstanding_minor: 0, next_action: 'closed' },
+    ]);
+    expect((await sql`select lift_reason from credit_holds where account_id = ${s.accountId}`)[0]).toEqual({
+      lift_reason: 'case closed: paid',
+    });
     expect(await sql`select count(*)::int as n from blacklist where account_id = ${s.accountId}`).toEqual([{ n: 0 }]);
   });
 
@@ -140,7 +159,8 @@ describe('default playbook on the real ledger', () => {
     await s.at(0, '10:00');
     await s.handle.executeUpdate(approveVisitUpdate, { args: [{ by: 'sup-2', role: 'supervisor' }] });
     await s.at(4, '19:00'); // the day-4 visit is never approved
-    const visits = await sql`select planned_for::text as d, status, approved_by, approval_required from visits where account_id = ${s.accountId} order by planned_for`;
+    const visits =
+      await sql`select planned_for::text as d, status, approved_by, approval_required from visits where account_id = ${s.accountId} order by planned_for`;
     expect(visits).toEqual([
       { d: day(s.day0, 0), status: 'approved', approved_by: 'sup-2', approval_required: true },
       { d: day(s.day0, 4), status: 'cancelled', approved_by: null, approval_required: true },
@@ -163,13 +183,17 @@ describe('default playbook on the real ledger', () => {
     expect(await sql`select count(*)::int as n from notices where account_id = ${s.accountId}`).toEqual([{ n: 0 }]);
     // One attempt only: the failure is typed ReconciliationMismatch, non-retryable, and was not retried.
     const events = (await s.handle.fetchHistory()).events ?? [];
-    const failed = events.filter((e) => e.activityTaskFailedEventAttributes?.failure?.applicationFailureInfo?.type === 'ReconciliationMismatch');
+    const failed = events.filter(
+      (e) => e.activityTaskFailedEventAttributes?.failure?.applicationFailureInfo?.type === 'ReconciliationMismatch',
+    );
     expect(failed).toHaveLength(1);
     expect(failed[0]!.activityTaskFailedEventAttributes!.failure!.applicationFailureInfo!.nonRetryable).toBe(true);
     const started = events.find((e) => Number(e.eventId) === Number(failed[0]!.activityTaskFailedEventAttributes!.startedEventId));
     expect(started?.activityTaskStartedEventAttributes?.attempt).toBe(1);
     // The ladder goes on: the day-8 call was placed.
-    expect(await sql`select count(*)::int as n from call_tasks where account_id = ${s.accountId} and (due_at at time zone ${STORY_TZ})::date = ${day(s.day0, 8)}`).toEqual([{ n: 1 }]);
+    expect(
+      await sql`select count(*)::int as n from call_tasks where account_id = ${s.accountId} and (due_at at time zone ${STORY_TZ})::date = ${day(s.day0, 8)}`,
+    ).toEqual([{ n: 1 }]);
     await s.handle.terminate('test done');
   });
 
@@ -181,15 +205,22 @@ describe('default playbook on the real ledger', () => {
     await s.pay(await s.outstanding());
     expect((await s.handle.result()).stage).toBe('paid');
 
-    const notices = await sql`select kind, (issued_at at time zone ${STORY_TZ})::date::text as d from notices where account_id = ${s.accountId} order by issued_at`;
+    const notices =
+      await sql`select kind, (issued_at at time zone ${STORY_TZ})::date::text as d from notices where account_id = ${s.accountId} order by issued_at`;
     expect(notices).toEqual([
       { kind: 'statement-of-account', d: day(s.day0, 0) },
       { kind: 'overdue-notice', d: day(s.day0, 14) },
     ]);
-    const calls = await sql`select (due_at at time zone ${STORY_TZ})::date::text as d from call_tasks where account_id = ${s.accountId} order by due_at`;
+    const calls =
+      await sql`select (due_at at time zone ${STORY_TZ})::date::text as d from call_tasks where account_id = ${s.accountId} order by due_at`;
     expect(calls.map((c) => c.d)).toEqual([3, 10, 17].map((d) => day(s.day0, d)));
     expect(await sql`select planned_for::text as d, status, approved_by, materials from visits where account_id = ${s.accountId}`).toEqual([
-      { d: day(s.day0, 21), status: 'approved', approved_by: 'exec-1', materials: ['statement of account', 'contract', 'demand letter', "lawyer's letter", 'visit receipt'] },
+      {
+        d: day(s.day0, 21),
+        status: 'approved',
+        approved_by: 'exec-1',
+        materials: ['statement of account', 'contract', 'demand letter', "lawyer's letter", 'visit receipt'],
+      },
     ]);
     // The ladder's own costs: one visit at 200.00, two letters at 20.00.
     expect(await sql`select kind, amount_minor from case_costs where account_id = ${s.accountId} order by incurred_at`).toEqual([
@@ -197,7 +228,8 @@ describe('default playbook on the real ledger', () => {
       { kind: 'overdue-notice', amount_minor: 2_000 },
       { kind: 'field-visit', amount_minor: 20_000 },
     ]);
-    expect(await sql`select playbook_id, stage from cases where account_id = ${s.accountId}`).toEqual([{ playbook_id: 'receivables-sales', stage: 'paid' }]);
+    expect(await sql`select playbook_id, stage from cases where account_id = ${s.accountId}`).toEqual([
+      { playbook_id: 'receivables-sales', stage: 'paid' },
+    ]);
   });
 });
-

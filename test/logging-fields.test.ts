@@ -9,22 +9,38 @@ function capture() {
   return { log, text: () => lines.join(''), records: () => lines.map((l) => JSON.parse(l) as Record<string, any>) };
 }
 
-describe('the API log masks a person\'s details by field', () => {
+describe("the API log masks a person's details by field", () => {
   it('phones and ID numbers keep their last four characters; name, address and email are withheld; ids and numbers stay', () => {
     const { log, text, records } = capture();
     const requestId = randomUUID();
-    log.info({
-      requestId, status: 200, ms: 12.5,
-      debtor: { name: '张三', phones: ['+86 138 1234 5678', '13900001111'], idNumber: '11010819900101123X', address: '北京市海淀区中关村大街1号', email: 'zhang.san@example.com' },
-      guarantors: [{ id: 'G1', name: 'Li Si', phone: '139-0000-2222', address: '1 Market Street' }],
-    }, 'contact details');
+    log.info(
+      {
+        requestId,
+        status: 200,
+        ms: 12.5,
+        debtor: {
+          name: '张三',
+          phones: ['+86 138 1234 5678', '13900001111'],
+          idNumber: '11010819900101123X',
+          address: '北京市海淀区中关村大街1号',
+          email: 'zhang.san@example.com',
+        },
+        guarantors: [{ id: 'G1', name: 'Li Si', phone: '139-0000-2222', address: '1 Market Street' }],
+      },
+      'contact details',
+    );
     const [r] = records();
     expect(r).toMatchObject({ requestId, status: 200, ms: 12.5, msg: 'contact details' });
     expect(r!.debtor).toEqual({
-      name: '[withheld]', phones: ['*************5678', '*******1111'], idNumber: '**************123X', address: '[withheld]', email: '[withheld]',
+      name: '[withheld]',
+      phones: ['*************5678', '*******1111'],
+      idNumber: '**************123X',
+      address: '[withheld]',
+      email: '[withheld]',
     });
     expect(r!.guarantors).toEqual([{ id: 'G1', name: '[withheld]', phone: '*********2222', address: '[withheld]' }]);
-    for (const pii of ['张三', '138 1234', '13900001111', '1101081990', '中关村', 'zhang.san', 'Li Si', '139-0000', 'Market Street']) expect(text()).not.toContain(pii);
+    for (const pii of ['张三', '138 1234', '13900001111', '1101081990', '中关村', 'zhang.san', 'Li Si', '139-0000', 'Market Street'])
+      expect(text()).not.toContain(pii);
   });
 
   it('an Error logged as is keeps its message and stack, masked, and the request id as it is', () => {
@@ -40,7 +56,7 @@ describe('the API log masks a person\'s details by field', () => {
     expect(text()).not.toContain('138 1234');
   });
 
-  it('an Error logged alone: its message is the line\'s msg, masked', () => {
+  it("an Error logged alone: its message is the line's msg, masked", () => {
     const { log, text, records } = capture();
     log.error(new Error('debtor 13812345678 not reachable'));
     const [r] = records();

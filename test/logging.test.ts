@@ -22,7 +22,10 @@ describe('the API log masks PII by field', () => {
 
   it('still masks phone and ID numbers standing in free text: paths, messages, error details', () => {
     const { log, records } = capture();
-    log.info({ requestId: 'r-1', path: '/v1/cases/+86 138 1234 5678', err: { message: 'no debtor 110108199001011234 at 13812345678' } }, 'call +1 415-555-0100 now');
+    log.info(
+      { requestId: 'r-1', path: '/v1/cases/+86 138 1234 5678', err: { message: 'no debtor 110108199001011234 at 13812345678' } },
+      'call +1 415-555-0100 now',
+    );
     const [r] = records();
     expect(r!.requestId).toBe('r-1');
     expect(r!.path).toBe('/v1/cases/*************5678');

@@ -10,7 +10,9 @@ const sql = connectDb(inject('databaseUrl'));
 afterAll(() => sql.end());
 
 it('has recorded every migration file, in order, and a second run applies nothing', async () => {
-  const files = readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.sql')).sort();
+  const files = readdirSync(MIGRATIONS_DIR)
+    .filter((f) => f.endsWith('.sql'))
+    .sort();
   const rows = await sql<{ name: string }[]>`select name from schema_migrations order by version`;
   expect(rows.map((r) => r.name)).toEqual(files);
   expect(await migrate(sql)).toEqual([]);

@@ -65,7 +65,8 @@ describe('GET /v1/openapi.json', () => {
         continue;
       }
       expect(op.security.length, where).toBeGreaterThan(0);
-      for (const requirement of op.security) for (const scheme of Object.keys(requirement)) expect(doc.components.securitySchemes, where).toHaveProperty(scheme);
+      for (const requirement of op.security)
+        for (const scheme of Object.keys(requirement)) expect(doc.components.securitySchemes, where).toHaveProperty(scheme);
       expect(op.security, where).toEqual(r.access === 'signature' ? [{ webhookSignature: [] }] : [{ apiKey: [] }]);
       expect(op.responses['401'], where).toBeDefined();
       if (typeof r.access === 'object') expect(op.responses['403'], where).toBeDefined();
@@ -77,7 +78,10 @@ describe('GET /v1/openapi.json', () => {
       const op = doc.paths[oaPath(r.path)]![r.method]!;
       const where = `${r.method.toUpperCase()} ${r.path}`;
       const inPath = [...r.path.matchAll(/:(\w+)/g)].map((m) => m[1]);
-      expect(op.parameters.filter((p) => p.in === 'path').map((p) => p.name), where).toEqual(inPath);
+      expect(
+        op.parameters.filter((p) => p.in === 'path').map((p) => p.name),
+        where,
+      ).toEqual(inPath);
       for (const p of op.parameters.filter((x) => x.in === 'path')) expect(p.required, where).toBe(true);
       if (r.body) expect(op.requestBody?.content['application/json']?.schema, where).toBeDefined();
       else expect(op.requestBody, where).toBeUndefined();
@@ -85,9 +89,13 @@ describe('GET /v1/openapi.json', () => {
       for (const [code, res] of Object.entries(op.responses)) {
         // An error is a problem document, unless the route gives that status a body of its own (readyz's 503).
         const own = code !== 'default' && r.responses[Number(code)]?.schema;
-        if (code === 'default' || Number(code) >= 400) expect(Object.keys(res.content ?? {}), `${where} ${code}`).toEqual([own ? 'application/json' : 'application/problem+json']);
+        if (code === 'default' || Number(code) >= 400)
+          expect(Object.keys(res.content ?? {}), `${where} ${code}`).toEqual([own ? 'application/json' : 'application/problem+json']);
       }
-      expect(Object.keys(op.responses).some((c) => /^2\d\d$/.test(c)), where).toBe(true);
+      expect(
+        Object.keys(op.responses).some((c) => /^2\d\d$/.test(c)),
+        where,
+      ).toBe(true);
     }
     expect(doc.components.schemas).toHaveProperty('Problem');
   });

@@ -20,7 +20,10 @@ afterAll(async () => {
 
 const yesterday = (tz = TZ) => addDays(localDate(Date.now(), tz), -1);
 const missed = (accountId: string, dueDate = yesterday(), timeZone = TZ) => ({
-  accountId, dueDate, debtor: { name: '孙七', timeZone, phones: ['+86 139 0000 0077'] }, amountDue: { amountMinor: 100_000, currency: 'CNY' },
+  accountId,
+  dueDate,
+  debtor: { name: '孙七', timeZone, phones: ['+86 139 0000 0077'] },
+  amountDue: { amountMinor: 100_000, currency: 'CNY' },
 });
 async function openCase(prefix: string): Promise<string> {
   const accountId = uniqueAccountId(prefix);
@@ -29,10 +32,19 @@ async function openCase(prefix: string): Promise<string> {
   return accountId;
 }
 const pay = (accountId: string, paymentId: string, amountMinor = 10_000) =>
-  postSignedWebhook(`${stack.apiUrl}/v1/webhooks/payments`, { paymentId, accountId, amountMinor, currency: 'CNY', paidAt: new Date().toISOString() });
-const outstanding = async (accountId: string) => (await getJson(`${stack.apiUrl}/v1/cases/${accountId}`, stack.keys.supervisor)).body.outstandingMinor as number;
+  postSignedWebhook(`${stack.apiUrl}/v1/webhooks/payments`, {
+    paymentId,
+    accountId,
+    amountMinor,
+    currency: 'CNY',
+    paidAt: new Date().toISOString(),
+  });
+const outstanding = async (accountId: string) =>
+  (await getJson(`${stack.apiUrl}/v1/cases/${accountId}`, stack.keys.supervisor)).body.outstandingMinor as number;
 const receipts = (paymentId: string) =>
-  stack.sql<{ account_id: string; status: string; detail: string | null }[]>`select account_id, status, detail from payment_receipts where payment_id = ${paymentId} order by id`;
+  stack.sql<
+    { account_id: string; status: string; detail: string | null }[]
+  >`select account_id, status, detail from payment_receipts where payment_id = ${paymentId} order by id`;
 
 describe('a payment id belongs to one account', () => {
   it('the same payment id sent for a second account is refused (409, both accounts named), kept as rejected, applied nowhere', async () => {
@@ -50,7 +62,11 @@ describe('a payment id belongs to one account', () => {
     expect(await outstanding(a2)).toBe(100_000);
     expect(await receipts(paymentId)).toEqual([
       { account_id: a1, status: 'applied', detail: null },
-      { account_id: a2, status: 'rejected', detail: expect.stringMatching(new RegExp(`^payment id already (recorded for|taken by) account ${a1}$`)) },
+      {
+        account_id: a2,
+        status: 'rejected',
+        detail: expect.stringMatching(new RegExp(`^payment id already (recorded for|taken by) account ${a1}$`)),
+      },
     ]);
     await expect.poll(async () => stack.sql`select account_id from payments where payment_id = ${paymentId}`).toEqual([{ account_id: a1 }]);
     // Sent again for the second account: still refused, still one receipt for it.
@@ -85,7 +101,9 @@ describe('a payment id belongs to one account', () => {
       { account_id: wrong, status: 'redirected', detail: `applied to account ${right}` },
       { account_id: right, status: 'applied', detail: null },
     ]);
-    await expect.poll(async () => stack.sql`select account_id from payments where payment_id = ${paymentId}`).toEqual([{ account_id: right }]);
+    await expect
+      .poll(async () => stack.sql`select account_id from payments where payment_id = ${paymentId}`)
+      .toEqual([{ account_id: right }]);
   });
 });
 
@@ -96,8 +114,8 @@ describe('an instalment that is not overdue opens nothing', () => {
     ['today', 0, 'Asia/Shanghai'],
     ['tomorrow', 1, 'Asia/Shanghai'],
     ['59 days ahead', 59, 'Asia/Shanghai'],
-    ["today in Kiritimati", 0, 'Pacific/Kiritimati'],
-    ["today in Pago Pago", 0, 'Pacific/Pago_Pago'],
+    ['today in Kiritimati', 0, 'Pacific/Kiritimati'],
+    ['today in Pago Pago', 0, 'Pacific/Pago_Pago'],
   ])('due %s → 422, no case, no ledger rows', async (_what, days, zone) => {
     const accountId = uniqueAccountId('FUTURE');
     const dueDate = addDays(localDate(Date.now(), zone), days);
@@ -106,15 +124,25 @@ describe('an instalment that is not overdue opens nothing', () => {
     expect(r.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(r.body).toMatchObject({ dueDate, timeZone: zone, today: localDate(Date.now(), zone) });
     expect(r.body.detail).toContain(`the instalment due ${dueDate} has not passed in ${zone}`);
-    const described = await stack.client.workflow.getHandle(caseWorkflowId(accountId)).describe().then(() => 'started', (e: unknown) => e);
+    const described = await stack.client.workflow
+      .getHandle(caseWorkflowId(accountId))
+      .describe()
+      .then(
+        () => 'started',
+        (e: unknown) => e,
+      );
     expect(described).toBeInstanceOf(WorkflowNotFoundError);
-    expect(await stack.sql`select 1 from cases where account_id = ${accountId} union all select 1 from credit_holds where account_id = ${accountId}`).toEqual([]);
+    expect(
+      await stack.sql`select 1 from cases where account_id = ${accountId} union all select 1 from credit_holds where account_id = ${accountId}`,
+    ).toEqual([]);
   });
 
-  it('due yesterday in the debtor\'s zone → 202', async () => {
+  it("due yesterday in the debtor's zone → 202", async () => {
     for (const zone of ['Pacific/Kiritimati', 'Pacific/Pago_Pago']) {
       const accountId = uniqueAccountId('PAST');
-      expect((await postJson(`${stack.apiUrl}/v1/missed-payments`, missed(accountId, yesterday(zone), zone), stack.keys.admin)).status).toBe(202);
+      expect(
+        (await postJson(`${stack.apiUrl}/v1/missed-payments`, missed(accountId, yesterday(zone), zone), stack.keys.admin)).status,
+      ).toBe(202);
     }
   });
 

@@ -55,12 +55,16 @@ async function openCase(accountId = `PAYC-${randomUUID().slice(0, 8)}`) {
 }
 
 const caseRow = async (caseKey: string) =>
-  (await sql<{ paid_minor: number; outstanding_minor: number }[]>`select paid_minor, outstanding_minor from cases where case_key = ${caseKey}`)[0];
+  (
+    await sql<
+      { paid_minor: number; outstanding_minor: number }[]
+    >`select paid_minor, outstanding_minor from cases where case_key = ${caseKey}`
+  )[0];
 const paymentAudits = async (caseKey: string) =>
   Number((await sql`select count(*)::int as n from audit_log where case_key = ${caseKey} and action = 'payment-applied'`)[0]!.n);
 
 describe('recordPayment never skips a payment silently', () => {
-  it("a retry is {recorded: false}; a payment id the ledger holds for another account: non-retryable PaymentIdConflict naming both accounts, nothing written", async () => {
+  it('a retry is {recorded: false}; a payment id the ledger holds for another account: non-retryable PaymentIdConflict naming both accounts, nothing written', async () => {
     const a1 = await openCase();
     const a2 = await openCase();
     const paymentId = `P-${randomUUID()}`;
@@ -70,7 +74,10 @@ describe('recordPayment never skips a payment silently', () => {
     expect(await caseRow(a1.caseKey)).toEqual({ paid_minor: 200_000, outstanding_minor: 800_000 });
     expect(await paymentAudits(a1.caseKey)).toBe(1);
 
-    const err = await ledger.recordPayment(a2.payment(paymentId)).then(() => undefined, (e: unknown) => e);
+    const err = await ledger.recordPayment(a2.payment(paymentId)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ApplicationFailure);
     expect(err).toMatchObject({ type: ErrorTypes.PaymentIdConflict, nonRetryable: true });
     expect((err as Error).message).toContain(paymentId);
@@ -82,7 +89,9 @@ describe('recordPayment never skips a payment silently', () => {
     // A retry of the refused write is refused again: it never turns into {recorded: false}.
     await expect(ledger.recordPayment(a2.payment(paymentId))).rejects.toMatchObject({ type: ErrorTypes.PaymentIdConflict });
 
-    expect(await sql`select account_id, case_key from payments where payment_id = ${paymentId}`).toEqual([{ account_id: a1.accountId, case_key: a1.caseKey }]);
+    expect(await sql`select account_id, case_key from payments where payment_id = ${paymentId}`).toEqual([
+      { account_id: a1.accountId, case_key: a1.caseKey },
+    ]);
     expect(await caseRow(a2.caseKey)).toEqual({ paid_minor: 0, outstanding_minor: 1_000_000 });
     expect(await paymentAudits(a2.caseKey)).toBe(0);
   });
@@ -92,7 +101,10 @@ describe('recordPayment never skips a payment silently', () => {
     const second = await openCase(first.accountId);
     const paymentId = `P-${randomUUID()}`;
     expect(await ledger.recordPayment(first.payment(paymentId))).toEqual({ recorded: true });
-    const err = await ledger.recordPayment(second.payment(paymentId)).then(() => undefined, (e: unknown) => e);
+    const err = await ledger.recordPayment(second.payment(paymentId)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toMatchObject({ type: ErrorTypes.PaymentIdConflict, nonRetryable: true });
     expect((err as Error).message).toContain(first.caseKey);
     expect(await caseRow(second.caseKey)).toEqual({ paid_minor: 0, outstanding_minor: 1_000_000 });
@@ -103,15 +115,27 @@ describe('a receipt no case took follows the payment', () => {
   const TZ = 'Asia/Shanghai';
   async function openCase(prefix: string, amountMinor: number): Promise<string> {
     const accountId = uniqueAccountId(prefix);
-    const r = await postJson(`${stack.apiUrl}/v1/missed-payments`, {
-      accountId, dueDate: addDays(localDate(Date.now(), TZ), -1), amountDue: { amountMinor, currency: 'CNY' },
-      debtor: { name: '吴九', timeZone: TZ, phones: ['+86 139 0000 0099'] },
-    }, stack.keys.admin);
+    const r = await postJson(
+      `${stack.apiUrl}/v1/missed-payments`,
+      {
+        accountId,
+        dueDate: addDays(localDate(Date.now(), TZ), -1),
+        amountDue: { amountMinor, currency: 'CNY' },
+        debtor: { name: '吴九', timeZone: TZ, phones: ['+86 139 0000 0099'] },
+      },
+      stack.keys.admin,
+    );
     expect(r.status).toBe(202);
     return accountId;
   }
   const pay = (accountId: string, paymentId: string, amountMinor: number) =>
-    postSignedWebhook(`${stack.apiUrl}/v1/webhooks/payments`, { paymentId, accountId, amountMinor, currency: 'CNY', paidAt: new Date().toISOString() });
+    postSignedWebhook(`${stack.apiUrl}/v1/webhooks/payments`, {
+      paymentId,
+      accountId,
+      amountMinor,
+      currency: 'CNY',
+      paidAt: new Date().toISOString(),
+    });
 
   it('sent first for an account whose case had closed (409 after-close), then applied to another account: the first receipt is redirected', async () => {
     const closed = await openCase('SHUT', 10_000);

@@ -9,12 +9,20 @@ import { fileURLToPath } from 'node:url';
  */
 export const recording = !!process.env.RECOUP_RECORD_HISTORIES;
 
-export async function saveHistories(client: Client, started: Array<{ name: string; workflowId: string; firstExecutionRunId: string }>, prefix = ''): Promise<void> {
+export async function saveHistories(
+  client: Client,
+  started: Array<{ name: string; workflowId: string; firstExecutionRunId: string }>,
+  prefix = '',
+): Promise<void> {
   const dir = fileURLToPath(new URL('./histories/', import.meta.url));
   await mkdir(dir, { recursive: true });
   const seen = new Map<string, number>();
   for (const { name, workflowId, firstExecutionRunId } of started) {
-    const base = `${prefix}${name.replace(/^.*> /, '')}`.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
+    const base = `${prefix}${name.replace(/^.*> /, '')}`
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '')
+      .slice(0, 60);
     const n = (seen.get(base) ?? 0) + 1;
     seen.set(base, n);
     const slug = n === 1 ? base : `${base}-${n}`;

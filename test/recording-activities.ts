@@ -53,8 +53,14 @@ export function recordingActivities(): { calls: RecordedCall[]; activities: Case
 /** The playbook steps a case took, as 'day:activity' strings in the order they ran. */
 export function stepsOf(calls: RecordedCall[], accountId: string): string[] {
   const steps = new Set<keyof CaseActivities>([
-    'scheduleFieldVisit', 'placeCollectionCall', 'contactGuarantor', 'serveOverdueNotice', 'demandGuarantorPayment',
-    'sendStatementOfAccount', 'requestLegalReferral', 'referToLegal',
+    'scheduleFieldVisit',
+    'placeCollectionCall',
+    'contactGuarantor',
+    'serveOverdueNotice',
+    'demandGuarantorPayment',
+    'sendStatementOfAccount',
+    'requestLegalReferral',
+    'referToLegal',
   ]);
   return calls.filter((c) => c.accountId === accountId && steps.has(c.fn)).map((c) => `${c.day}:${c.fn}`);
 }

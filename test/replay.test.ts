@@ -12,11 +12,16 @@ import { WORKFLOWS_PATH } from '../worker/worker';
  * put it behind patched() (docs/versioning.md).
  */
 const dir = fileURLToPath(new URL('./histories/', import.meta.url));
-const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 
 it('replays every recorded case history deterministically', async () => {
   expect(files.length).toBeGreaterThanOrEqual(10);
-  const histories = files.map((f) => ({ workflowId: f.replace(/\.json$/, ''), history: historyFromJSON(JSON.parse(readFileSync(dir + f, 'utf8'))) }));
+  const histories = files.map((f) => ({
+    workflowId: f.replace(/\.json$/, ''),
+    history: historyFromJSON(JSON.parse(readFileSync(dir + f, 'utf8'))),
+  }));
   const failures: string[] = [];
   for await (const r of Worker.runReplayHistories({ workflowsPath: WORKFLOWS_PATH, replayName: 'recorded-cases' }, histories)) {
     if (r.error) failures.push(`${r.workflowId}: ${r.error.message}`);

@@ -38,7 +38,11 @@ describe('missed payment → case → payments → closed paid', () => {
 
     // A second call for the open case starts no second case: same run, the instalment is added. It is
     // older (due the day before): day 0 moves back a day and it accrues its own day of penalty (25).
-    const second = await postJson(`${stack.apiUrl}/v1/missed-payments`, missed(accountId, addDays(yesterday(), -1), 50_000), stack.keys.admin);
+    const second = await postJson(
+      `${stack.apiUrl}/v1/missed-payments`,
+      missed(accountId, addDays(yesterday(), -1), 50_000),
+      stack.keys.admin,
+    );
     expect(second.status).toBe(202);
     expect(second.body.runId).toBe(first.body.runId);
     // ...and repeating one is idempotent on its due date.
@@ -52,19 +56,34 @@ describe('missed payment → case → payments → closed paid', () => {
     expect(open.body).toMatchObject({ stage: 'open', currency: 'CNY', outstandingMinor: 150_025, daysOverdue: 2 });
     expect(open.body.missedPayments).toHaveLength(2);
 
-    expect((await postSignedWebhook(`${stack.apiUrl}/v1/webhooks/payments`, payment(accountId, `${accountId}-p1`, 60_000))).status).toBe(200);
+    expect((await postSignedWebhook(`${stack.apiUrl}/v1/webhooks/payments`, payment(accountId, `${accountId}-p1`, 60_000))).status).toBe(
+      200,
+    );
     // The same payment delivered twice is applied once.
-    expect((await postSignedWebhook(`${stack.apiUrl}/v1/webhooks/payments`, payment(accountId, `${accountId}-p1`, 60_000))).status).toBe(200);
-    await expect.poll(async () => (await getJson(`${stack.apiUrl}/v1/cases/${accountId}`, stack.keys.supervisor)).body.outstandingMinor).toBe(90_025);
+    expect((await postSignedWebhook(`${stack.apiUrl}/v1/webhooks/payments`, payment(accountId, `${accountId}-p1`, 60_000))).status).toBe(
+      200,
+    );
+    await expect
+      .poll(async () => (await getJson(`${stack.apiUrl}/v1/cases/${accountId}`, stack.keys.supervisor)).body.outstandingMinor)
+      .toBe(90_025);
 
-    expect((await postSignedWebhook(`${stack.apiUrl}/v1/webhooks/payments`, payment(accountId, `${accountId}-p2`, 90_025))).status).toBe(200);
+    expect((await postSignedWebhook(`${stack.apiUrl}/v1/webhooks/payments`, payment(accountId, `${accountId}-p2`, 90_025))).status).toBe(
+      200,
+    );
     const result = await handle.result();
     expect(result).toMatchObject({ accountId, stage: 'paid', paidMinor: 150_025 });
     expect((await handle.describe()).status.name).toBe('COMPLETED');
 
-    const cases = await stack.sql`select stage, opening_minor, paid_minor, outstanding_minor, closed_at, case_key from cases where account_id = ${accountId}`;
+    const cases =
+      await stack.sql`select stage, opening_minor, paid_minor, outstanding_minor, closed_at, case_key from cases where account_id = ${accountId}`;
     expect(cases).toHaveLength(1);
-    expect(cases[0]).toMatchObject({ stage: 'paid', opening_minor: 100_000, paid_minor: 150_025, outstanding_minor: 0, case_key: `${first.body.workflowId}/${first.body.runId}` });
+    expect(cases[0]).toMatchObject({
+      stage: 'paid',
+      opening_minor: 100_000,
+      paid_minor: 150_025,
+      outstanding_minor: 0,
+      case_key: `${first.body.workflowId}/${first.body.runId}`,
+    });
     expect(cases[0]!.closed_at).toBeInstanceOf(Date);
     const payments = await stack.sql`
       select payment_id, amount_minor, principal_minor, outstanding_after_minor from payments where account_id = ${accountId} order by id`;
@@ -84,7 +103,11 @@ describe('missed payment → case → payments → closed paid', () => {
     expect(pay.status).toBe(404);
     expect((await getJson(`${stack.apiUrl}/v1/cases/${unknown}`, stack.keys.supervisor)).status).toBe(404);
 
-    const bad = await postJson(`${stack.apiUrl}/v1/missed-payments`, { ...missed(unknown, '2026-13-01', 1.5), debtor: {} }, stack.keys.admin);
+    const bad = await postJson(
+      `${stack.apiUrl}/v1/missed-payments`,
+      { ...missed(unknown, '2026-13-01', 1.5), debtor: {} },
+      stack.keys.admin,
+    );
     expect(bad.status).toBe(400);
     const paths = bad.body.issues.map((i: { path: string }) => i.path);
     expect(paths).toEqual(expect.arrayContaining(['body.dueDate', 'body.amountDue.amountMinor', 'body.debtor.name']));
@@ -95,7 +118,10 @@ describe('missed payment → case → payments → closed paid', () => {
   it('refuses a payment in another currency than the case with 422, leaving the balance untouched', async () => {
     const accountId = uniqueAccountId();
     await postJson(`${stack.apiUrl}/v1/missed-payments`, missed(accountId, yesterday(), 10_000), stack.keys.admin);
-    const res = await postSignedWebhook(`${stack.apiUrl}/v1/webhooks/payments`, { ...payment(accountId, 'usd-1', 10_000), currency: 'USD' });
+    const res = await postSignedWebhook(`${stack.apiUrl}/v1/webhooks/payments`, {
+      ...payment(accountId, 'usd-1', 10_000),
+      currency: 'USD',
+    });
     expect(res.status).toBe(422);
     const state = await getJson(`${stack.apiUrl}/v1/cases/${accountId}`, stack.keys.supervisor);
     expect(state.body).toMatchObject({ stage: 'open', outstandingMinor: 10_000, payments: [] });

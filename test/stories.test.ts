@@ -56,7 +56,10 @@ afterAll(async () => {
 /** Each story's first run, for the replay test (the 365-day story's runs are too large to keep). */
 async function recordHistories(): Promise<void> {
   const stories = kit.started.filter(({ name }) => !name.includes('365-day'));
-  await saveHistories(env.client, stories.map(({ name, handle }) => ({ name, workflowId: handle.workflowId, firstExecutionRunId: handle.firstExecutionRunId })));
+  await saveHistories(
+    env.client,
+    stories.map(({ name, handle }) => ({ name, workflowId: handle.workflowId, firstExecutionRunId: handle.firstExecutionRunId })),
+  );
 }
 
 let kit: ReturnType<typeof storyKit>;
@@ -65,12 +68,7 @@ async function openCase(opts: { guarantor?: boolean } = {}) {
   return { ...s, steps: () => stepsOf(calls, s.accountId) };
 }
 
-const LADDER_TO_DAY_7 = [
-  '0:scheduleFieldVisit',
-  ...range(1, 3, 'placeCollectionCall'),
-  '4:scheduleFieldVisit',
-  '7:serveOverdueNotice',
-];
+const LADDER_TO_DAY_7 = ['0:scheduleFieldVisit', ...range(1, 3, 'placeCollectionCall'), '4:scheduleFieldVisit', '7:serveOverdueNotice'];
 const count = (accountId: string, fn: string) => calls.filter((c) => c.accountId === accountId && c.fn === fn).length;
 
 describe('default playbook stories', () => {
@@ -78,15 +76,24 @@ describe('default playbook stories', () => {
     const s = await openCase();
     await s.at(7, '12:00');
     const day7 = await s.handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
-    expect(day7.currentDetails).toMatch(/^Day 7: overdue notice served \(serveOverdueNotice#\d+\)\. Outstanding 10,035\.00 CNY\. Next: daily phone call on day 8, 09:00 Asia\/Shanghai\.$/);
+    expect(day7.currentDetails).toMatch(
+      /^Day 7: overdue notice served \(serveOverdueNotice#\d+\)\. Outstanding 10,035\.00 CNY\. Next: daily phone call on day 8, 09:00 Asia\/Shanghai\.$/,
+    );
     await s.at(31, '12:00');
-    expect(s.steps()).toEqual([...LADDER_TO_DAY_7, ...range(8, 30, 'placeCollectionCall'), '30:requestLegalReferral', '31:placeCollectionCall']);
+    expect(s.steps()).toEqual([
+      ...LADDER_TO_DAY_7,
+      ...range(8, 30, 'placeCollectionCall'),
+      '30:requestLegalReferral',
+      '31:placeCollectionCall',
+    ]);
     expect(count(s.accountId, 'remindSupervisor')).toBe(1); // 24 h after the request
     let state = await s.handle.query(caseStateQuery);
     expect(state.legal?.status).toBe('awaiting-approval');
     // The line a supervisor reads in the UI.
     const meta = await s.handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
-    expect(meta.currentDetails).toMatch(/^Day 31: call placed \(placeCollectionCall#\d+\)\. Outstanding \d{1,3}(,\d{3})*\.\d{2} CNY\. Next: legal referral awaiting a supervisor's approval\.$/);
+    expect(meta.currentDetails).toMatch(
+      /^Day 31: call placed \(placeCollectionCall#\d+\)\. Outstanding \d{1,3}(,\d{3})*\.\d{2} CNY\. Next: legal referral awaiting a supervisor's approval\.$/,
+    );
     expect(state.balance.penaltyMinor).toBe(31 * dailyPenaltyMinor(PRINCIPAL, DEFAULT_PLAYBOOK.penaltyBpsPerDay));
 
     await s.handle.executeUpdate(approveLegalReferralUpdate, { args: [{ by: 'sup-1', role: 'supervisor' }] });
@@ -96,7 +103,9 @@ describe('default playbook stories', () => {
     // In legal, the ladder stops: the hand-off, and no call after it.
     expect(s.steps().slice(-2)).toEqual(['31:placeCollectionCall', '31:referToLegal']);
 
-    await s.handle.executeUpdate(recordLegalEventUpdate, { args: [{ kind: 'filed', court: 'Haidian District Court', caseNumber: '(2026)京0108民初1号' }] });
+    await s.handle.executeUpdate(recordLegalEventUpdate, {
+      args: [{ kind: 'filed', court: 'Haidian District Court', caseNumber: '(2026)京0108民初1号' }],
+    });
     await s.handle.executeUpdate(recordLegalEventUpdate, { args: [{ kind: 'closed', outcome: 'judgment enforced' }] });
     const result = await s.handle.result();
     expect(result.stage).toBe('legal-closed');
@@ -154,7 +163,13 @@ describe('default playbook stories', () => {
     expect(state.brokenPromises).toBe(1);
     expect(state.promises[0]!.status).toBe('broken');
     // Paused days 2–5 (promise day 3 + 2 days' grace); the day-4 visit passed during the pause and is skipped.
-    expect(s.steps()).toEqual(['0:scheduleFieldVisit', '1:placeCollectionCall', '7:serveOverdueNotice', '8:placeCollectionCall', '9:placeCollectionCall']);
+    expect(s.steps()).toEqual([
+      '0:scheduleFieldVisit',
+      '1:placeCollectionCall',
+      '7:serveOverdueNotice',
+      '8:placeCollectionCall',
+      '9:placeCollectionCall',
+    ]);
     expect(state.done['second-visit@4']).toBe('skipped');
     await s.handle.terminate('story done');
   });
@@ -163,8 +178,14 @@ describe('default playbook stories', () => {
     const s = await openCase({ guarantor: true });
     await s.at(9, '12:00');
     expect(s.steps()).toEqual([
-      '0:scheduleFieldVisit', ...range(1, 3, 'placeCollectionCall'), '4:scheduleFieldVisit', '4:contactGuarantor',
-      '7:serveOverdueNotice', '8:placeCollectionCall', '8:demandGuarantorPayment', '9:placeCollectionCall',
+      '0:scheduleFieldVisit',
+      ...range(1, 3, 'placeCollectionCall'),
+      '4:scheduleFieldVisit',
+      '4:contactGuarantor',
+      '7:serveOverdueNotice',
+      '8:placeCollectionCall',
+      '8:demandGuarantorPayment',
+      '9:placeCollectionCall',
     ]);
     await s.handle.signal(guarantorResponseSignal, { guarantorId: 'G1', response: 'paid' });
     await s.pay(await s.outstanding());
@@ -224,7 +245,13 @@ describe('default playbook stories', () => {
   it('fraud (reason 6) asks for legal review at once', async () => {
     const s = await openCase();
     await s.at(1, '12:00');
-    await s.handle.signal(contactOutcomeSignal, { channel: 'phone', outcome: 'reached', reasonCategory: 6, note: 'loan used for gambling', actor: 'collector-7' });
+    await s.handle.signal(contactOutcomeSignal, {
+      channel: 'phone',
+      outcome: 'reached',
+      reasonCategory: 6,
+      note: 'loan used for gambling',
+      actor: 'collector-7',
+    });
     await s.at(1, '12:05');
     expect(s.steps()).toEqual(['0:scheduleFieldVisit', '1:placeCollectionCall', '1:requestLegalReferral']);
     const state = await s.handle.query(caseStateQuery);
@@ -251,7 +278,10 @@ describe('default playbook stories', () => {
     const state = await s.handle.query(caseStateQuery);
     expect(state.runs).toBeGreaterThanOrEqual(2);
     // Every daily call happened exactly once, across the run boundaries.
-    expect(s.steps().filter((x) => x.endsWith('placeCollectionCall'))).toEqual([...range(1, 3, 'placeCollectionCall'), ...range(8, 365, 'placeCollectionCall')]);
+    expect(s.steps().filter((x) => x.endsWith('placeCollectionCall'))).toEqual([
+      ...range(1, 3, 'placeCollectionCall'),
+      ...range(8, 365, 'placeCollectionCall'),
+    ]);
     expect(state.balance.penaltyMinor).toBe(365 * dailyPenaltyMinor(PRINCIPAL, DEFAULT_PLAYBOOK.penaltyBpsPerDay));
     expect(state.timeline[0]!.what).toBe('case opened');
     expect(state.done['overdue-notice@7']).toBe('ran');

@@ -34,8 +34,15 @@ export function storyKit(env: TestWorkflowEnvironment, taskQueue: string) {
     await env.sleep(instantOf(day0, '00:30', STORY_TZ) - now);
     const input: CaseInput = {
       accountId,
-      debtor: { name: '王建国', timeZone: STORY_TZ, phones: ['+86 138 0000 0000'], jurisdiction: 'CN', region: STORY_REGION,
-        address: '北京市海淀区中关村大街1号', idNumber: '110108199001011234' },
+      debtor: {
+        name: '王建国',
+        timeZone: STORY_TZ,
+        phones: ['+86 138 0000 0000'],
+        jurisdiction: 'CN',
+        region: STORY_REGION,
+        address: '北京市海淀区中关村大街1号',
+        idNumber: '110108199001011234',
+      },
       guarantors: opts.guarantor ? [{ id: 'G1', name: '李保证', phones: ['+86 139 0000 0000'], address: '北京市朝阳区建国路2号' }] : [],
       currency: 'CNY',
       firstMissed: { dueDate: addDays(day0, -1), amountMinor: STORY_PRINCIPAL, currency: 'CNY' },
@@ -57,7 +64,12 @@ export function storyKit(env: TestWorkflowEnvironment, taskQueue: string) {
       outstanding: async () => (await handle.query(caseStateQuery)).outstandingMinor,
       async pay(amountMinor) {
         const t = await env.currentTimeMs();
-        await handle.signal(paymentReceivedSignal, { paymentId: `${accountId}-pay-${++payments}`, amountMinor, currency: 'CNY', paidAt: new Date(t).toISOString() });
+        await handle.signal(paymentReceivedSignal, {
+          paymentId: `${accountId}-pay-${++payments}`,
+          amountMinor,
+          currency: 'CNY',
+          paidAt: new Date(t).toISOString(),
+        });
       },
     };
   }

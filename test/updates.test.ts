@@ -31,12 +31,16 @@ afterAll(async () => {
 
 async function openCase() {
   const accountId = uniqueAccountId('UPD');
-  const res = await postJson(`${stack.apiUrl}/v1/missed-payments`, {
-    accountId,
-    debtor: { name: '赵六', timeZone: TZ },
-    dueDate: addDays(localDate(Date.now(), TZ), -1),
-    amountDue: { amountMinor: 200_000, currency: 'CNY' },
-  }, stack.keys.admin);
+  const res = await postJson(
+    `${stack.apiUrl}/v1/missed-payments`,
+    {
+      accountId,
+      debtor: { name: '赵六', timeZone: TZ },
+      dueDate: addDays(localDate(Date.now(), TZ), -1),
+      amountDue: { amountMinor: 200_000, currency: 'CNY' },
+    },
+    stack.keys.admin,
+  );
   expect(res.status).toBe(202);
   const handle = stack.client.workflow.getHandle(res.body.workflowId);
   await expect.poll(async () => (await stack.sql`select 1 from cases where account_id = ${accountId}`).length).toBe(1);
@@ -57,14 +61,20 @@ describe('case updates on the dev server', () => {
     const { handle } = await openCase();
     const today = localDate(Date.now(), TZ);
     await rejected(handle.executeUpdate(recordPromiseUpdate, { args: [{ date: addDays(today, -1), amountMinor: 1000 }] }), /in the past/);
-    await rejected(handle.executeUpdate(recordPromiseUpdate, { args: [{ date: addDays(today, 31), amountMinor: 1000 }] }), /more than 30 days ahead/);
+    await rejected(
+      handle.executeUpdate(recordPromiseUpdate, { args: [{ date: addDays(today, 31), amountMinor: 1000 }] }),
+      /more than 30 days ahead/,
+    );
     await rejected(handle.executeUpdate(recordPromiseUpdate, { args: [{ date: addDays(today, 3), amountMinor: 0 }] }), /positive/);
     await rejected(handle.executeUpdate(recordPromiseUpdate, { args: [{ date: addDays(today, 3), amountMinor: -5 }] }), /positive/);
     expect((await handle.query(caseStateQuery)).promises).toEqual([]); // a rejected update leaves no trace in the state
 
     const ok = await handle.executeUpdate(recordPromiseUpdate, { args: [{ date: addDays(today, 3), amountMinor: 50_000 }] });
     expect(ok).toMatchObject({ accepted: true, promiseId: 1, stage: 'open' });
-    await rejected(handle.executeUpdate(recordPromiseUpdate, { args: [{ date: addDays(today, 4), amountMinor: 50_000 }] }), /already pending/);
+    await rejected(
+      handle.executeUpdate(recordPromiseUpdate, { args: [{ date: addDays(today, 4), amountMinor: 50_000 }] }),
+      /already pending/,
+    );
     const state = await handle.query(caseStateQuery);
     expect(state.promises).toMatchObject([{ id: 1, status: 'pending', amountMinor: 50_000 }]);
     expect(state.nextAction).toBeUndefined(); // paused by the promise
@@ -86,7 +96,9 @@ describe('case updates on the dev server', () => {
     try {
       await handle.executeUpdate(recordPromiseUpdate, { args: [{ date: addDays(today, 3), amountMinor: 50_000 }] });
       await expect
-        .poll(async () => (await stack.sql`select 1 from pg_stat_activity where wait_event_type = 'Lock' and query like '%promises%'`).length)
+        .poll(
+          async () => (await stack.sql`select 1 from pg_stat_activity where wait_event_type = 'Lock' and query like '%promises%'`).length,
+        )
         .toBe(1);
       const state = await handle.query(caseStateQuery);
       expect(state.promises).toMatchObject([{ id: 1, status: 'pending' }]);
@@ -95,7 +107,12 @@ describe('case updates on the dev server', () => {
       release();
       await tx;
     }
-    await expect.poll(async () => (await stack.sql`select p.status from promises p join cases c using (case_key) where c.account_id = ${accountId}`).length).toBe(1);
+    await expect
+      .poll(
+        async () =>
+          (await stack.sql`select p.status from promises p join cases c using (case_key) where c.account_id = ${accountId}`).length,
+      )
+      .toBe(1);
     await handle.terminate('test done');
   });
 
@@ -123,7 +140,7 @@ describe('case updates on the dev server', () => {
     await handle.terminate('test done');
   });
 
-  it('restructure needs a manager\'s approval, then the case closes settled in the ledger', async () => {
+  it("restructure needs a manager's approval, then the case closes settled in the ledger", async () => {
     const { accountId, handle } = await openCase();
     const set = await handle.executeUpdate(setTreatmentUpdate, { args: [{ treatment: 'restructure' }] });
     expect(set.detail).toMatch(/needs an approval/);
@@ -132,19 +149,26 @@ describe('case updates on the dev server', () => {
     expect(await handle.result()).toMatchObject({ stage: 'settled' });
     const [row] = await stack.sql`select stage, closed_at from cases where account_id = ${accountId}`;
     expect(row).toMatchObject({ stage: 'settled' });
-    expect(await stack.sql`select actor from audit_log where account_id = ${accountId} and action = 'treatment-restructure'`).toEqual([{ actor: 'm1' }]);
-    expect((await stack.sql`select lift_reason from credit_holds where account_id = ${accountId}`)[0]).toEqual({ lift_reason: 'case closed: settled' });
+    expect(await stack.sql`select actor from audit_log where account_id = ${accountId} and action = 'treatment-restructure'`).toEqual([
+      { actor: 'm1' },
+    ]);
+    expect((await stack.sql`select lift_reason from credit_holds where account_id = ${accountId}`)[0]).toEqual({
+      lift_reason: 'case closed: settled',
+    });
     // A closed case takes no more updates.
     await expect(handle.executeUpdate(writeOffUpdate, { args: [{ reason: 'late', by: 'x' }] })).rejects.toThrow(/completed/i);
   });
 
   it('writeOff closes the case written off and records it once', async () => {
     const { accountId, handle } = await openCase();
-    expect(await handle.executeUpdate(writeOffUpdate, { args: [{ reason: 'debtor deceased, no estate', by: 'fin-1' }] })).toMatchObject({ accepted: true });
+    expect(await handle.executeUpdate(writeOffUpdate, { args: [{ reason: 'debtor deceased, no estate', by: 'fin-1' }] })).toMatchObject({
+      accepted: true,
+    });
     expect(await handle.result()).toMatchObject({ stage: 'written-off' });
     const [row] = await stack.sql`select stage from cases where account_id = ${accountId}`;
     expect(row).toMatchObject({ stage: 'written-off' });
-    expect(await stack.sql`select actor, detail->>'reason' as reason from audit_log where account_id = ${accountId} and action = 'write-off'`)
-      .toEqual([{ actor: 'fin-1', reason: 'debtor deceased, no estate' }]);
+    expect(
+      await stack.sql`select actor, detail->>'reason' as reason from audit_log where account_id = ${accountId} and action = 'write-off'`,
+    ).toEqual([{ actor: 'fin-1', reason: 'debtor deceased, no estate' }]);
   });
 });

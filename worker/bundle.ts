@@ -73,10 +73,15 @@ async function writeBundle(hash: string, code: string): Promise<string> {
  * `npm run build:workflows`: builds the bundle for the current sources (unless it exists) and removes
  * bundles of other sources.
  */
-export async function buildWorkflowBundle(opts: { logger?: Logger; force?: boolean } = {}): Promise<{ path: string; hash: string; built: boolean; removed: string[] }> {
+export async function buildWorkflowBundle(
+  opts: { logger?: Logger; force?: boolean } = {},
+): Promise<{ path: string; hash: string; built: boolean; removed: string[] }> {
   const hash = workflowSourcesHash();
   let file = workflowBundlePath(hash);
-  const exists = await access(file).then(() => true, () => false);
+  const exists = await access(file).then(
+    () => true,
+    () => false,
+  );
   if (!exists || opts.force) file = await writeBundle(hash, (await bundleWorkflows(opts.logger)).code);
   const removed: string[] = [];
   for (const name of await readdir(BUNDLE_DIR)) {
@@ -95,13 +100,21 @@ export async function buildWorkflowBundle(opts: { logger?: Logger; force?: boole
 export async function cachedWorkflowBundle(logger?: Logger): Promise<WorkflowBundleOption> {
   const hash = workflowSourcesHash();
   const file = workflowBundlePath(hash);
-  if (await access(file).then(() => true, () => false)) return { codePath: file };
+  if (
+    await access(file).then(
+      () => true,
+      () => false,
+    )
+  )
+    return { codePath: file };
   logger?.info(`No workflow bundle for these sources (${path.relative(ROOT, file)}): bundling now and caching it`);
   const { code } = await bundleWorkflows(logger);
   try {
     return { codePath: await writeBundle(hash, code) };
   } catch (e) {
-    logger?.warn(`Could not cache the workflow bundle in ${BUNDLE_DIR} (${(e as Error).message}): run \`npm run build:workflows\` where it can be written`);
+    logger?.warn(
+      `Could not cache the workflow bundle in ${BUNDLE_DIR} (${(e as Error).message}): run \`npm run build:workflows\` where it can be written`,
+    );
     return { code };
   }
 }

@@ -47,7 +47,10 @@ const REQUIRED_FIELD = { sms: 'phone', email: 'email', letter: 'address' } as co
 export function validateRecipient(m: OutboundMessage): void {
   const field = (REQUIRED_FIELD as Record<string, 'phone' | 'email' | 'address' | undefined>)[m.channel];
   if (!field) {
-    throw ApplicationFailure.nonRetryable(`message ${m.idempotencyKey}: unknown channel '${String(m.channel)}'`, ChannelErrors.InvalidRecipient);
+    throw ApplicationFailure.nonRetryable(
+      `message ${m.idempotencyKey}: unknown channel '${String(m.channel)}'`,
+      ChannelErrors.InvalidRecipient,
+    );
   }
   const value = m.recipient?.[field];
   if (typeof value !== 'string' || value.trim() === '') {

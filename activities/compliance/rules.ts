@@ -315,12 +315,7 @@ function standingRefusals(rules: RuleSet, proposed: ProposedContact, flags: Cont
   return out;
 }
 
-export function checkContact(
-  rules: RuleSet,
-  proposed: ProposedContact,
-  log: readonly ContactLogEntry[],
-  flags: ContactFlags,
-): Verdict {
+export function checkContact(rules: RuleSet, proposed: ProposedContact, log: readonly ContactLogEntry[], flags: ContactFlags): Verdict {
   if (!Number.isFinite(proposed.at)) throw new RangeError(`compliance: proposed.at is not an instant: ${proposed.at}`);
   if (!isValidTimeZone(proposed.timeZone)) throw new RangeError(`compliance: unknown time zone ${proposed.timeZone}`);
 

@@ -30,7 +30,12 @@ export type { DocumentData, DocumentKind, DocumentLanguage, RenderedDocument } f
 
 /** Symbols printed before the amount on zh-CN letters; other currencies print their code. */
 const ZH_SYMBOLS: Readonly<Record<string, string>> = {
-  CNY: '¥', USD: 'US$', HKD: 'HK$', EUR: '€', GBP: '£', JPY: 'JP¥',
+  CNY: '¥',
+  USD: 'US$',
+  HKD: 'HK$',
+  EUR: '€',
+  GBP: '£',
+  JPY: 'JP¥',
 };
 
 /** A letter that cannot be rendered from this data: retrying cannot help, the data must change. */
@@ -114,7 +119,8 @@ function fieldsOf(data: DocumentData): LetterFields {
   if (data.language !== 'zh-CN' && data.language !== 'en') throw invalidInput(`unknown language: ${JSON.stringify(data.language)}`);
   const templates = TEMPLATES[data.language];
   checkAmounts(data.amounts);
-  if (!/^[A-Z]{3}$/.test(String(data.currency))) throw invalidInput(`currency must be an ISO 4217 code, got ${JSON.stringify(data.currency)}`);
+  if (!/^[A-Z]{3}$/.test(String(data.currency)))
+    throw invalidInput(`currency must be an ISO 4217 code, got ${JSON.stringify(data.currency)}`);
   if (!Number.isSafeInteger(data.daysOverdue) || data.daysOverdue < 0) {
     throw invalidInput(`daysOverdue must be a non-negative integer, got ${String(data.daysOverdue)}`);
   }
@@ -259,7 +265,12 @@ function layout(doc: PDFKit.PDFDocument, blocks: Block[], language: DocumentLang
         break;
       case 'rule': {
         const y = doc.y + 4;
-        doc.moveTo(left, y).lineTo(left + width, y).lineWidth(0.8).strokeColor('#000000').stroke();
+        doc
+          .moveTo(left, y)
+          .lineTo(left + width, y)
+          .lineWidth(0.8)
+          .strokeColor('#000000')
+          .stroke();
         doc.y = y + 14;
         break;
       }
@@ -297,10 +308,21 @@ function layout(doc: PDFKit.PDFDocument, blocks: Block[], language: DocumentLang
           y += TABLE.rowHeight;
         };
         row(b.header, 'regular', '#444444');
-        doc.moveTo(x0, y - 3).lineTo(x1, y - 3).lineWidth(0.5).strokeColor('#888888').stroke();
+        doc
+          .moveTo(x0, y - 3)
+          .lineTo(x1, y - 3)
+          .lineWidth(0.5)
+          .strokeColor('#888888')
+          .stroke();
         b.rows.forEach((cells, i) => {
           const isTotal = b.total === true && i === b.rows.length - 1;
-          if (isTotal) doc.moveTo(x0, y - 3).lineTo(x1, y - 3).lineWidth(0.8).strokeColor('#000000').stroke();
+          if (isTotal)
+            doc
+              .moveTo(x0, y - 3)
+              .lineTo(x1, y - 3)
+              .lineWidth(0.8)
+              .strokeColor('#000000')
+              .stroke();
           row(cells, isTotal ? 'bold' : 'regular');
         });
         doc.fillColor('black');

@@ -79,9 +79,7 @@ const zhCN: LanguageTemplates = {
           zhAmounts(f),
           {
             type: 'paragraph',
-            text: f.payBy
-              ? `请于${f.payBy}前还款，结清上述全部欠款。`
-              : '请于收到本函后立即还款，结清上述全部欠款。',
+            text: f.payBy ? `请于${f.payBy}前还款，结清上述全部欠款。` : '请于收到本函后立即还款，结清上述全部欠款。',
           },
           {
             type: 'paragraph',
@@ -140,9 +138,7 @@ const zhCN: LanguageTemplates = {
           zhAmounts(f),
           {
             type: 'paragraph',
-            text: f.payBy
-              ? `请您于${f.payBy}前还款，向委托人付清上述全部欠款。`
-              : '请您于收到本函后立即还款，向委托人付清上述全部欠款。',
+            text: f.payBy ? `请您于${f.payBy}前还款，向委托人付清上述全部欠款。` : '请您于收到本函后立即还款，向委托人付清上述全部欠款。',
           },
           {
             type: 'paragraph',
@@ -281,7 +277,10 @@ const en: LanguageTemplates = {
               ? `Please check this statement and confirm it in writing by ${f.payBy}. If you dispute any item, tell us in writing by that date and enclose supporting documents. If you do not dispute it, please pay the total amount due by ${f.payBy}.`
               : 'Please check this statement and confirm it in writing on receipt. If you dispute any item, tell us in writing and enclose supporting documents. If you do not dispute it, please pay the total amount due immediately.',
           },
-          { type: 'paragraph', text: 'The longer the account remains overdue, the greater your liability and the more penalty interest accrues.' },
+          {
+            type: 'paragraph',
+            text: 'The longer the account remains overdue, the greater your liability and the more penalty interest accrues.',
+          },
           ...enSignature(f, 'Yours faithfully,'),
         ];
       }

@@ -1,7 +1,18 @@
 import { defaultPayloadConverter, WorkflowNotFoundError, type UpdateDefinition } from '@temporalio/common';
 import proto from '@temporalio/proto'; // CommonJS: its namespaces are on the default export
 import { z } from 'zod';
-import { ContactDetailsBody, ContactOutcome, Dispute, GuarantorResponse, Hold, LegalEvent, PromiseToPay, SetTreatment, VisitReportInput, WriteOff } from '../../shared/case';
+import {
+  ContactDetailsBody,
+  ContactOutcome,
+  Dispute,
+  GuarantorResponse,
+  Hold,
+  LegalEvent,
+  PromiseToPay,
+  SetTreatment,
+  VisitReportInput,
+  WriteOff,
+} from '../../shared/case';
 import { accountIdFromWorkflowId, caseWorkflowId } from '../../shared/ids';
 import { CASE_STAGES } from '../../shared/stages';
 import {
@@ -60,9 +71,15 @@ const ListQuery = z
   .object({
     stage: Stage.optional(),
     minDaysOverdue: z.coerce.number().int().min(0).max(100_000).optional(),
-    collectorId: z.string().regex(/^[\w.-]{1,100}$/).optional(),
+    collectorId: z
+      .string()
+      .regex(/^[\w.-]{1,100}$/)
+      .optional(),
     pageSize: z.coerce.number().int().min(1).max(200).default(50),
-    pageToken: z.string().regex(/^[A-Za-z0-9_-]{1,2000}$/).optional(),
+    pageToken: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,2000}$/)
+      .optional(),
   })
   .strict();
 const CaseListItem = z.object({
@@ -80,12 +97,19 @@ const CaseList = z.object({ cases: z.array(CaseListItem), nextPageToken: z.strin
 
 /** The list's executions carry their status as the proto enum's number: RUNNING is 1. */
 const ExecutionStatus = proto.temporal.api.enums.v1.WorkflowExecutionStatus;
-const statusName = (s: number | null | undefined) => (s == null ? '' : (ExecutionStatus[s] ?? '')).replace('WORKFLOW_EXECUTION_STATUS_', '').toLowerCase() || 'unknown';
+const statusName = (s: number | null | undefined) =>
+  (s == null ? '' : (ExecutionStatus[s] ?? '')).replace('WORKFLOW_EXECUTION_STATUS_', '').toLowerCase() || 'unknown';
 
 const HistoryEntry = z.object({ at: z.string(), actor: z.string(), action: z.string(), detail: z.record(z.string(), z.unknown()) });
 /** Like every other action body, a legal event with a key it does not know is refused, not stripped. */
 const [Filed, AssetsFrozen, MediatedSettlement, Judgment, LegalClosed] = LegalEvent.options;
-const LegalEventBody = z.discriminatedUnion('kind', [Filed.strict(), AssetsFrozen.strict(), MediatedSettlement.strict(), Judgment.strict(), LegalClosed.strict()]);
+const LegalEventBody = z.discriminatedUnion('kind', [
+  Filed.strict(),
+  AssetsFrozen.strict(),
+  MediatedSettlement.strict(),
+  Judgment.strict(),
+  LegalClosed.strict(),
+]);
 const Approval = z.object({ kind: z.enum(['treatment', 'legal-referral', 'visit']) }).strict();
 
 /** The role a workflow approval records for an API key's role. */
@@ -105,14 +129,23 @@ export function caseRoutes(d: ApiDeps) {
       return await p;
     } catch (e) {
       if (e instanceof WorkflowNotFoundError) {
-        const status = await handle(accountId).describe().then((x) => x.status.name, () => undefined);
-        if (status && status !== 'RUNNING') throw new HttpProblem(409, 'Case closed', `the case for ${accountId} is ${status.toLowerCase()}`);
+        const status = await handle(accountId)
+          .describe()
+          .then(
+            (x) => x.status.name,
+            () => undefined,
+          );
+        if (status && status !== 'RUNNING')
+          throw new HttpProblem(409, 'Case closed', `the case for ${accountId} is ${status.toLowerCase()}`);
       }
       throw e;
     }
   };
   const update = <R, A extends unknown[]>(def: UpdateDefinition<R, A>, accountId: string, args: A): Promise<R> =>
-    closedIs409(accountId, handle(accountId).executeUpdate(def as unknown as UpdateDefinition<R, [unknown]>, { args: args as unknown as [unknown] }));
+    closedIs409(
+      accountId,
+      handle(accountId).executeUpdate(def as unknown as UpdateDefinition<R, [unknown]>, { args: args as unknown as [unknown] }),
+    );
 
   const action = <B extends z.ZodType>(opts: {
     name: string;
@@ -216,7 +249,10 @@ export function caseRoutes(d: ApiDeps) {
       summary: "The account's timeline from the ledger (audit log): every step, payment, contact and decision, oldest first",
       access: { roles: ['collector', 'supervisor', 'legal'] },
       params: AccountParams,
-      responses: { 200: { description: 'The timeline', schema: z.object({ accountId: z.string(), entries: z.array(HistoryEntry) }) }, 404: { description: 'Unknown account' } },
+      responses: {
+        200: { description: 'The timeline', schema: z.object({ accountId: z.string(), entries: z.array(HistoryEntry) }) },
+        404: { description: 'Unknown account' },
+      },
       async handler({ params }) {
         const rows = await d.sql<{ at: Date; actor: string; action: string; detail: Record<string, unknown> }[]>`
           select at, actor, action, detail from audit_log where account_id = ${params.accountId} order by at, id limit 5000`;
@@ -225,37 +261,115 @@ export function caseRoutes(d: ApiDeps) {
       },
     }),
 
-    action({ name: 'promises', answers: 201, summary: 'A promise to pay: escalation pauses until its date plus grace', roles: ['collector', 'supervisor'], body: PromiseToPay.strict(),
-      run: async (a, b) => ({ status: 201, body: await update(recordPromiseUpdate, a, [b]) }) }),
-    action({ name: 'contact-outcomes', answers: 202, summary: "A collector's report of a contact (reason 6 asks for legal review)", roles: ['collector', 'field-officer', 'supervisor'],
-      body: ContactOutcome.omit({ actor: true }).strict(), run: (a, b, p) => signal(a, contactOutcomeSignal, { ...b, actor: p.subject }) }),
-    action({ name: 'visit-reports', answers: 200, roles: ['field-officer', 'supervisor'],
+    action({
+      name: 'promises',
+      answers: 201,
+      summary: 'A promise to pay: escalation pauses until its date plus grace',
+      roles: ['collector', 'supervisor'],
+      body: PromiseToPay.strict(),
+      run: async (a, b) => ({ status: 201, body: await update(recordPromiseUpdate, a, [b]) }),
+    }),
+    action({
+      name: 'contact-outcomes',
+      answers: 202,
+      summary: "A collector's report of a contact (reason 6 asks for legal review)",
+      roles: ['collector', 'field-officer', 'supervisor'],
+      body: ContactOutcome.omit({ actor: true }).strict(),
+      run: (a, b, p) => signal(a, contactOutcomeSignal, { ...b, actor: p.subject }),
+    }),
+    action({
+      name: 'visit-reports',
+      answers: 200,
+      roles: ['field-officer', 'supervisor'],
       summary: "A field officer's report of the last visit; a written promise (date, amount) is a promise to pay, refused like one",
-      body: VisitReportInput.omit({ officerId: true }).strict(), run: async (a, b, p) => ok(await update(recordVisitReportUpdate, a, [{ ...b, officerId: p.subject }])) }),
-    action({ name: 'contact-details', answers: 200, roles: ['collector', 'supervisor', 'admin'],
-      summary: "New or corrected phones, email or address of the debtor or a guarantor (audited); a letter that failed for want of an address catches up",
-      body: ContactDetailsBody, run: async (a, b, p) => ok(await update(updateContactDetailsUpdate, a, [{ ...b, by: p.subject }])) }),
-    action({ name: 'guarantor-responses', answers: 202, summary: "The guarantor's answer to the demand", roles: ['collector', 'supervisor'], body: GuarantorResponse.strict(),
-      run: (a, b) => signal(a, guarantorResponseSignal, b) }),
-    action({ name: 'disputes', answers: 200, summary: 'The debtor disputes the debt: no contact until resolved', roles: ['collector', 'supervisor', 'legal'], body: Dispute.strict(),
-      run: async (a, b) => ok(await update(disputeUpdate, a, [b])) }),
-    action({ name: 'disputes/resolve', answers: 200, summary: 'The dispute is resolved: contact may resume', roles: ['supervisor', 'legal'], body: Empty,
-      run: async (a) => ok(await update(resolveDisputeUpdate, a, [])) }),
-    action({ name: 'holds', answers: 200, summary: 'Hold contact, until a time or until resumed', roles: ['supervisor'], body: Hold.strict(),
-      run: async (a, b) => ok(await update(holdUpdate, a, [b])) }),
-    action({ name: 'resume', answers: 200, summary: 'Lift a hold', roles: ['supervisor'], body: Empty, run: async (a) => ok(await update(resumeUpdate, a, [])) }),
-    action({ name: 'treatment', answers: 200, summary: 'Set the treatment (collect, restructure, settle-in-kind, litigate)', roles: ['supervisor'], body: SetTreatment.strict(),
-      run: async (a, b) => ok(await update(setTreatmentUpdate, a, [b])) }),
-    action({ name: 'approvals', answers: 200, summary: 'Approve what waits for approval: a treatment, the legal referral, or a field visit', roles: ['supervisor', 'legal'], body: Approval,
+      body: VisitReportInput.omit({ officerId: true }).strict(),
+      run: async (a, b, p) => ok(await update(recordVisitReportUpdate, a, [{ ...b, officerId: p.subject }])),
+    }),
+    action({
+      name: 'contact-details',
+      answers: 200,
+      roles: ['collector', 'supervisor', 'admin'],
+      summary:
+        'New or corrected phones, email or address of the debtor or a guarantor (audited); a letter that failed for want of an address catches up',
+      body: ContactDetailsBody,
+      run: async (a, b, p) => ok(await update(updateContactDetailsUpdate, a, [{ ...b, by: p.subject }])),
+    }),
+    action({
+      name: 'guarantor-responses',
+      answers: 202,
+      summary: "The guarantor's answer to the demand",
+      roles: ['collector', 'supervisor'],
+      body: GuarantorResponse.strict(),
+      run: (a, b) => signal(a, guarantorResponseSignal, b),
+    }),
+    action({
+      name: 'disputes',
+      answers: 200,
+      summary: 'The debtor disputes the debt: no contact until resolved',
+      roles: ['collector', 'supervisor', 'legal'],
+      body: Dispute.strict(),
+      run: async (a, b) => ok(await update(disputeUpdate, a, [b])),
+    }),
+    action({
+      name: 'disputes/resolve',
+      answers: 200,
+      summary: 'The dispute is resolved: contact may resume',
+      roles: ['supervisor', 'legal'],
+      body: Empty,
+      run: async (a) => ok(await update(resolveDisputeUpdate, a, [])),
+    }),
+    action({
+      name: 'holds',
+      answers: 200,
+      summary: 'Hold contact, until a time or until resumed',
+      roles: ['supervisor'],
+      body: Hold.strict(),
+      run: async (a, b) => ok(await update(holdUpdate, a, [b])),
+    }),
+    action({
+      name: 'resume',
+      answers: 200,
+      summary: 'Lift a hold',
+      roles: ['supervisor'],
+      body: Empty,
+      run: async (a) => ok(await update(resumeUpdate, a, [])),
+    }),
+    action({
+      name: 'treatment',
+      answers: 200,
+      summary: 'Set the treatment (collect, restructure, settle-in-kind, litigate)',
+      roles: ['supervisor'],
+      body: SetTreatment.strict(),
+      run: async (a, b) => ok(await update(setTreatmentUpdate, a, [b])),
+    }),
+    action({
+      name: 'approvals',
+      answers: 200,
+      summary: 'Approve what waits for approval: a treatment, the legal referral, or a field visit',
+      roles: ['supervisor', 'legal'],
+      body: Approval,
       run: async (a, b, p) => {
         const approver = { by: p.subject, role: approverRole(p) };
         const def = b.kind === 'treatment' ? approveUpdate : b.kind === 'legal-referral' ? approveLegalReferralUpdate : approveVisitUpdate;
         return ok(await update(def, a, [approver] as [typeof approver]));
-      } }),
-    action({ name: 'legal-events', answers: 200, summary: 'A legal event: filed, assets frozen, mediated settlement, judgment, closed', roles: ['legal'], body: LegalEventBody,
-      run: async (a, b) => ok(await update(recordLegalEventUpdate, a, [b])) }),
-    action({ name: 'write-off', answers: 200, summary: 'Write the case off', roles: ['supervisor'], body: WriteOff.omit({ by: true }).strict(),
-      run: async (a, b, p) => ok(await update(writeOffUpdate, a, [{ ...b, by: p.subject }])) }),
+      },
+    }),
+    action({
+      name: 'legal-events',
+      answers: 200,
+      summary: 'A legal event: filed, assets frozen, mediated settlement, judgment, closed',
+      roles: ['legal'],
+      body: LegalEventBody,
+      run: async (a, b) => ok(await update(recordLegalEventUpdate, a, [b])),
+    }),
+    action({
+      name: 'write-off',
+      answers: 200,
+      summary: 'Write the case off',
+      roles: ['supervisor'],
+      body: WriteOff.omit({ by: true }).strict(),
+      run: async (a, b, p) => ok(await update(writeOffUpdate, a, [{ ...b, by: p.subject }])),
+    }),
   ];
 }
 
@@ -279,7 +393,12 @@ async function listWithClientToken<R>(d: ApiDeps, list: (token: Buffer) => Promi
   try {
     return await d.client.connection.withDeadline(Date.now() + 5_000, () => list(token));
   } catch (e) {
-    const temporalAnswers = await d.client.connection.withDeadline(Date.now() + 2_000, () => d.client.workflowService.getSystemInfo({})).then(() => true, () => false);
+    const temporalAnswers = await d.client.connection
+      .withDeadline(Date.now() + 2_000, () => d.client.workflowService.getSystemInfo({}))
+      .then(
+        () => true,
+        () => false,
+      );
     if (temporalAnswers) throw badToken();
     throw e;
   }

@@ -20,12 +20,21 @@ export const MissedPaymentBody = z
   .object({
     accountId: AccountId,
     // Unknown keys are refused at every level, not dropped: a misspelt `phone` must not open a case without one.
-    debtor: Debtor.strict().refine((d) => isValidTimeZone(d.timeZone), { message: 'an IANA time zone such as Asia/Shanghai', path: ['timeZone'] }),
+    debtor: Debtor.strict().refine((d) => isValidTimeZone(d.timeZone), {
+      message: 'an IANA time zone such as Asia/Shanghai',
+      path: ['timeZone'],
+    }),
     guarantors: z.array(Guarantor.strict()).max(10).default([]),
     dueDate: IsoDate,
     amountDue: Money.strict(),
-    playbookId: z.string().refine((id) => id in PLAYBOOKS, 'an existing playbook id').default(DEFAULT_PLAYBOOK_ID),
-    collectorId: z.string().regex(/^[\w.-]{1,100}$/).optional(),
+    playbookId: z
+      .string()
+      .refine((id) => id in PLAYBOOKS, 'an existing playbook id')
+      .default(DEFAULT_PLAYBOOK_ID),
+    collectorId: z
+      .string()
+      .regex(/^[\w.-]{1,100}$/)
+      .optional(),
   })
   .strict();
 
@@ -51,17 +60,20 @@ export function intakeRoutes(d: ApiDeps) {
       responses: {
         202: { description: 'The case is open with this instalment in it', schema: MissedPaymentAccepted },
         400: { description: 'Invalid body' },
-        409: { description: 'The open case refuses the instalment (another currency, or not overdue in the case\'s zone)' },
-        422: { description: 'The due date has not passed in the debtor\'s time zone' },
+        409: { description: "The open case refuses the instalment (another currency, or not overdue in the case's zone)" },
+        422: { description: "The due date has not passed in the debtor's time zone" },
       },
       async handler({ body }) {
         // An instalment is overdue once its due date has passed where the debtor lives: before that
         // there is nothing to collect (no case, no credit hold). The open case checks again in its own zone.
         const today = localDate((d.now ?? Date.now)(), body.debtor.timeZone);
         if (body.dueDate >= today) {
-          throw new HttpProblem(422, 'Not overdue yet',
+          throw new HttpProblem(
+            422,
+            'Not overdue yet',
             `the instalment due ${body.dueDate} has not passed in ${body.debtor.timeZone} (today is ${today} there): it can be reported from ${addDays(body.dueDate, 1)}`,
-            { dueDate: body.dueDate, today, timeZone: body.debtor.timeZone });
+            { dueDate: body.dueDate, today, timeZone: body.debtor.timeZone },
+          );
         }
         const workflowId = caseWorkflowId(body.accountId);
         const missed = { dueDate: body.dueDate, amountMinor: body.amountDue.amountMinor, currency: body.amountDue.currency };
@@ -94,10 +106,14 @@ export function intakeRoutes(d: ApiDeps) {
           ],
         });
         try {
-          const r = await d.client.workflow.executeUpdateWithStart(registerMissedPaymentUpdate, { args: [missed], startWorkflowOperation: start });
+          const r = await d.client.workflow.executeUpdateWithStart(registerMissedPaymentUpdate, {
+            args: [missed],
+            startWorkflowOperation: start,
+          });
           return { status: 202, body: accepted(r.caseKey, r.created) };
         } catch (e) {
-          if (e instanceof WorkflowUpdateFailedError) throw new HttpProblem(409, 'Conflict with the open case', e.cause?.message ?? e.message);
+          if (e instanceof WorkflowUpdateFailedError)
+            throw new HttpProblem(409, 'Conflict with the open case', e.cause?.message ?? e.message);
           throw e;
         }
       },
@@ -115,7 +131,9 @@ export function intakeRoutes(d: ApiDeps) {
         400: { description: 'Invalid body' },
         401: { description: 'Missing, wrong or stale signature' },
         404: { description: 'No case for the account: the payment is kept as unmatched' },
-        409: { description: 'The case is closed, or the payment id is held by another account (both named): the payment is kept for finance' },
+        409: {
+          description: 'The case is closed, or the payment id is held by another account (both named): the payment is kept for finance',
+        },
         422: { description: 'Refused by the case (another currency): kept as rejected' },
         503: { description: 'The ledger did not take the payment in time: nothing was applied; send it again' },
       },
@@ -123,9 +141,12 @@ export function intakeRoutes(d: ApiDeps) {
         const { accountId, ...payment } = body;
         const claim = await claimReceipt(d, accountId, payment);
         if (claim.heldBy) {
-          throw new HttpProblem(409, 'Payment id held by another account',
+          throw new HttpProblem(
+            409,
+            'Payment id held by another account',
             `payment ${payment.paymentId} is already ${claim.heldBy.how} account ${claim.heldBy.accountId}; refused for account ${accountId} and kept as rejected`,
-            { paymentId: payment.paymentId, accountId, heldBy: claim.heldBy.accountId });
+            { paymentId: payment.paymentId, accountId, heldBy: claim.heldBy.accountId },
+          );
         }
         const mark = (status: string, detail?: string) =>
           d.sql`update payment_receipts set status = ${status}, detail = ${detail ?? null}
@@ -145,7 +166,10 @@ export function intakeRoutes(d: ApiDeps) {
             await mark('duplicate');
             return { status: 200, body: { applied: false } };
           }
-          if (e instanceof WorkflowNotFoundError && (await d.sql`select 1 from cases where account_id = ${accountId} and closed_at is not null`).length > 0) {
+          if (
+            e instanceof WorkflowNotFoundError &&
+            (await d.sql`select 1 from cases where account_id = ${accountId} and closed_at is not null`).length > 0
+          ) {
             await mark('after-close', 'the case is closed');
             throw new HttpProblem(409, 'Case closed', `the case for ${accountId} is closed; the payment is kept for finance`);
           }
@@ -159,12 +183,19 @@ export function intakeRoutes(d: ApiDeps) {
             const detail = (e as WorkflowUpdateFailedError).cause?.message ?? 'the ledger holds this payment id for another account';
             const [holder] = await d.sql<{ account_id: string }[]>`select account_id from payments where payment_id = ${payment.paymentId}`;
             await mark('rejected', detail);
-            throw new HttpProblem(409, 'Payment id held by another account', detail,
-              { paymentId: payment.paymentId, accountId, ...(holder ? { heldBy: holder.account_id } : {}) });
+            throw new HttpProblem(409, 'Payment id held by another account', detail, {
+              paymentId: payment.paymentId,
+              accountId,
+              ...(holder ? { heldBy: holder.account_id } : {}),
+            });
           }
           if (failure === 'LedgerUnavailable') {
             // Not applied anywhere; the receipt stays `received` (this account's claim) for the processor's retry.
-            throw new HttpProblem(503, 'Ledger unavailable', 'the payment could not be written to the ledger; nothing was applied, send it again');
+            throw new HttpProblem(
+              503,
+              'Ledger unavailable',
+              'the payment could not be written to the ledger; nothing was applied, send it again',
+            );
           }
           const p = toProblem(e);
           if (p.status === 409 || p.status === 422) await mark(p.status === 409 ? 'after-close' : 'rejected', p.detail);
@@ -211,7 +242,11 @@ async function claimReceipt(d: ApiDeps, accountId: string, p: PaymentReceived): 
       if ((e as { code?: string }).code !== '23505') throw e;
     }
   }
-  throw new HttpProblem(409, 'Payment id contested', `payment ${p.paymentId} is being claimed for another account at this moment; send it again`);
+  throw new HttpProblem(
+    409,
+    'Payment id contested',
+    `payment ${p.paymentId} is being claimed for another account at this moment; send it again`,
+  );
 }
 
 /** The ApplicationFailure type behind a failed update (the case's, or an activity's it passed on). */
@@ -238,4 +273,3 @@ export function checkWebhookSignature(d: ApiDeps, header: string | undefined, ra
     throw new HttpProblem(401, 'Unauthorized', 'bad signature, or a timestamp more than 5 minutes off');
   }
 }
-

@@ -6,12 +6,29 @@ import { route } from '../registry';
 
 const Agent = z.string().regex(/^[\w.-]{1,100}$/);
 const CallTask = z.object({
-  taskId: z.number().int(), accountId: z.string(), party: z.string(), partyRef: z.string().nullable(), phone: z.string().nullable(),
-  dueAt: z.string(), windowEnd: z.string(), debtorName: z.string(), outstandingMinor: z.number().int().nullable(), currency: z.string(),
+  taskId: z.number().int(),
+  accountId: z.string(),
+  party: z.string(),
+  partyRef: z.string().nullable(),
+  phone: z.string().nullable(),
+  dueAt: z.string(),
+  windowEnd: z.string(),
+  debtorName: z.string(),
+  outstandingMinor: z.number().int().nullable(),
+  currency: z.string(),
 });
 const VisitTask = z.object({
-  visitId: z.number().int(), accountId: z.string(), debtorName: z.string(), address: z.string().nullable(), windowFrom: z.string(), windowTo: z.string(),
-  purpose: z.string(), materials: z.array(z.string()), vehicle: z.string().nullable(), status: z.string(), approvalRequired: z.boolean(),
+  visitId: z.number().int(),
+  accountId: z.string(),
+  debtorName: z.string(),
+  address: z.string().nullable(),
+  windowFrom: z.string(),
+  windowTo: z.string(),
+  purpose: z.string(),
+  materials: z.array(z.string()),
+  vehicle: z.string().nullable(),
+  status: z.string(),
+  approvalRequired: z.boolean(),
 });
 
 /** An agent sees their own queue; supervisors (and admins) may look at anyone's. */
@@ -30,7 +47,12 @@ export function queueRoutes(d: ApiDeps) {
       summary: "A collector's open call tasks for a day (the debtor's local date)",
       access: { roles: ['collector', 'supervisor'] },
       query: z.object({ collectorId: Agent, date: IsoDate }).strict(),
-      responses: { 200: { description: 'The calls to make', schema: z.object({ collectorId: z.string(), date: z.string(), calls: z.array(CallTask) }) } },
+      responses: {
+        200: {
+          description: 'The calls to make',
+          schema: z.object({ collectorId: z.string(), date: z.string(), calls: z.array(CallTask) }),
+        },
+      },
       async handler({ query, principal }) {
         ownQueue(principal, query.collectorId);
         const rows = await d.sql`
@@ -43,8 +65,18 @@ export function queueRoutes(d: ApiDeps) {
           body: {
             collectorId: query.collectorId,
             date: query.date,
-            calls: rows.map((r) => ({ taskId: r.id, accountId: r.account_id, party: r.party, partyRef: r.party_ref, phone: r.phone,
-              dueAt: r.due_at.toISOString(), windowEnd: r.window_end.toISOString(), debtorName: r.name, outstandingMinor: r.outstanding_minor, currency: r.currency })),
+            calls: rows.map((r) => ({
+              taskId: r.id,
+              accountId: r.account_id,
+              party: r.party,
+              partyRef: r.party_ref,
+              phone: r.phone,
+              dueAt: r.due_at.toISOString(),
+              windowEnd: r.window_end.toISOString(),
+              debtorName: r.name,
+              outstandingMinor: r.outstanding_minor,
+              currency: r.currency,
+            })),
           },
         };
       },
@@ -56,7 +88,12 @@ export function queueRoutes(d: ApiDeps) {
       summary: "A field officer's visits for a day",
       access: { roles: ['field-officer', 'supervisor'] },
       query: z.object({ officerId: Agent, date: IsoDate }).strict(),
-      responses: { 200: { description: 'The visits to make', schema: z.object({ officerId: z.string(), date: z.string(), visits: z.array(VisitTask) }) } },
+      responses: {
+        200: {
+          description: 'The visits to make',
+          schema: z.object({ officerId: z.string(), date: z.string(), visits: z.array(VisitTask) }),
+        },
+      },
       async handler({ query, principal }) {
         ownQueue(principal, query.officerId);
         const rows = await d.sql`
@@ -69,8 +106,19 @@ export function queueRoutes(d: ApiDeps) {
           body: {
             officerId: query.officerId,
             date: query.date,
-            visits: rows.map((r) => ({ visitId: r.id, accountId: r.account_id, debtorName: r.name, address: r.address, windowFrom: r.window_from.slice(0, 5),
-              windowTo: r.window_to.slice(0, 5), purpose: r.purpose, materials: r.materials, vehicle: r.vehicle, status: r.status, approvalRequired: r.approval_required })),
+            visits: rows.map((r) => ({
+              visitId: r.id,
+              accountId: r.account_id,
+              debtorName: r.name,
+              address: r.address,
+              windowFrom: r.window_from.slice(0, 5),
+              windowTo: r.window_to.slice(0, 5),
+              purpose: r.purpose,
+              materials: r.materials,
+              vehicle: r.vehicle,
+              status: r.status,
+              approvalRequired: r.approval_required,
+            })),
           },
         };
       },

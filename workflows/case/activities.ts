@@ -10,8 +10,14 @@ const ACTIVITY_OPTIONS: ActivityOptions = {
     backoffCoefficient: 2,
     maximumInterval: '5 minutes',
     nonRetryableErrorTypes: [
-      ErrorTypes.CurrencyMismatch, ErrorTypes.InvalidInput, ErrorTypes.ReconciliationMismatch, ErrorTypes.CaseNotFound,
-      ErrorTypes.InvalidRecipient, ErrorTypes.ChannelRejected, ErrorTypes.InconsistentAmounts, ErrorTypes.PaymentIdConflict,
+      ErrorTypes.CurrencyMismatch,
+      ErrorTypes.InvalidInput,
+      ErrorTypes.ReconciliationMismatch,
+      ErrorTypes.CaseNotFound,
+      ErrorTypes.InvalidRecipient,
+      ErrorTypes.ChannelRejected,
+      ErrorTypes.InconsistentAmounts,
+      ErrorTypes.PaymentIdConflict,
       ErrorTypes.LetterNotPossible,
     ],
   },
@@ -21,7 +27,11 @@ const acts = proxyActivities<CaseActivities>(ACTIVITY_OPTIONS);
 type Callable = { executeWithOptions(o: ActivityOptions, a: unknown[]): Promise<unknown> };
 
 /** Calls an activity with a summary, the line the Temporal UI shows for it. */
-export function act<K extends keyof CaseActivities>(fn: K, summary: string, ...args: Parameters<CaseActivities[K]>): ReturnType<CaseActivities[K]> {
+export function act<K extends keyof CaseActivities>(
+  fn: K,
+  summary: string,
+  ...args: Parameters<CaseActivities[K]>
+): ReturnType<CaseActivities[K]> {
   return (acts[fn] as unknown as Callable).executeWithOptions({ ...ACTIVITY_OPTIONS, summary }, args) as ReturnType<CaseActivities[K]>;
 }
 
@@ -48,6 +58,9 @@ const LEDGER_NOW_OPTIONS: LocalActivityOptions = {
 };
 const ledgerNow = proxyLocalActivities<Pick<CaseActivities, 'recordPayment'>>(LEDGER_NOW_OPTIONS);
 
-export function recordPaymentNow(summary: string, record: Parameters<CaseActivities['recordPayment']>[0]): ReturnType<CaseActivities['recordPayment']> {
+export function recordPaymentNow(
+  summary: string,
+  record: Parameters<CaseActivities['recordPayment']>[0],
+): ReturnType<CaseActivities['recordPayment']> {
   return ledgerNow.recordPayment.executeWithOptions({ ...LEDGER_NOW_OPTIONS, summary }, [record]);
 }

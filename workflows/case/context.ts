@@ -70,7 +70,12 @@ export function createContext(input: CaseInput): CaseContext {
     note: (what, outcome) => {
       state.timeline.push({ at: new Date(now()).toISOString(), day: dayIndex(state, now()), what, outcome });
     },
-    ref: (suffix) => ({ idempotencyKey: `${state.caseKey}:${suffix}`, caseKey: state.caseKey, accountId: state.accountId, at: new Date(now()).toISOString() }),
+    ref: (suffix) => ({
+      idempotencyKey: `${state.caseKey}:${suffix}`,
+      caseKey: state.caseKey,
+      accountId: state.accountId,
+      at: new Date(now()).toISOString(),
+    }),
     ack: (detail) => ({ accepted: true, stage: state.stage, detail }),
     money: (minor, currency = state.currency) => formatAmount(minor, currency),
     local: (at) => {

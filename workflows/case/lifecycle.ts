@@ -32,7 +32,10 @@ export async function openCase(ctx: CaseContext, publish: Publish): Promise<void
     openedAt: state.openedAt,
   });
   const first = input.firstMissed;
-  await act('recordMissedPayment', `Record missed instalment due ${first.dueDate}`, { ...ctx.ref(`missed:${first.dueDate}`), missed: first });
+  await act('recordMissedPayment', `Record missed instalment due ${first.dueDate}`, {
+    ...ctx.ref(`missed:${first.dueDate}`),
+    missed: first,
+  });
   ctx.ledgerOpened = true;
 }
 
@@ -44,11 +47,19 @@ export async function closeCase(ctx: CaseContext, publish: Publish, stage: CaseS
   ctx.note('case closed', `${stage}: ${why}`);
   await drainLedger(ctx);
   await act('recordCaseClosed', `Close the case: ${stage}`, {
-    ...ctx.ref('close'), stage, closedAt: state.closedAt, paidMinor: state.paidMinor, outstandingMinor: outstandingMinor(state),
+    ...ctx.ref('close'),
+    stage,
+    closedAt: state.closedAt,
+    paidMinor: state.paidMinor,
+    outstandingMinor: outstandingMinor(state),
   });
   const dpd = daysOverdue(state, ctx.now());
   if (stage === 'paid' && dpd >= pb.blacklistAtDaysOverdue) {
-    await act('placeOnBlacklist', `Blacklist: paid after ${dpd} days overdue`, { ...ctx.ref('blacklist'), debtorName: input.debtor.name, daysOverdue: dpd });
+    await act('placeOnBlacklist', `Blacklist: paid after ${dpd} days overdue`, {
+      ...ctx.ref('blacklist'),
+      debtorName: input.debtor.name,
+      daysOverdue: dpd,
+    });
     state.blacklisted = true;
     ctx.note('blacklisted', `paid after ${dpd} days overdue`);
   }

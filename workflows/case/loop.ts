@@ -51,7 +51,9 @@ async function onePass(ctx: CaseContext, publish: Publish): Promise<Pass> {
   if (reminderAt !== undefined && t >= reminderAt) {
     const n = state.legal!.remindersSent + 1;
     await act('remindSupervisor', `Remind supervisors: legal referral awaits approval (${n})`, {
-      ...ctx.ref(`legal-approval-reminder:${n}`), subject: `Legal referral of ${state.accountId} awaits approval`, reminder: n,
+      ...ctx.ref(`legal-approval-reminder:${n}`),
+      subject: `Legal referral of ${state.accountId} awaits approval`,
+      reminder: n,
     });
     state.legal!.remindersSent = n;
     ctx.note('reminder', `legal referral approval, reminder ${n}`);
@@ -77,7 +79,10 @@ async function onePass(ctx: CaseContext, publish: Publish): Promise<Pass> {
   // Sleep until the next thing is due, or until a message changes the picture.
   const wake = wakeAt(state, plan, reminderAt, t);
   const version = state.version;
-  const what = plan.next && Date.parse(plan.next.dueAt) === wake ? `until day ${plan.next.day} ${ctx.local(wake)}: ${plan.next.stepId}` : `until ${ctx.local(wake)}`;
+  const what =
+    plan.next && Date.parse(plan.next.dueAt) === wake
+      ? `until day ${plan.next.day} ${ctx.local(wake)}: ${plan.next.stepId}`
+      : `until ${ctx.local(wake)}`;
   await condition(() => state.version !== version || ctx.ledgerQueue.length > 0, wake - t, { summary: what });
   return 'again';
 }
@@ -91,7 +96,12 @@ async function keepTheBooks(ctx: CaseContext, t: number): Promise<boolean> {
     const p = state.promises[c.id - 1]!;
     ctx.ledgerQueue.push(() =>
       act('recordPromise', `Promise ${c.id} ${c.status}`, {
-        ...ctx.ref(`promise:${c.id}:${c.status}`), promiseNo: c.id, date: p.date, amountMinor: p.amountMinor, status: c.status, madeAt: p.madeAt,
+        ...ctx.ref(`promise:${c.id}:${c.status}`),
+        promiseNo: c.id,
+        date: p.date,
+        amountMinor: p.amountMinor,
+        status: c.status,
+        madeAt: p.madeAt,
       }),
     );
   }
@@ -99,20 +109,26 @@ async function keepTheBooks(ctx: CaseContext, t: number): Promise<boolean> {
   const pv = state.pendingVisit;
   if (pv?.approvedBy) {
     await act('recordVisitApproval', `Visit approved by ${pv.approvedBy}`, {
-      ...ctx.ref(`visit-approval:${pv.reference}`), visitReference: pv.reference, by: pv.approvedBy, role: pv.role,
+      ...ctx.ref(`visit-approval:${pv.reference}`),
+      visitReference: pv.reference,
+      by: pv.approvedBy,
+      role: pv.role,
     });
     delete state.pendingVisit;
     return true;
   }
   if (pv && t >= Date.parse(pv.deadline)) {
     await act('cancelVisit', 'Cancel the visit: not approved in time', {
-      ...ctx.ref(`visit-cancel:${pv.reference}`), visitReference: pv.reference, reason: `no ${pv.role} approval before the window closed`,
+      ...ctx.ref(`visit-cancel:${pv.reference}`),
+      visitReference: pv.reference,
+      reason: `no ${pv.role} approval before the window closed`,
     });
     ctx.note('visit cancelled', `no ${pv.role} approval before ${ctx.local(pv.deadline)}`);
     delete state.pendingVisit;
     return true;
   }
-  if (settleGuarantorDemand(state, t)) ctx.note('guarantor demand', `no answer within ${pb.guarantor.responseDays} days: counts toward legal referral`);
+  if (settleGuarantorDemand(state, t))
+    ctx.note('guarantor demand', `no answer within ${pb.guarantor.responseDays} days: counts toward legal referral`);
   if (state.hold?.until && Date.parse(state.hold.until) <= t) {
     ctx.note('resumed', 'hold expired');
     delete state.hold;
@@ -132,7 +148,10 @@ async function closeIfEnded(ctx: CaseContext, publish: Publish): Promise<boolean
   }
   if (state.writeOff) {
     await act('recordWriteOff', `Write off: ${state.writeOff.reason}`, {
-      ...ctx.ref('write-off'), reason: state.writeOff.reason, by: state.writeOff.by, balance: { ...state.balance },
+      ...ctx.ref('write-off'),
+      reason: state.writeOff.reason,
+      by: state.writeOff.by,
+      balance: { ...state.balance },
     });
     await closeCase(ctx, publish, 'written-off', state.writeOff.reason);
     return true;
@@ -140,7 +159,10 @@ async function closeIfEnded(ctx: CaseContext, publish: Publish): Promise<boolean
   const t = state.treatment;
   if (t.approved && (t.kind === 'restructure' || t.kind === 'settle-in-kind')) {
     await act('recordTreatment', `Record approved ${t.kind}`, {
-      ...ctx.ref(`treatment:${t.kind}`), treatment: t.kind, approvedBy: t.approvedBy ?? 'unknown', balance: { ...state.balance },
+      ...ctx.ref(`treatment:${t.kind}`),
+      treatment: t.kind,
+      approvedBy: t.approvedBy ?? 'unknown',
+      balance: { ...state.balance },
     });
     await closeCase(ctx, publish, 'settled', `${t.kind} approved by ${t.approvedBy}`);
     return true;
@@ -205,7 +227,12 @@ async function runDueStep(ctx: CaseContext, next: NonNullable<Plan['next']>): Pr
     if (result.type === ErrorTypes.LetterNotPossible && step.catchUp) state.awaitingAddress = [...(state.awaitingAddress ?? []), key];
     if (patched('record-step-failure')) {
       await act('recordStepFailure', `Tell supervisors: day ${day} ${words} failed`, {
-        ...ctx.ref(`step-failed:${key}:${state.timeline.length}`), stepKey: req.idempotencyKey, stepId: step.id, action: step.action, day, reason: result.reference,
+        ...ctx.ref(`step-failed:${key}:${state.timeline.length}`),
+        stepKey: req.idempotencyKey,
+        stepId: step.id,
+        action: step.action,
+        day,
+        reason: result.reference,
       });
     }
     return 'again';

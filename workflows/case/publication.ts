@@ -1,6 +1,14 @@
 import { setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import type { CaseState } from '../../shared/case';
-import { BrokenPromises, CaseStage, CollectorId, DaysOverdue, HasGuarantor, OutstandingMinor, Treatment } from '../../shared/search-attributes';
+import {
+  BrokenPromises,
+  CaseStage,
+  CollectorId,
+  DaysOverdue,
+  HasGuarantor,
+  OutstandingMinor,
+  Treatment,
+} from '../../shared/search-attributes';
 import { dayIndex, daysOverdue, describeNext, outstandingMinor, type Plan } from '../core/case-core';
 import { act } from './activities';
 import type { CaseContext } from './context';
@@ -37,7 +45,9 @@ export function createPublication(ctx: CaseContext): (plan?: Plan) => void {
     if (signature === projected) return;
     projected = signature;
     const n = ++state.projectionNo;
-    ctx.ledgerQueue.push(() => act('projectCase', `Update the ledger's case row (${n})`, { ...ctx.ref(`projection:${n}`), projectionNo: n, ...row }));
+    ctx.ledgerQueue.push(() =>
+      act('projectCase', `Update the ledger's case row (${n})`, { ...ctx.ref(`projection:${n}`), projectionNo: n, ...row }),
+    );
   };
 
   return (plan?: Plan) => {

@@ -48,13 +48,18 @@ export type StepOutcome = StepResult | { status: 'failed'; reference: string; ty
  * is the step's outcome ('failed', with the failure's type) and the case goes on. Since
  * 'end-cancels-step', a case that reaches an end state while the step runs cancels it ('cancelled').
  */
-export async function runStep(ctx: CaseContext, fn: keyof CaseActivities, req: StepRequest & { approvedBy?: string }, summary: string): Promise<StepOutcome> {
+export async function runStep(
+  ctx: CaseContext,
+  fn: keyof CaseActivities,
+  req: StepRequest & { approvedBy?: string },
+  summary: string,
+): Promise<StepOutcome> {
   const call = () => actStep<StepResult>(fn, summary, ctx.pb.stepAttempts, req);
   try {
     return patched('end-cancels-step') ? await untilCaseEnds(ctx, call) : await call();
   } catch (e) {
     if (e instanceof ActivityFailure) {
-      const type = e.cause instanceof ApplicationFailure ? e.cause.type ?? undefined : undefined;
+      const type = e.cause instanceof ApplicationFailure ? (e.cause.type ?? undefined) : undefined;
       return { status: 'failed', reference: `failed: ${e.cause?.message ?? e.message}`, ...(type ? { type } : {}) };
     }
     throw e;
@@ -69,13 +74,15 @@ async function untilCaseEnds(ctx: CaseContext, work: () => Promise<StepResult>):
   const stepScope = new CancellationScope();
   const watchScope = new CancellationScope();
   let ended = false;
-  void watchScope.run(() => condition(() => endReached(ctx))).then(
-    () => {
-      ended = true;
-      stepScope.cancel();
-    },
-    () => undefined, // the step finished first and the watch was cancelled
-  );
+  void watchScope
+    .run(() => condition(() => endReached(ctx)))
+    .then(
+      () => {
+        ended = true;
+        stepScope.cancel();
+      },
+      () => undefined, // the step finished first and the watch was cancelled
+    );
   try {
     return await stepScope.run(work);
   } catch (e) {

@@ -87,7 +87,8 @@ export function dayIndex(state: Pick<CaseState, 'day0' | 'timeZone'>, nowMs: num
 /** Days past due: from the oldest instalment with unpaid principal (per-instalment rule), else from day 0. */
 export function daysOverdue(state: CaseState, nowMs: number): number {
   if (state.instalments) {
-    const oldest = [...state.missedPayments].sort((a, b) => a.dueDate.localeCompare(b.dueDate))
+    const oldest = [...state.missedPayments]
+      .sort((a, b) => a.dueDate.localeCompare(b.dueDate))
       .find((m) => m.amountMinor > (state.instalments![m.dueDate]?.principalPaidMinor ?? 0));
     if (oldest) return Math.max(0, daysBetween(addDays(oldest.dueDate, 1), localDate(nowMs, state.timeZone)) + 1);
   }
@@ -201,7 +202,8 @@ function promiseDeadline(state: CaseState, pb: Playbook, date: string): number {
 /** Why a promise is refused, or undefined when it is acceptable. */
 export function promiseRefusal(state: CaseState, pb: Playbook, p: PromiseToPay, nowMs: number): string | undefined {
   if (isClosed(state)) return `the case is ${state.stage}`;
-  if (!Number.isSafeInteger(p.amountMinor) || p.amountMinor <= 0) return 'the promised amount must be a positive whole number of minor units';
+  if (!Number.isSafeInteger(p.amountMinor) || p.amountMinor <= 0)
+    return 'the promised amount must be a positive whole number of minor units';
   const today = localDate(nowMs, state.timeZone);
   if (!/^\d{4}-\d{2}-\d{2}$/.test(p.date)) return 'the date must be YYYY-MM-DD';
   if (p.date < today) return `the promised date ${p.date} is in the past (today is ${today})`;
@@ -236,7 +238,10 @@ export function settlePromises(state: CaseState, pb: Playbook, nowMs: number): A
 
 // ---- guarantor ----
 export function startGuarantorDemand(state: CaseState, pb: Playbook, nowMs: number): void {
-  state.guarantorDemand = { demandedAt: new Date(nowMs).toISOString(), deadline: new Date(nowMs + pb.guarantor.responseDays * 24 * HOUR).toISOString() };
+  state.guarantorDemand = {
+    demandedAt: new Date(nowMs).toISOString(),
+    deadline: new Date(nowMs + pb.guarantor.responseDays * 24 * HOUR).toISOString(),
+  };
   for (const g of state.guarantors) g.status = 'demanded';
 }
 
@@ -285,7 +290,8 @@ export function activePause(state: CaseState, pb: Playbook, nowMs: number): Paus
     return { reason: `on hold: ${state.hold.reason}`, ...(state.hold.until ? { until: Date.parse(state.hold.until) } : {}) };
   }
   const pending = state.promises.find((p) => p.status === 'pending');
-  if (pending) return { reason: `promise to pay ${pending.amountMinor} by ${pending.date}`, until: promiseDeadline(state, pb, pending.date) };
+  if (pending)
+    return { reason: `promise to pay ${pending.amountMinor} by ${pending.date}`, until: promiseDeadline(state, pb, pending.date) };
   return undefined;
 }
 
@@ -317,7 +323,14 @@ export function nextAction(state: CaseState, pb: Playbook, nowMs: number): Plan 
     const due = (day: number, key: string) => {
       const w = windowOf(state, step, day);
       const deferred = state.notBefore[key] ? Date.parse(state.notBefore[key]) : 0;
-      candidates.push({ stepId: step.id, action: step.action, day, key, order, dueAt: new Date(Math.max(w.start, nowMs, deferred)).toISOString() });
+      candidates.push({
+        stepId: step.id,
+        action: step.action,
+        day,
+        key,
+        order,
+        dueAt: new Date(Math.max(w.start, nowMs, deferred)).toISOString(),
+      });
     };
 
     if (step.repeat) {
@@ -377,14 +390,27 @@ export function endStage(state: CaseState): 'paid' | 'settled' | undefined {
  * occurrence (before its window ends, or any time for a catch-up step or the legal referral);
  * undefined when this occurrence does not happen.
  */
-export function deferUntil(step: Pick<PlaybookStep, 'catchUp' | 'action'>, windowEnd: string, nextAllowedAt: string | undefined, nowMs: number): string | undefined {
+export function deferUntil(
+  step: Pick<PlaybookStep, 'catchUp' | 'action'>,
+  windowEnd: string,
+  nextAllowedAt: string | undefined,
+  nowMs: number,
+): string | undefined {
   const nextAllowed = nextAllowedAt ? Date.parse(nextAllowedAt) : undefined;
   if (nextAllowed === undefined || nextAllowed <= nowMs) return undefined;
   return nextAllowed < Date.parse(windowEnd) || step.catchUp || step.action === 'legal-referral' ? nextAllowedAt : undefined;
 }
 
 /** What a step that ran changes in the case: visits to report on or approve, guarantors asked, the referral awaiting approval. */
-export function recordStepRan(state: CaseState, pb: Playbook, step: PlaybookStep, key: string, reference: string, windowEnd: string, nowMs: number): void {
+export function recordStepRan(
+  state: CaseState,
+  pb: Playbook,
+  step: PlaybookStep,
+  key: string,
+  reference: string,
+  windowEnd: string,
+  nowMs: number,
+): void {
   state.done[key] = 'ran';
   delete state.notBefore[key];
   if (step.action === 'field-visit') {

@@ -23,9 +23,17 @@ export function registerContactHandlers(ctx: CaseContext): void {
     if (o.reasonCategory !== undefined) state.reasonCategory = o.reasonCategory;
     if (o.reasonCategory === 6 && !state.legalReviewRequested) state.legalReviewRequested = true;
     const n = state.timeline.length;
-    ctx.note(`contact outcome (${o.channel})`, `${o.outcome}${o.reasonCategory ? `, reason ${o.reasonCategory}` : ''}${o.note ? `: ${o.note}` : ''}`);
+    ctx.note(
+      `contact outcome (${o.channel})`,
+      `${o.outcome}${o.reasonCategory ? `, reason ${o.reasonCategory}` : ''}${o.note ? `: ${o.note}` : ''}`,
+    );
     ctx.ledgerQueue.push(() =>
-      act('recordContactOutcome', `Record ${o.channel} outcome: ${o.outcome}`, { ...ctx.ref(`outcome:${n}`), day, outcome: o, actor: o.actor }),
+      act('recordContactOutcome', `Record ${o.channel} outcome: ${o.outcome}`, {
+        ...ctx.ref(`outcome:${n}`),
+        day,
+        outcome: o,
+        actor: o.actor,
+      }),
     );
     ctx.touch();
   });
@@ -34,7 +42,9 @@ export function registerContactHandlers(ctx: CaseContext): void {
     const n = state.timeline.length;
     const written = promise
       ? `, written promise: ${ctx.money(promise.amountMinor)} by ${promise.date}`
-      : typeof v.writtenPromise === 'string' ? `, written promise: ${v.writtenPromise}` : '';
+      : typeof v.writtenPromise === 'string'
+        ? `, written promise: ${v.writtenPromise}`
+        : '';
     ctx.note('visit report', `${v.outcome}${v.signedStatement ? ', signed statement' : ''}${written}`);
     ctx.ledgerQueue.push(() =>
       act('recordVisitReport', `Record visit report: ${v.outcome}`, {
@@ -112,7 +122,11 @@ export function registerContactHandlers(ctx: CaseContext): void {
         if (g.phones) mine.phones = g.phones;
         if (g.address) mine.address = g.address;
       }
-      const guarantorFields = (c.guarantors ?? []).flatMap((g) => Object.keys(g).filter((k) => k !== 'id').map((k) => `guarantor ${g.id} ${k}`));
+      const guarantorFields = (c.guarantors ?? []).flatMap((g) =>
+        Object.keys(g)
+          .filter((k) => k !== 'id')
+          .map((k) => `guarantor ${g.id} ${k}`),
+      );
       const fields = [...Object.keys(d).map((k) => `debtor ${k}`), ...guarantorFields];
       ctx.note('contact details updated', `${fields.join(', ')} (by ${c.by})`);
       const n = state.timeline.length;

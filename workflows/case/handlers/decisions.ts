@@ -26,8 +26,11 @@ export function registerDecisionHandlers(ctx: CaseContext): void {
     ({ treatment }) => {
       const needsApproval = treatment === 'restructure' || treatment === 'settle-in-kind';
       state.treatment = { kind: treatment, approved: !needsApproval };
-      return decide('treatment set', needsApproval ? `${treatment}, awaiting approval` : treatment,
-        needsApproval ? `${treatment} needs an approval (update approve)` : `treatment is ${treatment}`);
+      return decide(
+        'treatment set',
+        needsApproval ? `${treatment}, awaiting approval` : treatment,
+        needsApproval ? `${treatment} needs an approval (update approve)` : `treatment is ${treatment}`,
+      );
     },
     { validator: (_t: { treatment: string }) => ctx.mustBeActive() },
   );

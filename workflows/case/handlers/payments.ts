@@ -15,7 +15,9 @@ export function registerPaymentHandlers(ctx: CaseContext): void {
     if (addMissedPayment(state, m)) {
       accrue(state, pb, ctx.now()); // an instalment reported late accrues its own past days (per-instalment rule)
       ctx.note('missed payment', `${ctx.money(m.amountMinor, m.currency)} due ${m.dueDate}`);
-      ctx.ledgerQueue.push(() => act('recordMissedPayment', `Record missed instalment due ${m.dueDate}`, { ...ctx.ref(`missed:${m.dueDate}`), missed: m }));
+      ctx.ledgerQueue.push(() =>
+        act('recordMissedPayment', `Record missed instalment due ${m.dueDate}`, { ...ctx.ref(`missed:${m.dueDate}`), missed: m }),
+      );
       ctx.touch();
     }
   };
@@ -32,7 +34,8 @@ export function registerPaymentHandlers(ctx: CaseContext): void {
         ctx.mustBeActive();
         if (m.currency !== state.currency) throw new Error(`the case is in ${state.currency}, the instalment in ${m.currency}`);
         const today = localDate(ctx.now(), state.timeZone);
-        if (m.dueDate >= today) throw new Error(`an instalment due ${m.dueDate} is not overdue yet (today is ${today} in ${state.timeZone})`);
+        if (m.dueDate >= today)
+          throw new Error(`an instalment due ${m.dueDate} is not overdue yet (today is ${today} in ${state.timeZone})`);
       },
     },
   );
@@ -47,7 +50,10 @@ export function registerPaymentHandlers(ctx: CaseContext): void {
     notePayment(p, applied.outstandingAfterMinor);
     ctx.ledgerQueue.push(() =>
       act('recordPayment', `Record payment ${p.paymentId}: ${ctx.money(p.amountMinor, p.currency)}`, {
-        ...ctx.ref(`payment:${p.paymentId}`), payment: p, allocation: applied.allocation, outstandingAfterMinor: applied.outstandingAfterMinor,
+        ...ctx.ref(`payment:${p.paymentId}`),
+        payment: p,
+        allocation: applied.allocation,
+        outstandingAfterMinor: applied.outstandingAfterMinor,
       }),
     );
     ctx.touch();
@@ -69,10 +75,14 @@ export function registerPaymentHandlers(ctx: CaseContext): void {
       const allocation = planPayment(state, pb, p, ctx.now());
       if (!allocation) return false; // a duplicate delivery, or the case closed meanwhile
       const b = state.balance;
-      const outstandingAfter = b.principalMinor + b.penaltyMinor + b.feesMinor - (allocation.feesMinor + allocation.penaltyMinor + allocation.principalMinor);
+      const outstandingAfter =
+        b.principalMinor + b.penaltyMinor + b.feesMinor - (allocation.feesMinor + allocation.penaltyMinor + allocation.principalMinor);
       try {
         await recordPaymentNow(`Record payment ${p.paymentId}: ${ctx.money(p.amountMinor, p.currency)}`, {
-          ...ctx.ref(`payment:${p.paymentId}`), payment: p, allocation, outstandingAfterMinor: outstandingAfter,
+          ...ctx.ref(`payment:${p.paymentId}`),
+          payment: p,
+          allocation,
+          outstandingAfterMinor: outstandingAfter,
         });
       } catch (e) {
         // The ledger's own refusal, wherever the SDK put it in the chain; anything else (a timeout) is the ledger unavailable.

@@ -13,7 +13,12 @@ export function makePromise(ctx: CaseContext, p: PromiseToPay, how = 'promise to
   const made = state.promises[id - 1]!;
   ctx.ledgerQueue.push(() =>
     act('recordPromise', `Record promise ${id}: ${ctx.money(p.amountMinor)} by ${p.date}`, {
-      ...ctx.ref(`promise:${id}:pending`), promiseNo: id, date: p.date, amountMinor: p.amountMinor, status: 'pending', madeAt: made.madeAt,
+      ...ctx.ref(`promise:${id}:pending`),
+      promiseNo: id,
+      date: p.date,
+      amountMinor: p.amountMinor,
+      status: 'pending',
+      madeAt: made.madeAt,
     }),
   );
   ctx.touch();
@@ -23,7 +28,10 @@ export function makePromise(ctx: CaseContext, p: PromiseToPay, how = 'promise to
 export function registerPromiseHandlers(ctx: CaseContext): void {
   setHandler(
     recordPromiseUpdate,
-    (p) => ({ ...ctx.ack(`escalation paused until ${p.date} plus ${ctx.pb.promise.graceDays} days' grace`), promiseId: makePromise(ctx, p) }),
+    (p) => ({
+      ...ctx.ack(`escalation paused until ${p.date} plus ${ctx.pb.promise.graceDays} days' grace`),
+      promiseId: makePromise(ctx, p),
+    }),
     {
       validator: (p) => {
         const why = promiseRefusal(ctx.state, ctx.pb, p, ctx.now());

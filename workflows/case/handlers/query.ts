@@ -14,7 +14,8 @@ export function registerQuery(ctx: CaseContext): void {
   setHandler(caseStateQuery, () => {
     const t = ctx.now();
     const v = view(state, t);
-    if (state.version !== ctx.plannedVersion && !isClosed(state) && state.stage !== 'legal') v.nextAction = upcoming(nextAction(state, ctx.pb, t));
+    if (state.version !== ctx.plannedVersion && !isClosed(state) && state.stage !== 'legal')
+      v.nextAction = upcoming(nextAction(state, ctx.pb, t));
     return v;
   });
 }
