@@ -20,8 +20,19 @@ const UNIT = [
 
 // A unit file that reached for the shared servers would fail on a missing inject() (or start its own):
 // refuse the configuration instead, naming the file.
-const NEEDS_SERVERS =
-  /\binject\(|from '\.\/(helpers|story-kit|record-histories|recording-activities)'|@temporalio\/testing|\bconnectDb\(|startEmbeddedPostgres|NativeConnection|Worker\.create/;
+const NEEDS_SERVERS = new RegExp(
+  [
+    /\binject\(/,
+    /from '\.\/(helpers|story-kit|record-histories|recording-activities)'/,
+    /@temporalio\/testing/,
+    /\bconnectDb\(/,
+    /startEmbeddedPostgres/,
+    /NativeConnection/,
+    /Worker\.create/,
+  ]
+    .map((r) => r.source)
+    .join('|'),
+);
 for (const file of UNIT) {
   const found = NEEDS_SERVERS.exec(readFileSync(new URL(file, import.meta.url), 'utf8'));
   if (found)

@@ -74,8 +74,10 @@ async function guard(
   if (verdict.allowed) return undefined;
   const nextAllowedAt = verdict.nextAllowedAt !== undefined ? new Date(verdict.nextAllowedAt).toISOString() : undefined;
   const recorded = await tx`
-    insert into contact_attempts (idempotency_key, case_key, account_id, channel, party, status, refused_rule, next_allowed_at, note, actor, attempted_at)
-    values (${`${req.idempotencyKey}:refused@${req.at}`}, ${req.caseKey}, ${req.accountId}, ${channel}, ${party}, 'refused', ${verdict.rule},
+    insert into contact_attempts (idempotency_key, case_key, account_id, channel, party, status, refused_rule, next_allowed_at, note, actor,
+                                  attempted_at)
+    values (${`${req.idempotencyKey}:refused@${req.at}`}, ${req.caseKey}, ${req.accountId}, ${channel}, ${party}, 'refused',
+            ${verdict.rule},
             ${nextAllowedAt ?? null}, ${verdict.reason}, 'compliance-guard', ${req.at})
     on conflict (idempotency_key) do nothing
     returning id`;
@@ -108,11 +110,13 @@ export function createContactActivities({ sql }: { sql: Sql }): ContactActivitie
       const c = await loadCase(tx, req.caseKey);
       const [row] = await tx<{ id: number }[]>`
         insert into call_tasks (idempotency_key, case_key, account_id, collector_id, party, party_ref, phone, due_at, window_end)
-        values (${key}, ${req.caseKey}, ${req.accountId}, ${req.collectorId ?? c.collector_id}, ${party}, ${partyRef}, ${phone}, ${req.at}, ${req.windowEnd})
+        values (${key}, ${req.caseKey}, ${req.accountId}, ${req.collectorId ?? c.collector_id}, ${party}, ${partyRef}, ${phone}, ${req.at},
+                ${req.windowEnd})
         returning id`;
       await tx`
         insert into contact_attempts (idempotency_key, case_key, account_id, channel, party, status, note, actor, attempted_at)
-        values (${`${key}:attempt`}, ${req.caseKey}, ${req.accountId}, 'phone', ${party}, 'placed', ${req.description}, ${req.collectorId ?? c.collector_id ?? 'queue'}, ${req.at})`;
+        values (${`${key}:attempt`}, ${req.caseKey}, ${req.accountId}, 'phone', ${party}, 'placed', ${req.description},
+                ${req.collectorId ?? c.collector_id ?? 'queue'}, ${req.at})`;
       await audit(tx, 'case-workflow', 'call-task-placed', req, { step: req.stepId, day: req.day, party, partyRef });
       return { status: 'done', reference: `call#${row!.id}` };
     });
@@ -135,7 +139,8 @@ export function createContactActivities({ sql }: { sql: Sql }): ContactActivitie
                    where account_id = ${r.accountId}`;
         }
         for (const g of r.guarantors ?? []) {
-          await tx`update guarantors set phones = coalesce(${g.phones ?? null}::text[], phones), address = coalesce(${g.address ?? null}, address)
+          await tx`update guarantors set phones = coalesce(${g.phones ?? null}::text[], phones),
+                   address = coalesce(${g.address ?? null}, address)
                    where account_id = ${r.accountId} and guarantor_ref = ${g.id}`;
         }
         const fields = [
@@ -194,7 +199,8 @@ export function createContactActivities({ sql }: { sql: Sql }): ContactActivitie
                   ${officer?.officer_id ?? 'unassigned'}, ${req.at})`;
         if (req.costMinor > 0) {
           await tx`insert into case_costs (idempotency_key, case_key, account_id, kind, amount_minor, currency, description, incurred_at)
-                   values (${`${req.idempotencyKey}:cost`}, ${req.caseKey}, ${req.accountId}, 'field-visit', ${req.costMinor}, ${req.currency},
+                   values (${`${req.idempotencyKey}:cost`}, ${req.caseKey}, ${req.accountId}, 'field-visit', ${req.costMinor},
+                           ${req.currency},
                            ${`visit#${row!.id}: ${req.stepId} day ${req.day}`}, ${req.at})`;
         }
         await audit(tx, 'case-workflow', 'visit-planned', req, {
@@ -230,9 +236,11 @@ export function createContactActivities({ sql }: { sql: Sql }): ContactActivitie
           where id = ${visitId(r.visitReference)} and status <> 'done' returning id`;
         if (changed.length === 0) return;
         await tx`
-          insert into contact_attempts (idempotency_key, case_key, account_id, channel, party, status, outcome, conversation, note, actor, attempted_at)
+          insert into contact_attempts (idempotency_key, case_key, account_id, channel, party, status, outcome, conversation, note, actor,
+                                        attempted_at)
           values (${r.idempotencyKey}, ${r.caseKey}, ${r.accountId}, 'visit', 'debtor', 'completed',
-                  ${r.outcome === 'met' ? 'reached' : r.outcome === 'refused' ? 'refused' : 'no-answer'}, ${r.outcome === 'met' || r.outcome === 'refused'},
+                  ${r.outcome === 'met' ? 'reached' : r.outcome === 'refused' ? 'refused' : 'no-answer'},
+                  ${r.outcome === 'met' || r.outcome === 'refused'},
                   ${r.note}, ${r.officerId ?? 'field-officer'}, ${r.at})
           on conflict (idempotency_key) do nothing`;
         await audit(tx, r.officerId ?? 'field-officer', 'visit-reported', r, {

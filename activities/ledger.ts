@@ -38,7 +38,8 @@ export function createLedgerActivities({ sql }: { sql: Sql }): LedgerActivities 
           values (${o.accountId}, ${d.name}, ${d.idNumber ?? null}, ${d.phones}, ${d.email ?? null}, ${d.address ?? null},
                   ${d.region ?? null}, ${d.timeZone}, ${d.jurisdiction})
           on conflict (account_id) do update set name = excluded.name, id_number = coalesce(excluded.id_number, debtors.id_number),
-            phones = excluded.phones, email = coalesce(excluded.email, debtors.email), address = coalesce(excluded.address, debtors.address),
+            phones = excluded.phones, email = coalesce(excluded.email, debtors.email),
+            address = coalesce(excluded.address, debtors.address),
             region = coalesce(excluded.region, debtors.region), time_zone = excluded.time_zone, jurisdiction = excluded.jurisdiction,
             updated_at = now()
           returning id`;
@@ -104,7 +105,8 @@ export function createLedgerActivities({ sql }: { sql: Sql }): LedgerActivities 
           if (held?.idempotency_key === r.idempotencyKey) return { recorded: false };
           throw ApplicationFailure.create({
             message: held
-              ? `payment ${r.payment.paymentId} is already recorded for account ${held.account_id}${held.account_id === r.accountId ? ` (case ${held.case_key})` : ''}; refused for account ${r.accountId}`
+              ? `payment ${r.payment.paymentId} is already recorded for account ${held.account_id}` +
+                `${held.account_id === r.accountId ? ` (case ${held.case_key})` : ''}; refused for account ${r.accountId}`
               : `payment ${r.payment.paymentId} could not be recorded for account ${r.accountId}`,
             type: ErrorTypes.PaymentIdConflict,
             nonRetryable: true,
@@ -128,7 +130,8 @@ export function createLedgerActivities({ sql }: { sql: Sql }): LedgerActivities 
     async projectCase(p: CaseProjection) {
       const b = p.balance;
       await sql`
-        update cases set stage = ${p.stage}, collector_id = coalesce(${p.collectorId ?? null}, collector_id), days_overdue = ${p.daysOverdue},
+        update cases set stage = ${p.stage}, collector_id = coalesce(${p.collectorId ?? null}, collector_id),
+          days_overdue = ${p.daysOverdue},
           principal_minor = ${b.principalMinor}, penalty_minor = ${b.penaltyMinor}, fees_minor = ${b.feesMinor},
           outstanding_minor = ${b.principalMinor + b.penaltyMinor + b.feesMinor}, paid_minor = ${p.paidMinor},
           broken_promises = ${p.brokenPromises}, treatment = ${p.treatment}, in_dispute = ${p.inDispute},

@@ -35,11 +35,14 @@ async function buildDossier(sql: Sql, req: StepRequest) {
   const amounts = await reconciledAmounts(sql, req);
   const [instalments, payments, contacts, visits, notices, promises, costs, guarantors] = await Promise.all([
     sql`select due_date, amount_minor from instalments where case_key = ${req.caseKey} order by due_date`,
-    sql`select payment_id, amount_minor, paid_at, principal_minor, penalty_minor, fees_minor from payments where case_key = ${req.caseKey} order by paid_at`,
+    sql`select payment_id, amount_minor, paid_at, principal_minor, penalty_minor, fees_minor from payments
+        where case_key = ${req.caseKey} order by paid_at`,
     sql`select attempted_at, channel, party, status, outcome, reason_category, refused_rule, note, actor from contact_attempts
         where case_key = ${req.caseKey} order by attempted_at, id`,
-    sql`select planned_for, officer_id, status, outcome, signed_statement, written_promise from visits where case_key = ${req.caseKey} order by planned_for`,
-    sql`select kind, reference, content_hash, total_minor, issued_at, delivery_status from notices where case_key = ${req.caseKey} order by issued_at`,
+    sql`select planned_for, officer_id, status, outcome, signed_statement, written_promise from visits
+        where case_key = ${req.caseKey} order by planned_for`,
+    sql`select kind, reference, content_hash, total_minor, issued_at, delivery_status from notices
+        where case_key = ${req.caseKey} order by issued_at`,
     sql`select promise_no, promised_date, amount_minor, status from promises where case_key = ${req.caseKey} order by promise_no`,
     sql`select kind, amount_minor, description, incurred_at from case_costs where case_key = ${req.caseKey} order by incurred_at`,
     sql`select guarantor_ref, name, phones, address from guarantors where account_id = ${req.accountId} order by id`,
@@ -89,7 +92,8 @@ export function createLegalActivities({
       return sql.begin(async (tx) => {
         const [row] = await tx<{ id: number }[]>`
           insert into legal_referrals (idempotency_key, case_key, account_id, reason, dossier, status, requested_at)
-          values (${req.idempotencyKey}, ${req.caseKey}, ${req.accountId}, ${dossier.reason}, ${tx.json(dossier as never)}, 'requested', ${req.at})
+          values (${req.idempotencyKey}, ${req.caseKey}, ${req.accountId}, ${dossier.reason}, ${tx.json(dossier as never)}, 'requested',
+                  ${req.at})
           on conflict (case_key) do update set case_key = excluded.case_key
           returning id`;
         await audit(tx, 'case-workflow', 'legal-referral-requested', req, {
@@ -148,7 +152,8 @@ export function createLegalActivities({
         const [known] = await tx`select 1 from audit_log where action = 'legal-event' and detail->>'key' = ${r.idempotencyKey}`;
         if (known) return;
         if (e.kind === 'filed')
-          await tx`update legal_referrals set status = 'filed', filed_at = ${r.at}, court = ${e.court}, court_case_number = ${e.caseNumber} where case_key = ${r.caseKey}`;
+          await tx`update legal_referrals set status = 'filed', filed_at = ${r.at}, court = ${e.court}, court_case_number = ${e.caseNumber}
+                   where case_key = ${r.caseKey}`;
         if (e.kind === 'assets-frozen') await tx`update legal_referrals set assets_frozen_at = ${r.at} where case_key = ${r.caseKey}`;
         if (e.kind === 'mediated-settlement')
           await tx`update legal_referrals set status = 'mediated', mediated_amount_minor = ${e.amountMinor} where case_key = ${r.caseKey}`;
@@ -160,7 +165,8 @@ export function createLegalActivities({
         if (cost) {
           const c = await loadCase(tx, r.caseKey);
           await tx`insert into case_costs (idempotency_key, case_key, account_id, kind, amount_minor, currency, description, incurred_at)
-                   values (${`${r.idempotencyKey}:cost`}, ${r.caseKey}, ${r.accountId}, ${`legal-${e.kind}`}, ${cost}, ${c.currency}, ${`legal: ${e.kind}`}, ${r.at})
+                   values (${`${r.idempotencyKey}:cost`}, ${r.caseKey}, ${r.accountId}, ${`legal-${e.kind}`}, ${cost}, ${c.currency},
+                           ${`legal: ${e.kind}`}, ${r.at})
                    on conflict (idempotency_key) do nothing`;
         }
         await audit(tx, 'legal', 'legal-event', r, { key: r.idempotencyKey, ...e });

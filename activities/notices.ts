@@ -97,7 +97,9 @@ export async function issueDocument(sql: Sql, letters: ChannelProvider, req: Ste
   if (!recipient.address?.trim()) {
     const who = opts.to.party === 'guarantor' ? `guarantor ${opts.to.guarantorRef}` : 'the debtor';
     throw ApplicationFailure.create({
-      message: `a ${opts.kind} needs the postal address of ${who}: add it (POST /v1/cases/${req.accountId}/contact-details) and the step can run`,
+      message:
+        `a ${opts.kind} needs the postal address of ${who}: ` +
+        `add it (POST /v1/cases/${req.accountId}/contact-details) and the step can run`,
       type: ErrorTypes.LetterNotPossible,
       nonRetryable: true,
       details: [
@@ -110,7 +112,9 @@ export async function issueDocument(sql: Sql, letters: ChannelProvider, req: Ste
   const payments = await sql<{ paid_at: Date; amount_minor: number }[]>`
     select paid_at, amount_minor from payments where case_key = ${req.caseKey} order by paid_at`;
   const issuedOn = localDate(Date.parse(req.at), debtor.time_zone);
-  const reference = `${PREFIX[opts.kind]}-${String(await caseNumber(sql, req.caseKey)).padStart(6, '0')}-D${req.day}${opts.to.party === 'guarantor' ? `-${opts.to.guarantorRef}` : ''}`;
+  const reference =
+    `${PREFIX[opts.kind]}-${String(await caseNumber(sql, req.caseKey)).padStart(6, '0')}-D${req.day}` +
+    `${opts.to.party === 'guarantor' ? `-${opts.to.guarantorRef}` : ''}`;
   const data: DocumentData = {
     kind: opts.kind,
     language: req.letterLanguage,
@@ -167,10 +171,12 @@ export async function issueDocument(sql: Sql, letters: ChannelProvider, req: Ste
     }),
   );
   await sql.begin(async (tx) => {
-    await tx`update notices set delivery_status = ${receipt.status}, provider_ref = ${receipt.providerRef} where idempotency_key = ${opts.idempotencyKey}`;
+    await tx`update notices set delivery_status = ${receipt.status}, provider_ref = ${receipt.providerRef}
+             where idempotency_key = ${opts.idempotencyKey}`;
     await tx`
       insert into contact_attempts (idempotency_key, case_key, account_id, channel, party, status, note, actor, attempted_at)
-      values (${`${opts.idempotencyKey}:attempt`}, ${req.caseKey}, ${req.accountId}, 'letter', ${opts.to.party}, 'placed', ${reference}, 'case-workflow', ${req.at})
+      values (${`${opts.idempotencyKey}:attempt`}, ${req.caseKey}, ${req.accountId}, 'letter', ${opts.to.party}, 'placed', ${reference},
+              'case-workflow', ${req.at})
       on conflict (idempotency_key) do nothing`;
     if (req.costMinor > 0) {
       await tx`insert into case_costs (idempotency_key, case_key, account_id, kind, amount_minor, currency, description, incurred_at)

@@ -100,7 +100,8 @@ export function openApiDocument(routes: readonly RouteDef[], serverUrl?: string)
       title: 'Recoup API',
       version: '1.0.0',
       description:
-        'Debt-collection cases on Temporal: missed payments in, signed payment webhooks, case actions for collectors, field officers, supervisors and legal. Money is always an integer count of minor units.',
+        'Debt-collection cases on Temporal: missed payments in, signed payment webhooks, ' +
+        'case actions for collectors, field officers, supervisors and legal. Money is always an integer count of minor units.',
     },
     ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
     paths,

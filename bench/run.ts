@@ -178,7 +178,8 @@ const results: Record<string, string> = {};
   await rawRunning;
 
   const vsRaw = (ours: number[], raw: number[]) =>
-    `${median(ours).toFixed(0)} / ${p95(ours).toFixed(0)} ms (raw ${median(raw).toFixed(0)} / ${p95(raw).toFixed(0)} ms, ×${(median(ours) / median(raw)).toFixed(1)} median)`;
+    `${median(ours).toFixed(0)} / ${p95(ours).toFixed(0)} ms ` +
+    `(raw ${median(raw).toFixed(0)} / ${p95(raw).toFixed(0)} ms, ×${(median(ours) / median(raw)).toFixed(1)} median)`;
   results[`API intake POST /v1/missed-payments vs raw update-with-start, ${N} sequential: median / p95`] = vsRaw(intake, rawOpenMs);
   results[`API intake throughput (sequential)`] = `${(N / (intakeTotal / 1000)).toFixed(1)} cases/s`;
   results[`signed payment webhook (ledger row, then the case; it closes) vs raw update: median / p95`] = vsRaw(pay, rawPayMs);
@@ -235,6 +236,7 @@ const results: Record<string, string> = {};
 }
 
 console.log(
-  `\nRecoup bench — ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${mb(os.totalmem())} MB RAM, Node ${process.version}, ${new Date().toISOString()}`,
+  `\nRecoup bench — ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ` +
+    `${mb(os.totalmem())} MB RAM, Node ${process.version}, ${new Date().toISOString()}`,
 );
 for (const [k, v] of Object.entries(results)) console.log(`  ${k.padEnd(100)} ${v}`);

@@ -213,7 +213,8 @@ function runAsIds(): Ids | undefined {
       return { uid: id('-u'), gid: id('-g') };
     } catch (e) {
       throw new EmbeddedPostgresError(
-        `PostgreSQL does not run as root, and creating a postgres user to run it as failed (${oneLine(String((e as { stderr?: Buffer }).stderr ?? (e as Error).message))})`,
+        'PostgreSQL does not run as root, and creating a postgres user to run it as failed ' +
+          `(${oneLine(String((e as { stderr?: Buffer }).stderr ?? (e as Error).message))})`,
         `create one (useradd --system --user-group postgres), run as a non-root user, ${OR_DATABASE_URL}`,
         undefined,
         { cause: e },
@@ -304,7 +305,8 @@ async function reachableBinaries(nativeDir: string, ids: Ids, cacheDir: string, 
       }
     } catch (e) {
       throw new EmbeddedPostgresError(
-        `the postgres user cannot run the PostgreSQL binaries (it cannot enter ${why}), and copying them to ${target} failed (${(e as Error).message})`,
+        `the postgres user cannot run the PostgreSQL binaries (it cannot enter ${why}), ` +
+          `and copying them to ${target} failed (${(e as Error).message})`,
         `make ${cacheDir} writable, or clone into a directory every user can enter, ${OR_DATABASE_URL}`,
         undefined,
         { cause: e },
@@ -314,7 +316,8 @@ async function reachableBinaries(nativeDir: string, ids: Ids, cacheDir: string, 
   }
   if (!(await binariesUsable(target, ids))) {
     throw new EmbeddedPostgresError(
-      `the postgres user cannot run the PostgreSQL binaries in ${target} either (blocked at ${await blocker(path.join(target, 'bin', 'postgres'), ids)})`,
+      `the postgres user cannot run the PostgreSQL binaries in ${target} either ` +
+        `(blocked at ${await blocker(path.join(target, 'bin', 'postgres'), ids)})`,
       `rm -rf ${target} and make ${cacheDir} and its parents enterable by every user (chmod 755), ${OR_DATABASE_URL}`,
     );
   }
@@ -396,7 +399,9 @@ async function placeCluster(
     if (!(await canAccess(ids, ['-x', base]))) {
       throw new EmbeddedPostgresError(
         `the postgres user can enter neither ${why} (to reach ${dataDir}) nor ${await blocker(base, ids)}`,
-        `${temporary ? 'set TMPDIR to a directory every user can enter' : `make ${sys.lib} and its parents enterable by every user (chmod 755)`}, ${OR_DATABASE_URL}`,
+        (temporary
+          ? 'set TMPDIR to a directory every user can enter'
+          : `make ${sys.lib} and its parents enterable by every user (chmod 755)`) + `, ${OR_DATABASE_URL}`,
       );
     }
     if (!temporary) {
@@ -508,7 +513,8 @@ function postgresFailure(
   if (/Address already in use|another postmaster already running on port/i.test(output)) {
     return new EmbeddedPostgresError(
       `port ${c.port} on 127.0.0.1 is already in use`,
-      `stop what listens there (ss -ltnp 'sport = :${c.port}' names it), or choose another port (RECOUP_EMBEDDED_PG_PORT for the demo), ${OR_DATABASE_URL}`,
+      `stop what listens there (ss -ltnp 'sport = :${c.port}' names it), ` +
+        `or choose another port (RECOUP_EMBEDDED_PG_PORT for the demo), ${OR_DATABASE_URL}`,
       output,
       { cause: e },
     );

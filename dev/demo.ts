@@ -51,7 +51,9 @@ try {
   let databaseUrl = config.databaseUrl;
   if (!databaseUrl) {
     console.log(
-      `[demo] starting the embedded PostgreSQL on :${config.embeddedPgPort} (data under ${path.join(path.relative(PROJECT_ROOT, dataDir).startsWith('..') ? dataDir : path.relative(PROJECT_ROOT, dataDir), 'pg')})…`,
+      `[demo] starting the embedded PostgreSQL on :${config.embeddedPgPort} (data under ` +
+        path.join(path.relative(PROJECT_ROOT, dataDir).startsWith('..') ? dataDir : path.relative(PROJECT_ROOT, dataDir), 'pg') +
+        ')…',
     );
     db = await startEmbeddedPostgres({
       dataDir: path.join(dataDir, 'pg'),

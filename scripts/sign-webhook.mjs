@@ -10,7 +10,8 @@ const printOnly = args[0] === '--print';
 const [url, secret, body] = printOnly ? [undefined, ...args.slice(1)] : args;
 if (!secret || !body || (!printOnly && !url)) {
   console.error(
-    "usage: node scripts/sign-webhook.mjs <url> <secret> '<json body>'\n       node scripts/sign-webhook.mjs --print <secret> '<json body>'",
+    "usage: node scripts/sign-webhook.mjs <url> <secret> '<json body>'\n" +
+      "       node scripts/sign-webhook.mjs --print <secret> '<json body>'",
   );
   process.exit(2);
 }

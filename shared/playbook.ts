@@ -146,7 +146,8 @@ export const DEFAULT_PLAYBOOK: Playbook = Playbook.parse({
       window: OFFICE,
       materials: VISIT_MATERIALS,
       description:
-        'Visit the business site: is it operating; explain credit-bureau reporting and the lost interest-free benefit; learn the reason; ask for a firm repayment date',
+        'Visit the business site: is it operating; explain credit-bureau reporting and the lost interest-free benefit; ' +
+        'learn the reason; ask for a firm repayment date',
     },
     {
       id: 'early-call',

@@ -113,7 +113,8 @@ export async function cachedWorkflowBundle(logger?: Logger): Promise<WorkflowBun
     return { codePath: await writeBundle(hash, code) };
   } catch (e) {
     logger?.warn(
-      `Could not cache the workflow bundle in ${BUNDLE_DIR} (${(e as Error).message}): run \`npm run build:workflows\` where it can be written`,
+      `Could not cache the workflow bundle in ${BUNDLE_DIR} (${(e as Error).message}): ` +
+        'run `npm run build:workflows` where it can be written',
     );
     return { code };
   }

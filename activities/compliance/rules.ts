@@ -270,7 +270,9 @@ function afterConversationRule(days: number, calls: readonly ContactLogEntry[], 
     });
   return {
     id: RULE_IDS.afterConversation,
-    reason: `a telephone conversation took place within the last ${days} local calendar days, its date counting as the first (12 CFR 1006.14(b)(2)(i)(B))`,
+    reason:
+      `a telephone conversation took place within the last ${days} local calendar days, ` +
+      'its date counting as the first (12 CFR 1006.14(b)(2)(i)(B))',
     nextOk(t) {
       const today = localDate(t, timeZone);
       return nextOkDate(t, timeZone, horizon(today, conversationDates, days), dateOk);

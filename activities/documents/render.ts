@@ -107,7 +107,8 @@ function checkAmounts(a: DocumentData['amounts']): void {
   const total = amount(a.totalMinor, 'amounts.totalMinor');
   if (BigInt(total) !== BigInt(principal) + BigInt(penalty) + BigInt(fees)) {
     throw ApplicationFailure.nonRetryable(
-      `totalMinor ${total} is not principal ${principal} + penalty ${penalty} + fees ${fees}: reconcile the amounts with the ledger before rendering`,
+      `totalMinor ${total} is not principal ${principal} + penalty ${penalty} + fees ${fees}: ` +
+        'reconcile the amounts with the ledger before rendering',
       ErrorTypes.InconsistentAmounts,
     );
   }

@@ -155,7 +155,9 @@ const zhCN: LanguageTemplates = {
           { type: 'line', text: `尊敬的${g.name}：` },
           {
             type: 'paragraph',
-            text: `您是${f.debtor.name}（以下简称“债务人”）在我司账户（${account}）项下债务的担保人。债务人应于${f.dueDate}还款，截至${f.issuedOn}已逾期${f.daysOverdue}天，经我司催收仍未清偿。债务人尚欠款项如下：`,
+            text:
+              `您是${f.debtor.name}（以下简称“债务人”）在我司账户（${account}）项下债务的担保人。` +
+              `债务人应于${f.dueDate}还款，截至${f.issuedOn}已逾期${f.daysOverdue}天，经我司催收仍未清偿。债务人尚欠款项如下：`,
           },
           zhAmounts(f),
           {
@@ -240,17 +242,24 @@ const en: LanguageTemplates = {
           { type: 'line', text: `Dear ${f.debtor.name},` },
           {
             type: 'paragraph',
-            text: `The payment on your ${account} with us was due on ${f.dueDate}. As of ${f.issuedOn} it is ${days(f.daysOverdue)} overdue. According to our ledger, the following amounts are outstanding:`,
+            text:
+              `The payment on your ${account} with us was due on ${f.dueDate}. As of ${f.issuedOn} it is ${days(f.daysOverdue)} overdue. ` +
+              'According to our ledger, the following amounts are outstanding:',
           },
           enAmounts(f),
           { type: 'paragraph', text: `Please pay the total amount due ${payBy}.` },
           {
             type: 'paragraph',
-            text: 'The longer the account remains overdue, the greater your liability and the more penalty interest accrues. The delinquency is reported to the credit bureau as the law provides and will affect your credit record.',
+            text:
+              'The longer the account remains overdue, the greater your liability and the more penalty interest accrues. ' +
+              'The delinquency is reported to the credit bureau as the law provides and will affect your credit record.',
           },
           {
             type: 'paragraph',
-            text: `If you have difficulty paying, please contact us${f.creditor.phone ? ` on ${f.creditor.phone}` : ''} to agree a repayment arrangement. If you have already paid the amounts above in full, please disregard this notice.`,
+            text:
+              `If you have difficulty paying, please contact us${f.creditor.phone ? ` on ${f.creditor.phone}` : ''} ` +
+              'to agree a repayment arrangement. ' +
+              'If you have already paid the amounts above in full, please disregard this notice.',
           },
           ...enSignature(f, 'Yours faithfully,'),
         ];
@@ -265,7 +274,9 @@ const en: LanguageTemplates = {
           { type: 'line', text: `Dear ${f.debtor.name},` },
           {
             type: 'paragraph',
-            text: `Please find below the statement of your ${account} with us as of ${f.issuedOn}, for your review. The payment was due on ${f.dueDate} and is ${days(f.daysOverdue)} overdue.`,
+            text:
+              `Please find below the statement of your ${account} with us as of ${f.issuedOn}, for your review. ` +
+              `The payment was due on ${f.dueDate} and is ${days(f.daysOverdue)} overdue.`,
           },
           { type: 'line', text: '1. Payments received' },
           payments,
@@ -274,8 +285,12 @@ const en: LanguageTemplates = {
           {
             type: 'paragraph',
             text: f.payBy
-              ? `Please check this statement and confirm it in writing by ${f.payBy}. If you dispute any item, tell us in writing by that date and enclose supporting documents. If you do not dispute it, please pay the total amount due by ${f.payBy}.`
-              : 'Please check this statement and confirm it in writing on receipt. If you dispute any item, tell us in writing and enclose supporting documents. If you do not dispute it, please pay the total amount due immediately.',
+              ? `Please check this statement and confirm it in writing by ${f.payBy}. ` +
+                'If you dispute any item, tell us in writing by that date and enclose supporting documents. ' +
+                `If you do not dispute it, please pay the total amount due by ${f.payBy}.`
+              : 'Please check this statement and confirm it in writing on receipt. ' +
+                'If you dispute any item, tell us in writing and enclose supporting documents. ' +
+                'If you do not dispute it, please pay the total amount due immediately.',
           },
           {
             type: 'paragraph',
@@ -295,13 +310,22 @@ const en: LanguageTemplates = {
           },
           {
             type: 'paragraph',
-            text: `The payment on your ${account} with the Client was due on ${f.dueDate}. As of ${f.issuedOn} it is ${days(f.daysOverdue)} overdue and remains unpaid despite the Client's repeated demands. The following amounts are outstanding:`,
+            text:
+              `The payment on your ${account} with the Client was due on ${f.dueDate}. ` +
+              `As of ${f.issuedOn} it is ${days(f.daysOverdue)} overdue and remains unpaid despite the Client's repeated demands. ` +
+              'The following amounts are outstanding:',
           },
           enAmounts(f),
           { type: 'paragraph', text: `You are required to pay the total amount due to the Client ${payBy}.` },
           {
             type: 'paragraph',
-            text: 'If you fail to do so, the Client will commence legal proceedings against you before the competent court without further notice and apply for preservation of your assets (seizure and freezing). All court fees, preservation fees, legal fees and other costs so incurred, and every adverse consequence, will be borne by you. The longer the delay, the greater your liability and the more penalty interest accrues.',
+            text:
+              'If you fail to do so, the Client will commence legal proceedings against you before the competent court ' +
+              'without further notice ' +
+              'and apply for preservation of your assets (seizure and freezing). ' +
+              'All court fees, preservation fees, legal fees and other costs so incurred, ' +
+              'and every adverse consequence, will be borne by you. ' +
+              'The longer the delay, the greater your liability and the more penalty interest accrues.',
           },
           ...enSignature(f, 'Yours faithfully,', 'On behalf of '),
         ];
@@ -313,7 +337,11 @@ const en: LanguageTemplates = {
           { type: 'line', text: `Dear ${g.name},` },
           {
             type: 'paragraph',
-            text: `You are the guarantor of the debts of ${f.debtor.name} (the "Debtor") under ${account} with us. The payment was due on ${f.dueDate}; as of ${f.issuedOn} it is ${days(f.daysOverdue)} overdue and remains unpaid despite our demands. The Debtor owes the following amounts:`,
+            text:
+              `You are the guarantor of the debts of ${f.debtor.name} (the "Debtor") under ${account} with us. ` +
+              `The payment was due on ${f.dueDate}; as of ${f.issuedOn} it is ${days(f.daysOverdue)} overdue ` +
+              'and remains unpaid despite our demands. ' +
+              'The Debtor owes the following amounts:',
           },
           enAmounts(f),
           {
@@ -322,7 +350,9 @@ const en: LanguageTemplates = {
           },
           {
             type: 'paragraph',
-            text: 'The longer the delay, the greater the liability under the guarantee and the more penalty interest accrues. If you do not pay, we will enforce the guarantee against you by legal means.',
+            text:
+              'The longer the delay, the greater the liability under the guarantee and the more penalty interest accrues. ' +
+              'If you do not pay, we will enforce the guarantee against you by legal means.',
           },
           ...enSignature(f, 'Yours faithfully,'),
         ];

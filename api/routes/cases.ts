@@ -290,7 +290,8 @@ export function caseRoutes(d: ApiDeps) {
       answers: 200,
       roles: ['collector', 'supervisor', 'admin'],
       summary:
-        'New or corrected phones, email or address of the debtor or a guarantor (audited); a letter that failed for want of an address catches up',
+        'New or corrected phones, email or address of the debtor or a guarantor (audited); ' +
+        'a letter that failed for want of an address catches up',
       body: ContactDetailsBody,
       run: async (a, b, p) => ok(await update(updateContactDetailsUpdate, a, [{ ...b, by: p.subject }])),
     }),

@@ -71,7 +71,8 @@ export function intakeRoutes(d: ApiDeps) {
           throw new HttpProblem(
             422,
             'Not overdue yet',
-            `the instalment due ${body.dueDate} has not passed in ${body.debtor.timeZone} (today is ${today} there): it can be reported from ${addDays(body.dueDate, 1)}`,
+            `the instalment due ${body.dueDate} has not passed in ${body.debtor.timeZone} (today is ${today} there): ` +
+              `it can be reported from ${addDays(body.dueDate, 1)}`,
             { dueDate: body.dueDate, today, timeZone: body.debtor.timeZone },
           );
         }
@@ -144,7 +145,8 @@ export function intakeRoutes(d: ApiDeps) {
           throw new HttpProblem(
             409,
             'Payment id held by another account',
-            `payment ${payment.paymentId} is already ${claim.heldBy.how} account ${claim.heldBy.accountId}; refused for account ${accountId} and kept as rejected`,
+            `payment ${payment.paymentId} is already ${claim.heldBy.how} account ${claim.heldBy.accountId}; ` +
+              `refused for account ${accountId} and kept as rejected`,
             { paymentId: payment.paymentId, accountId, heldBy: claim.heldBy.accountId },
           );
         }

@@ -97,7 +97,8 @@ export function queueRoutes(d: ApiDeps) {
       async handler({ query, principal }) {
         ownQueue(principal, query.officerId);
         const rows = await d.sql`
-          select v.id, v.account_id, d.name, d.address, v.window_from::text, v.window_to::text, v.purpose, v.materials, v.vehicle, v.status, v.approval_required
+          select v.id, v.account_id, d.name, d.address, v.window_from::text, v.window_to::text, v.purpose, v.materials, v.vehicle, v.status,
+                 v.approval_required
           from visits v join debtors d on d.account_id = v.account_id
           where v.officer_id = ${query.officerId} and v.planned_for = ${query.date} and v.status in ('planned', 'approved')
           order by v.window_from, v.id`;

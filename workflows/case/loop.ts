@@ -87,7 +87,10 @@ async function onePass(ctx: CaseContext, publish: Publish): Promise<Pass> {
   return 'again';
 }
 
-/** Penalty to today, promises kept or broken, a visit's approval or its lapse, deadlines and holds that ran out. True when it ran an activity. */
+/**
+ * Penalty to today, promises kept or broken, a visit's approval or its lapse, deadlines and holds that ran out.
+ * True when it ran an activity.
+ */
 async function keepTheBooks(ctx: CaseContext, t: number): Promise<boolean> {
   const { state, pb } = ctx;
   accrue(state, pb, t);

@@ -459,5 +459,8 @@ export function describeNext(state: CaseState, pb: Playbook, plan: Plan | undefi
   if (!plan?.next) return 'nothing scheduled';
   const at = Date.parse(plan.next.dueAt);
   const step = pb.steps.find((s) => s.id === plan.next!.stepId)!;
-  return `${step.repeat ? 'daily ' : ''}${step.action.replace(/-/g, ' ')} on day ${plan.next.day}, ${localTime(at, state.timeZone)} ${state.timeZone}`;
+  return (
+    `${step.repeat ? 'daily ' : ''}${step.action.replace(/-/g, ' ')} on day ${plan.next.day}, ` +
+    `${localTime(at, state.timeZone)} ${state.timeZone}`
+  );
 }

@@ -72,7 +72,9 @@ export function registerContactHandlers(ctx: CaseContext): void {
     recordVisitReportUpdate,
     (v) => {
       const id = takeVisitReport(v, v.writtenPromise);
-      const paused = `visit report recorded; promise ${id}: escalation paused until ${v.writtenPromise?.date} plus ${pb.promise.graceDays} days' grace`;
+      const paused =
+        `visit report recorded; promise ${id}: escalation paused until ${v.writtenPromise?.date} ` +
+        `plus ${pb.promise.graceDays} days' grace`;
       return { ...ctx.ack(id ? paused : 'visit report recorded'), ...(id ? { promiseId: id } : {}) };
     },
     {
