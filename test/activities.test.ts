@@ -293,8 +293,8 @@ describe('documents: reconciled against the ledger, issued once', () => {
     });
     const a = await acts.serveOverdueNotice(req);
     expect(await acts.serveOverdueNotice(req)).toEqual(a);
-    const notices =
-      await sql`select kind, total_minor, octet_length(document) > 1000 as has_pdf, delivery_status from notices where case_key = ${c.caseKey}`;
+    const notices = await sql`select kind, total_minor, octet_length(document) > 1000 as has_pdf, delivery_status
+                              from notices where case_key = ${c.caseKey}`;
     expect(notices).toEqual([{ kind: 'overdue-notice', total_minor: 1_003_500, has_pdf: true, delivery_status: 'queued' }]);
     expect(await sql`select channel from channel_outbox where case_key = ${c.caseKey}`).toEqual([{ channel: 'letter' }]);
     expect(await sql`select amount_minor from case_costs where case_key = ${c.caseKey}`).toEqual([{ amount_minor: 2_000 }]);

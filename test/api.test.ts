@@ -428,7 +428,8 @@ describe('case actions', () => {
     await expect
       .poll(
         async () =>
-          stack.sql`select actor, outcome, reason_category from contact_attempts where account_id = ${c.accountId} and status = 'completed'`,
+          stack.sql`select actor, outcome, reason_category from contact_attempts
+                    where account_id = ${c.accountId} and status = 'completed'`,
       )
       .toEqual([{ actor: 'collector-1', outcome: 'reached', reason_category: 2 }]);
     // The actor is the key's, never the body's.
@@ -438,23 +439,26 @@ describe('case actions', () => {
     );
   });
 
-  it('visit-reports: a written promise is a date and an amount (400 for free text); 422 before any visit; 403 for a collector', async () => {
-    // The receivables playbook visits on day 21 at the earliest: this case has had no visit.
-    // (test/case-repairs.test.ts reports on a visit that ran: 200 with the promise.)
-    const accountId = uniqueAccountId('VIS');
-    expect((await post('/v1/missed-payments', { ...missed(accountId), playbookId: 'receivables-sales' }, stack.keys.admin)).status).toBe(
-      202,
-    );
-    const report = { outcome: 'met', signedStatement: true, writtenPromise: { date: addDays(yesterday(), 4), amountMinor: 5_000 } };
-    expectProblem(
-      await act(accountId, 'visit-reports', { ...report, writtenPromise: 'pays 5,000 by Friday' }, stack.keys['field-officer']),
-      400,
-    );
-    const r = await act(accountId, 'visit-reports', report, stack.keys['field-officer']);
-    expectProblem(r, 422);
-    expect(r.body.detail).toBe('no field visit to report on yet');
-    expectProblem(await act(accountId, 'visit-reports', { outcome: 'met', signedStatement: true }, stack.keys.collector), 403);
-  });
+  it(
+    'visit-reports: a written promise is a date and an amount (400 for free text); ' + '422 before any visit; 403 for a collector',
+    async () => {
+      // The receivables playbook visits on day 21 at the earliest: this case has had no visit.
+      // (test/case-repairs.test.ts reports on a visit that ran: 200 with the promise.)
+      const accountId = uniqueAccountId('VIS');
+      expect((await post('/v1/missed-payments', { ...missed(accountId), playbookId: 'receivables-sales' }, stack.keys.admin)).status).toBe(
+        202,
+      );
+      const report = { outcome: 'met', signedStatement: true, writtenPromise: { date: addDays(yesterday(), 4), amountMinor: 5_000 } };
+      expectProblem(
+        await act(accountId, 'visit-reports', { ...report, writtenPromise: 'pays 5,000 by Friday' }, stack.keys['field-officer']),
+        400,
+      );
+      const r = await act(accountId, 'visit-reports', report, stack.keys['field-officer']);
+      expectProblem(r, 422);
+      expect(r.body.detail).toBe('no field visit to report on yet');
+      expectProblem(await act(accountId, 'visit-reports', { outcome: 'met', signedStatement: true }, stack.keys.collector), 403);
+    },
+  );
 
   it("guarantor-responses: 202, and the guarantor's status follows", async () => {
     const c = await openCase({ prefix: 'GUA', guarantors: [{ id: 'G1', name: '李保证', phones: ['+86 139 0000 0002'] }] });
@@ -564,7 +568,8 @@ describe('work queues', () => {
     const at = (d: string, t: string) => new Date(instantOf(d, t, TZ)).toISOString();
     const insert = (key: string, collectorId: string, d: string, time: string, status = 'open') => stack.sql<{ id: number }[]>`
       insert into call_tasks (idempotency_key, case_key, account_id, collector_id, party, phone, due_at, window_end, status)
-      values (${`${c.caseId}:${key}`}, ${c.caseId}, ${c.accountId}, ${collectorId}, 'debtor', '+86 139 0000 0001', ${at(d, time)}, ${at(d, '20:00')}, ${status})
+      values (${`${c.caseId}:${key}`}, ${c.caseId}, ${c.accountId}, ${collectorId}, 'debtor', '+86 139 0000 0001',
+              ${at(d, time)}, ${at(d, '20:00')}, ${status})
       returning id`;
     const [mine] = await insert('t1', 'collector-1', date, '10:00');
     const [late] = await insert('t2', 'collector-1', date, '23:30'); // 23:30 local is still that local date
@@ -603,14 +608,17 @@ describe('work queues', () => {
 
   it("GET /v1/work-queues/visits: a field officer's own visits of the day", async () => {
     const c = await openCase({ prefix: 'VQ' });
-    await stack.sql`insert into field_officers (officer_id, name, region, vehicle) values ('field-officer-1', '王外勤', 'api-test-region', '京A12345')
+    await stack.sql`insert into field_officers (officer_id, name, region, vehicle)
+                    values ('field-officer-1', '王外勤', 'api-test-region', '京A12345')
                     on conflict (officer_id) do nothing`;
     await stack.sql`insert into field_officers (officer_id, name, region) values ('field-officer-2', '赵外勤', 'api-test-region')
                     on conflict (officer_id) do nothing`;
     const date = addDays(today(), 2);
     const insert = (key: string, officer: string, d: string, from: string, status = 'planned') => stack.sql<{ id: number }[]>`
-      insert into visits (idempotency_key, case_key, account_id, planned_for, window_from, window_to, officer_id, vehicle, materials, purpose, approval_required, status)
-      values (${`${c.caseId}:${key}`}, ${c.caseId}, ${c.accountId}, ${d}, ${from}, '18:00', ${officer}, '京A12345', ${['loan contract']}, 'site visit', true, ${status})
+      insert into visits (idempotency_key, case_key, account_id, planned_for, window_from, window_to, officer_id, vehicle,
+                          materials, purpose, approval_required, status)
+      values (${`${c.caseId}:${key}`}, ${c.caseId}, ${c.accountId}, ${d}, ${from}, '18:00', ${officer}, '京A12345',
+              ${['loan contract']}, 'site visit', true, ${status})
       returning id`;
     const [mine] = await insert('v1', 'field-officer-1', date, '09:00');
     await insert('v2', 'field-officer-1', date, '10:00', 'cancelled');

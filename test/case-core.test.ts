@@ -290,59 +290,66 @@ describe('the default ladder, day by day', () => {
 });
 
 describe('late opening and passed windows', () => {
-  it("docs/case-workflow.md's worked example: due 2026-03-01, reported 2026-03-11 11:00 Shanghai → day 9, DaysOverdue 10, 9 days of penalty", () => {
-    const opened = Date.parse('2026-03-11T11:00:00+08:00');
-    const s = openCase(opened);
-    expect(s.openedOnDay).toBe(9);
-    expect(daysOverdue(s, opened)).toBe(10);
-    accrue(s, pb, opened);
-    expect(s.balance.penaltyMinor).toBe(9 * 500);
-    const { ran } = runDueAt(s, pb, opened);
-    expect(ran.map((r) => [r.key, r.day])).toEqual([
-      ['overdue-notice@7', 9],
-      ['daily-call@9', 9],
-      ['guarantor-demand@8', 9],
-    ]);
-    // Opened at 19:00 instead: the notice's window (to 18:00) has closed, so it runs on day 10 at 09:00;
-    // the day-9 call still happens (its window is open until 20:00).
-    const evening = Date.parse('2026-03-11T19:00:00+08:00');
-    const late = openCase(evening);
-    expect(nextAction(late, pb, evening).next).toMatchObject({ key: 'daily-call@9', day: 9 });
-    late.done['daily-call@9'] = 'ran';
-    expect(nextAction(late, pb, evening).next).toMatchObject({ key: 'overdue-notice@7', day: 10, dueAt: '2026-03-12T01:00:00.000Z' });
-  });
+  it(
+    "docs/case-workflow.md's worked example: due 2026-03-01, reported 2026-03-11 11:00 Shanghai → " +
+      'day 9, DaysOverdue 10, 9 days of penalty',
+    () => {
+      const opened = Date.parse('2026-03-11T11:00:00+08:00');
+      const s = openCase(opened);
+      expect(s.openedOnDay).toBe(9);
+      expect(daysOverdue(s, opened)).toBe(10);
+      accrue(s, pb, opened);
+      expect(s.balance.penaltyMinor).toBe(9 * 500);
+      const { ran } = runDueAt(s, pb, opened);
+      expect(ran.map((r) => [r.key, r.day])).toEqual([
+        ['overdue-notice@7', 9],
+        ['daily-call@9', 9],
+        ['guarantor-demand@8', 9],
+      ]);
+      // Opened at 19:00 instead: the notice's window (to 18:00) has closed, so it runs on day 10 at 09:00;
+      // the day-9 call still happens (its window is open until 20:00).
+      const evening = Date.parse('2026-03-11T19:00:00+08:00');
+      const late = openCase(evening);
+      expect(nextAction(late, pb, evening).next).toMatchObject({ key: 'daily-call@9', day: 9 });
+      late.done['daily-call@9'] = 'ran';
+      expect(nextAction(late, pb, evening).next).toMatchObject({ key: 'overdue-notice@7', day: 10, dueAt: '2026-03-12T01:00:00.000Z' });
+    },
+  );
 
-  it('opened on day 10: one-offs of days 0 and 4 are skipped, the notice and the guarantor demand catch up once, then the daily call', () => {
-    const s = openCase(at(10));
-    const plan = nextAction(s, pb, at(10));
-    expect(plan.skipped).toEqual([
-      { key: 'first-visit@0', stepId: 'first-visit', day: 0 },
-      { key: 'second-visit@4', stepId: 'second-visit', day: 4 },
-      { key: 'guarantor-contact@4', stepId: 'guarantor-contact', day: 4 },
-    ]);
-    expect(plan.next).toEqual({
-      stepId: 'overdue-notice',
-      action: 'overdue-notice',
-      day: 10,
-      dueAt: '2026-03-12T01:00:00.000Z',
-      key: 'overdue-notice@7',
-    });
-    const { ran, skipped, rest } = runDueAt(s, pb, at(10));
-    expect(skipped).toEqual(['first-visit@0', 'second-visit@4', 'guarantor-contact@4']);
-    expect(ran).toEqual([
-      { day: 10, stepId: 'overdue-notice', action: 'overdue-notice', key: 'overdue-notice@7', dueAt: iso(at(10)) },
-      { day: 10, stepId: 'daily-call', action: 'phone-call', key: 'daily-call@10', dueAt: iso(at(10)) },
-      { day: 10, stepId: 'guarantor-demand', action: 'guarantor-demand', key: 'guarantor-demand@8', dueAt: iso(at(10)) },
-    ]);
-    expect(rest.next).toMatchObject({ stepId: 'daily-call', day: 11, dueAt: iso(at(11)) });
-    // the following days: only the daily call (the notice does not come back), legal referral on day 30
-    const { ran: later } = walk(s, 11, 31);
-    expect(later.map((r) => r.key)).toEqual([
-      ...Array.from({ length: 20 }, (_, i) => `daily-call@${i + 11}`),
-      'legal-referral@30',
-      'daily-call@31',
-    ]);
-  });
+  it(
+    'opened on day 10: one-offs of days 0 and 4 are skipped, ' + 'the notice and the guarantor demand catch up once, then the daily call',
+    () => {
+      const s = openCase(at(10));
+      const plan = nextAction(s, pb, at(10));
+      expect(plan.skipped).toEqual([
+        { key: 'first-visit@0', stepId: 'first-visit', day: 0 },
+        { key: 'second-visit@4', stepId: 'second-visit', day: 4 },
+        { key: 'guarantor-contact@4', stepId: 'guarantor-contact', day: 4 },
+      ]);
+      expect(plan.next).toEqual({
+        stepId: 'overdue-notice',
+        action: 'overdue-notice',
+        day: 10,
+        dueAt: '2026-03-12T01:00:00.000Z',
+        key: 'overdue-notice@7',
+      });
+      const { ran, skipped, rest } = runDueAt(s, pb, at(10));
+      expect(skipped).toEqual(['first-visit@0', 'second-visit@4', 'guarantor-contact@4']);
+      expect(ran).toEqual([
+        { day: 10, stepId: 'overdue-notice', action: 'overdue-notice', key: 'overdue-notice@7', dueAt: iso(at(10)) },
+        { day: 10, stepId: 'daily-call', action: 'phone-call', key: 'daily-call@10', dueAt: iso(at(10)) },
+        { day: 10, stepId: 'guarantor-demand', action: 'guarantor-demand', key: 'guarantor-demand@8', dueAt: iso(at(10)) },
+      ]);
+      expect(rest.next).toMatchObject({ stepId: 'daily-call', day: 11, dueAt: iso(at(11)) });
+      // the following days: only the daily call (the notice does not come back), legal referral on day 30
+      const { ran: later } = walk(s, 11, 31);
+      expect(later.map((r) => r.key)).toEqual([
+        ...Array.from({ length: 20 }, (_, i) => `daily-call@${i + 11}`),
+        'legal-referral@30',
+        'daily-call@31',
+      ]);
+    },
+  );
 
   it('opened on day 10 without a guarantor: the notice, then the daily call; nothing from days 0–9 but the notice', () => {
     const s = openCase(at(10), { guarantor: false });

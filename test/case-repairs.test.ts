@@ -74,7 +74,8 @@ let stack: Stack;
 beforeAll(async () => {
   outbox = createOutboxProvider(sql);
   stack = await startStack({ channels: { letters: testLetters } });
-  await sql`insert into field_officers (officer_id, name, region) values ('RP-01', 'Officer Repairs', ${REGION}) on conflict (officer_id) do nothing`;
+  await sql`insert into field_officers (officer_id, name, region) values ('RP-01', 'Officer Repairs', ${REGION})
+            on conflict (officer_id) do nothing`;
 });
 afterAll(async () => {
   if (recording) await saveHistories(stack.client, started, 'repairs-');
@@ -132,67 +133,72 @@ const supervisorEmails = (accountId: string) =>
   >`select payload->>'subject' as subject from channel_outbox where account_id = ${accountId} and channel = 'email' order by id`;
 
 describe('letters that cannot go out', () => {
-  it('no address: the letters fail leaving no pending row and supervisors are told; the address added through the API makes them catch up', async () => {
-    const c = await openCase({
-      playbook: letters,
-      debtor: { address: undefined },
-      guarantors: [{ id: 'G1', name: 'Zhou Bao', phones: ['+86 139 3333 4444'] }],
-    });
-    await expect.poll(async () => (await c.state()).done).toEqual({ 'notice@0': 'failed', 'demand@0': 'failed' });
-    const s = await c.state();
-    expect(s.timeline.filter((e) => e.outcome.startsWith('failed:')).map((e) => e.outcome)).toEqual([
-      expect.stringMatching(/^failed: a overdue-notice needs the postal address of the debtor/),
-      expect.stringMatching(/^failed: a guarantor-demand needs the postal address of guarantor G1/),
-    ]);
-    // Nothing left waiting as pending (or at all): finance reads no letter as served.
-    expect(await sql`select kind, delivery_status from notices where account_id = ${c.accountId}`).toEqual([]);
-    await expect
-      .poll(async () => (await supervisorEmails(c.accountId)).map((e) => e.subject))
-      .toEqual([`Case ${c.accountId}: day 0 overdue notice failed`, `Case ${c.accountId}: day 0 guarantor demand failed`]);
-    expect(
-      await sql`select detail->>'step' as step from audit_log where account_id = ${c.accountId} and action = 'step-failed' order by id`,
-    ).toEqual([{ step: 'notice' }, { step: 'demand' }]);
-
-    // A control character in an address is refused at the API, with the field named.
-    const bad = await postJson(
-      `${stack.apiUrl}/v1/cases/${c.accountId}/contact-details`,
-      { debtor: { address: '2 Market\nStreet' } },
-      stack.keys.collector,
-    );
-    expect(bad.status).toBe(400);
-    expect(bad.body.issues.map((i: { path: string }) => i.path)).toEqual(['body.debtor.address']);
-    // A guarantor the case does not have is refused by the case.
-    const unknown = await postJson(
-      `${stack.apiUrl}/v1/cases/${c.accountId}/contact-details`,
-      { guarantors: [{ id: 'G9', address: 'x' }] },
-      stack.keys.collector,
-    );
-    expect(unknown.status).toBe(422);
-
-    const r = await postJson(
-      `${stack.apiUrl}/v1/cases/${c.accountId}/contact-details`,
-      { debtor: { address: '2 Market Street', email: 'chen@example.com' }, guarantors: [{ id: 'G1', address: '9 River Road' }] },
-      stack.keys.collector,
-    );
-    expect(r.status).toBe(200);
-    expect(r.body.detail).toBe('contact details updated; 2 letter(s) will catch up');
-    await expect
-      .poll(async () => sql`select kind, recipient, delivery_status from notices where account_id = ${c.accountId} order by kind`)
-      .toEqual([
-        { kind: 'guarantor-demand', recipient: 'Zhou Bao', delivery_status: 'queued' },
-        { kind: 'overdue-notice', recipient: 'Chen Jing', delivery_status: 'queued' },
+  it(
+    'no address: the letters fail leaving no pending row and supervisors are told; ' +
+      'the address added through the API makes them catch up',
+    async () => {
+      const c = await openCase({
+        playbook: letters,
+        debtor: { address: undefined },
+        guarantors: [{ id: 'G1', name: 'Zhou Bao', phones: ['+86 139 3333 4444'] }],
+      });
+      await expect.poll(async () => (await c.state()).done).toEqual({ 'notice@0': 'failed', 'demand@0': 'failed' });
+      const s = await c.state();
+      expect(s.timeline.filter((e) => e.outcome.startsWith('failed:')).map((e) => e.outcome)).toEqual([
+        expect.stringMatching(/^failed: a overdue-notice needs the postal address of the debtor/),
+        expect.stringMatching(/^failed: a guarantor-demand needs the postal address of guarantor G1/),
       ]);
-    expect((await c.state()).done).toEqual({ 'notice@0': 'ran', 'demand@0': 'ran' });
-    expect((await c.state()).debtorContact).toEqual({ address: '2 Market Street', email: 'chen@example.com' });
-    expect(await sql`select address, email from debtors where account_id = ${c.accountId}`).toEqual([
-      { address: '2 Market Street', email: 'chen@example.com' },
-    ]);
-    expect(await sql`select address from guarantors where account_id = ${c.accountId}`).toEqual([{ address: '9 River Road' }]);
-    expect(
-      await sql`select actor, detail->'fields' as fields from audit_log where account_id = ${c.accountId} and action = 'contact-details-updated'`,
-    ).toEqual([{ actor: 'collector-1', fields: ['debtor.address', 'debtor.email', 'guarantor.G1.address'] }]);
-    await c.handle.terminate('test done');
-  });
+      // Nothing left waiting as pending (or at all): finance reads no letter as served.
+      expect(await sql`select kind, delivery_status from notices where account_id = ${c.accountId}`).toEqual([]);
+      await expect
+        .poll(async () => (await supervisorEmails(c.accountId)).map((e) => e.subject))
+        .toEqual([`Case ${c.accountId}: day 0 overdue notice failed`, `Case ${c.accountId}: day 0 guarantor demand failed`]);
+      expect(
+        await sql`select detail->>'step' as step from audit_log where account_id = ${c.accountId} and action = 'step-failed' order by id`,
+      ).toEqual([{ step: 'notice' }, { step: 'demand' }]);
+
+      // A control character in an address is refused at the API, with the field named.
+      const bad = await postJson(
+        `${stack.apiUrl}/v1/cases/${c.accountId}/contact-details`,
+        { debtor: { address: '2 Market\nStreet' } },
+        stack.keys.collector,
+      );
+      expect(bad.status).toBe(400);
+      expect(bad.body.issues.map((i: { path: string }) => i.path)).toEqual(['body.debtor.address']);
+      // A guarantor the case does not have is refused by the case.
+      const unknown = await postJson(
+        `${stack.apiUrl}/v1/cases/${c.accountId}/contact-details`,
+        { guarantors: [{ id: 'G9', address: 'x' }] },
+        stack.keys.collector,
+      );
+      expect(unknown.status).toBe(422);
+
+      const r = await postJson(
+        `${stack.apiUrl}/v1/cases/${c.accountId}/contact-details`,
+        { debtor: { address: '2 Market Street', email: 'chen@example.com' }, guarantors: [{ id: 'G1', address: '9 River Road' }] },
+        stack.keys.collector,
+      );
+      expect(r.status).toBe(200);
+      expect(r.body.detail).toBe('contact details updated; 2 letter(s) will catch up');
+      await expect
+        .poll(async () => sql`select kind, recipient, delivery_status from notices where account_id = ${c.accountId} order by kind`)
+        .toEqual([
+          { kind: 'guarantor-demand', recipient: 'Zhou Bao', delivery_status: 'queued' },
+          { kind: 'overdue-notice', recipient: 'Chen Jing', delivery_status: 'queued' },
+        ]);
+      expect((await c.state()).done).toEqual({ 'notice@0': 'ran', 'demand@0': 'ran' });
+      expect((await c.state()).debtorContact).toEqual({ address: '2 Market Street', email: 'chen@example.com' });
+      expect(await sql`select address, email from debtors where account_id = ${c.accountId}`).toEqual([
+        { address: '2 Market Street', email: 'chen@example.com' },
+      ]);
+      expect(await sql`select address from guarantors where account_id = ${c.accountId}`).toEqual([{ address: '9 River Road' }]);
+      expect(
+        await sql`select actor, detail->'fields' as fields from audit_log
+                  where account_id = ${c.accountId} and action = 'contact-details-updated'`,
+      ).toEqual([{ actor: 'collector-1', fields: ['debtor.address', 'debtor.email', 'guarantor.G1.address'] }]);
+      await c.handle.terminate('test done');
+    },
+  );
 
   it('a name with a control character is refused at intake (400), before any case opens', async () => {
     const accountId = uniqueAccountId('REPAIR');
@@ -213,18 +219,22 @@ describe('letters that cannot go out', () => {
 });
 
 describe('steps that cannot succeed do not hold the case', () => {
-  it("a letter whose channel keeps failing is tried the playbook's stepAttempts times, then recorded failed, its row marked failed, supervisors told", async () => {
-    const c = await openCase({ playbook: letters });
-    behaviour.set(c.accountId, 'fail');
-    await expect.poll(async () => (await c.state()).done, { timeout: 30_000 }).toEqual({ 'notice@0': 'failed' });
-    expect(attempts.get(c.accountId)).toBe(3);
-    expect((await c.state()).timeline.at(-1)?.outcome ?? '').toMatch(/letter gateway down/);
-    await expect
-      .poll(async () => sql`select delivery_status from notices where account_id = ${c.accountId}`)
-      .toEqual([{ delivery_status: 'failed' }]);
-    await expect.poll(async () => (await supervisorEmails(c.accountId)).length).toBe(1);
-    await c.handle.terminate('test done');
-  });
+  it(
+    "a letter whose channel keeps failing is tried the playbook's stepAttempts times, " +
+      'then recorded failed, its row marked failed, supervisors told',
+    async () => {
+      const c = await openCase({ playbook: letters });
+      behaviour.set(c.accountId, 'fail');
+      await expect.poll(async () => (await c.state()).done, { timeout: 30_000 }).toEqual({ 'notice@0': 'failed' });
+      expect(attempts.get(c.accountId)).toBe(3);
+      expect((await c.state()).timeline.at(-1)?.outcome ?? '').toMatch(/letter gateway down/);
+      await expect
+        .poll(async () => sql`select delivery_status from notices where account_id = ${c.accountId}`)
+        .toEqual([{ delivery_status: 'failed' }]);
+      await expect.poll(async () => (await supervisorEmails(c.accountId)).length).toBe(1);
+      await c.handle.terminate('test done');
+    },
+  );
 
   it('a full payment while a letter is in flight closes the case paid at once and cancels the step', async () => {
     let entered!: () => void;
@@ -292,28 +302,31 @@ describe('a payment reaches the ledger and the case, or neither', () => {
     await a2.handle.terminate('test done');
   });
 
-  it('a payment that arrives with the case (in its first activation) waits for the case to be in the ledger, then reaches both', async () => {
-    const accountId = uniqueAccountId('REPAIR');
-    const start = new WithStartWorkflowOperation('collectionCase', {
-      taskQueue: stack.taskQueue,
-      workflowId: caseWorkflowId(accountId),
-      args: [caseInput(accountId, { playbook: visit })],
-      workflowIdConflictPolicy: 'FAIL',
-    });
-    const payment = { paymentId: `${accountId}-first`, amountMinor: 100_000, currency: 'CNY', paidAt: new Date().toISOString() };
-    const answer = await stack.client.workflow.executeUpdateWithStart(receivePaymentUpdate, {
-      args: [payment],
-      startWorkflowOperation: start,
-    });
-    const handle = await start.workflowHandle();
-    const { runId } = await handle.describe();
-    started.push({ name: expect.getState().currentTestName!, workflowId: handle.workflowId, firstExecutionRunId: runId });
-    expect(answer).toMatchObject({ applied: true, outstandingMinor: 200_000 });
-    expect(await sql`select amount_minor, principal_minor from payments where payment_id = ${payment.paymentId}`).toEqual([
-      { amount_minor: 100_000, principal_minor: 100_000 },
-    ]);
-    await handle.terminate('test done');
-  });
+  it(
+    'a payment that arrives with the case (in its first activation) ' + 'waits for the case to be in the ledger, then reaches both',
+    async () => {
+      const accountId = uniqueAccountId('REPAIR');
+      const start = new WithStartWorkflowOperation('collectionCase', {
+        taskQueue: stack.taskQueue,
+        workflowId: caseWorkflowId(accountId),
+        args: [caseInput(accountId, { playbook: visit })],
+        workflowIdConflictPolicy: 'FAIL',
+      });
+      const payment = { paymentId: `${accountId}-first`, amountMinor: 100_000, currency: 'CNY', paidAt: new Date().toISOString() };
+      const answer = await stack.client.workflow.executeUpdateWithStart(receivePaymentUpdate, {
+        args: [payment],
+        startWorkflowOperation: start,
+      });
+      const handle = await start.workflowHandle();
+      const { runId } = await handle.describe();
+      started.push({ name: expect.getState().currentTestName!, workflowId: handle.workflowId, firstExecutionRunId: runId });
+      expect(answer).toMatchObject({ applied: true, outstandingMinor: 200_000 });
+      expect(await sql`select amount_minor, principal_minor from payments where payment_id = ${payment.paymentId}`).toEqual([
+        { amount_minor: 100_000, principal_minor: 100_000 },
+      ]);
+      await handle.terminate('test done');
+    },
+  );
 });
 
 describe('a written promise from a visit', () => {
@@ -350,7 +363,8 @@ describe('a written promise from a visit', () => {
     await expect
       .poll(
         async () =>
-          sql`select p.promise_no, p.amount_minor, p.status from promises p join cases c using (case_key) where c.account_id = ${c.accountId}`,
+          sql`select p.promise_no, p.amount_minor, p.status from promises p join cases c using (case_key)
+              where c.account_id = ${c.accountId}`,
       )
       .toEqual([{ promise_no: 1, amount_minor: 50_000, status: 'pending' }]);
     await expect
@@ -368,7 +382,8 @@ describe('what a supervisor reads', () => {
       .poll(async () => (await c.handle.query<{ currentDetails: string }>('__temporal_workflow_metadata')).currentDetails)
       .toMatch(
         new RegExp(
-          `^Day 0: field visit planned \\(\\S+\\)\\. Outstanding 100,450\\.00 CNY\\. Next: daily phone call on day 1, 00:00 ${TZ.replace(/[+]/g, '\\+')}\\.$`,
+          '^Day 0: field visit planned \\(\\S+\\)\\. Outstanding 100,450\\.00 CNY\\. ' +
+            `Next: daily phone call on day 1, 00:00 ${TZ.replace(/[+]/g, '\\+')}\\.$`,
         ),
       );
     const summaries: string[] = [];

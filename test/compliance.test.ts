@@ -110,13 +110,17 @@ describe('Regulation F Official Interpretations to §1006.14(b)(2), transcribed 
     );
   });
 
-  it('comment 14(b)(2)(ii)-1.ii: unanswered call Tue August 11, conversation Fri August 14 → a call before Fri August 21 is a violation', () => {
-    const log = [call('2020-08-11T10:00:00-04:00'), conversation('2020-08-14T10:00:00-04:00')];
-    const recheck = (at: number) => checkContact(US, { at, channel: 'phone', party: 'debtor', timeZone: NY }, log, NO_FLAGS);
-    expectRefused(check(US, '2020-08-14T16:00:00-04:00', NY, log), 'after-conversation-7-days', '2020-08-21T12:00:00.000Z', recheck);
-    expectRefused(check(US, '2020-08-20T20:59:00-04:00', NY, log), 'after-conversation-7-days', '2020-08-21T12:00:00.000Z', recheck);
-    expect(check(US, '2020-08-21T08:00:00-04:00', NY, log)).toEqual({ allowed: true });
-  });
+  it(
+    'comment 14(b)(2)(ii)-1.ii: unanswered call Tue August 11, conversation Fri August 14 → ' +
+      'a call before Fri August 21 is a violation',
+    () => {
+      const log = [call('2020-08-11T10:00:00-04:00'), conversation('2020-08-14T10:00:00-04:00')];
+      const recheck = (at: number) => checkContact(US, { at, channel: 'phone', party: 'debtor', timeZone: NY }, log, NO_FLAGS);
+      expectRefused(check(US, '2020-08-14T16:00:00-04:00', NY, log), 'after-conversation-7-days', '2020-08-21T12:00:00.000Z', recheck);
+      expectRefused(check(US, '2020-08-20T20:59:00-04:00', NY, log), 'after-conversation-7-days', '2020-08-21T12:00:00.000Z', recheck);
+      expect(check(US, '2020-08-21T08:00:00-04:00', NY, log)).toEqual({ allowed: true });
+    },
+  );
 
   it('comment 14(b)(2)(i)-1.ii: the consumer calls and converses Thu August 13; no call before Thu August 20 → compliant', () => {
     // The log has no direction; the consumer's inbound call is a completed phone row with a conversation.
@@ -127,18 +131,22 @@ describe('Regulation F Official Interpretations to §1006.14(b)(2), transcribed 
     );
   });
 
-  it('comment 14(b)(2)(i)-1.iii: up to seven unanswered calls to a third party for location information, Tue October 6 – Mon October 12', () => {
-    const thirdParty = (at: string) => call(at, { party: 'third-party' });
-    const flags = { debtorUnreachable: true };
-    const calls = ['06', '07', '08', '09', '10', '11', '12'].map((d) => thirdParty(`2020-10-${d}T12:00:00-04:00`));
-    const log = placeAllowed(US, calls, NY, flags);
-    const eighth = check(US, '2020-10-12T17:00:00-04:00', NY, log, flags, 'phone', 'third-party');
-    expectRefused(eighth, 'call-attempts-7-in-7', '2020-10-13T12:00:00.000Z', (at) =>
-      checkContact(US, { at, channel: 'phone', party: 'third-party', timeZone: NY }, log, { ...NO_FLAGS, ...flags }),
-    );
-    // Calls to third parties are a different person's count: the debtor may still be called.
-    expect(check(US, '2020-10-12T17:00:00-04:00', NY, log, flags)).toEqual({ allowed: true });
-  });
+  it(
+    'comment 14(b)(2)(i)-1.iii: up to seven unanswered calls to a third party for location information, ' +
+      'Tue October 6 – Mon October 12',
+    () => {
+      const thirdParty = (at: string) => call(at, { party: 'third-party' });
+      const flags = { debtorUnreachable: true };
+      const calls = ['06', '07', '08', '09', '10', '11', '12'].map((d) => thirdParty(`2020-10-${d}T12:00:00-04:00`));
+      const log = placeAllowed(US, calls, NY, flags);
+      const eighth = check(US, '2020-10-12T17:00:00-04:00', NY, log, flags, 'phone', 'third-party');
+      expectRefused(eighth, 'call-attempts-7-in-7', '2020-10-13T12:00:00.000Z', (at) =>
+        checkContact(US, { at, channel: 'phone', party: 'third-party', timeZone: NY }, log, { ...NO_FLAGS, ...flags }),
+      );
+      // Calls to third parties are a different person's count: the debtor may still be called.
+      expect(check(US, '2020-10-12T17:00:00-04:00', NY, log, flags)).toEqual({ allowed: true });
+    },
+  );
 });
 
 describe("Regulation F boundaries: seven consecutive calendar days in the consumer's zone", () => {

@@ -170,7 +170,8 @@ describe('when it cannot start, one line says what and how to fix it', () => {
       expect(message).not.toContain('\n');
       expect(message).toMatch(
         new RegExp(
-          `^embedded PostgreSQL could not start: port ${port} on 127\\.0\\.0\\.1 is already in use\\. Fix: .*ss -ltnp .*set DATABASE_URL to a PostgreSQL you run$`,
+          `^embedded PostgreSQL could not start: port ${port} on 127\\.0\\.0\\.1 is already in use\\. ` +
+            'Fix: .*ss -ltnp .*set DATABASE_URL to a PostgreSQL you run$',
         ),
       );
     } finally {
@@ -184,7 +185,10 @@ describe('when it cannot start, one line says what and how to fix it', () => {
   it('binaries missing', async () => {
     const empty = await privateDir('recoup-nobin-');
     await expect(startEmbeddedPostgres({ dataDir: path.join(empty, 'pg'), port: await freePort(), nativeDir: empty })).rejects.toThrow(
-      /^embedded PostgreSQL could not start: \S+\/bin\/initdb is missing\. Fix: reinstall the npm packages \(rm -rf node_modules && npm ci\) or set DATABASE_URL/,
+      new RegExp(
+        /^embedded PostgreSQL could not start: \S+\/bin\/initdb is missing\. /.source +
+          /Fix: reinstall the npm packages \(rm -rf node_modules && npm ci\) or set DATABASE_URL/.source,
+      ),
     );
   });
 });

@@ -508,7 +508,9 @@ describe('fuzzing the POST endpoints with malformed bodies', () => {
           bump(statuses, reply.status);
           bump(byEndpoint, r.ep.name);
           bump(byCategory, r.category);
-          const what = `${r.ep.name} (${r.category}) ${JSON.stringify(r.raw.slice(0, 300))} → ${reply.status} ${JSON.stringify(reply.body)?.slice(0, 300)}`;
+          const what =
+            `${r.ep.name} (${r.category}) ${JSON.stringify(r.raw.slice(0, 300))} → ` +
+            `${reply.status} ${JSON.stringify(reply.body)?.slice(0, 300)}`;
           expect(reply.status, what).toBeGreaterThanOrEqual(400);
           expect(reply.status, what).toBeLessThan(500);
           // Signed or keyed as it must be, every request reached validation: refused as invalid (or too large), never as unauthorized.
@@ -521,7 +523,8 @@ describe('fuzzing the POST endpoints with malformed bodies', () => {
     );
     const ms = Date.now() - started;
     console.info(
-      `fuzz: ${sent} bodies in ${ms} ms; statuses ${JSON.stringify(Object.fromEntries(statuses))}; categories ${JSON.stringify(Object.fromEntries(byCategory))}`,
+      `fuzz: ${sent} bodies in ${ms} ms; statuses ${JSON.stringify(Object.fromEntries(statuses))}; ` +
+        `categories ${JSON.stringify(Object.fromEntries(byCategory))}`,
     );
 
     expect(sent).toBe(BODIES);

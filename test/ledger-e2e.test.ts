@@ -72,8 +72,8 @@ describe('default playbook on the real ledger', () => {
       ...Array.from({ length: 9 }, (_, i) => ({ d: day(s.day0, 8 + i), party: 'debtor' })), // days 8..16, until legal took the case
     ];
     expect(calls).toEqual(expectedCalls);
-    const notices =
-      await sql`select kind, ${local('issued_at')}::text as d, recipient, total_minor from notices where account_id = ${s.accountId} order by issued_at, kind`;
+    const notices = await sql`select kind, ${local('issued_at')}::text as d, recipient, total_minor from notices
+                              where account_id = ${s.accountId} order by issued_at, kind`;
     expect(notices.map((n) => [n.kind, n.d, n.recipient])).toEqual([
       ['overdue-notice', day(s.day0, 7), '王建国'],
       ['guarantor-demand', day(s.day0, 8), '李保证'],
@@ -159,8 +159,8 @@ describe('default playbook on the real ledger', () => {
     await s.at(0, '10:00');
     await s.handle.executeUpdate(approveVisitUpdate, { args: [{ by: 'sup-2', role: 'supervisor' }] });
     await s.at(4, '19:00'); // the day-4 visit is never approved
-    const visits =
-      await sql`select planned_for::text as d, status, approved_by, approval_required from visits where account_id = ${s.accountId} order by planned_for`;
+    const visits = await sql`select planned_for::text as d, status, approved_by, approval_required from visits
+                             where account_id = ${s.accountId} order by planned_for`;
     expect(visits).toEqual([
       { d: day(s.day0, 0), status: 'approved', approved_by: 'sup-2', approval_required: true },
       { d: day(s.day0, 4), status: 'cancelled', approved_by: null, approval_required: true },
@@ -192,7 +192,8 @@ describe('default playbook on the real ledger', () => {
     expect(started?.activityTaskStartedEventAttributes?.attempt).toBe(1);
     // The ladder goes on: the day-8 call was placed.
     expect(
-      await sql`select count(*)::int as n from call_tasks where account_id = ${s.accountId} and (due_at at time zone ${STORY_TZ})::date = ${day(s.day0, 8)}`,
+      await sql`select count(*)::int as n from call_tasks
+                where account_id = ${s.accountId} and (due_at at time zone ${STORY_TZ})::date = ${day(s.day0, 8)}`,
     ).toEqual([{ n: 1 }]);
     await s.handle.terminate('test done');
   });
@@ -205,14 +206,14 @@ describe('default playbook on the real ledger', () => {
     await s.pay(await s.outstanding());
     expect((await s.handle.result()).stage).toBe('paid');
 
-    const notices =
-      await sql`select kind, (issued_at at time zone ${STORY_TZ})::date::text as d from notices where account_id = ${s.accountId} order by issued_at`;
+    const notices = await sql`select kind, (issued_at at time zone ${STORY_TZ})::date::text as d from notices
+                              where account_id = ${s.accountId} order by issued_at`;
     expect(notices).toEqual([
       { kind: 'statement-of-account', d: day(s.day0, 0) },
       { kind: 'overdue-notice', d: day(s.day0, 14) },
     ]);
-    const calls =
-      await sql`select (due_at at time zone ${STORY_TZ})::date::text as d from call_tasks where account_id = ${s.accountId} order by due_at`;
+    const calls = await sql`select (due_at at time zone ${STORY_TZ})::date::text as d from call_tasks
+                            where account_id = ${s.accountId} order by due_at`;
     expect(calls.map((c) => c.d)).toEqual([3, 10, 17].map((d) => day(s.day0, d)));
     expect(await sql`select planned_for::text as d, status, approved_by, materials from visits where account_id = ${s.accountId}`).toEqual([
       {

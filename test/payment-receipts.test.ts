@@ -133,7 +133,8 @@ describe('an instalment that is not overdue opens nothing', () => {
       );
     expect(described).toBeInstanceOf(WorkflowNotFoundError);
     expect(
-      await stack.sql`select 1 from cases where account_id = ${accountId} union all select 1 from credit_holds where account_id = ${accountId}`,
+      await stack.sql`select 1 from cases where account_id = ${accountId}
+                      union all select 1 from credit_holds where account_id = ${accountId}`,
     ).toEqual([]);
   });
 

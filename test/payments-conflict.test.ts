@@ -64,37 +64,41 @@ const paymentAudits = async (caseKey: string) =>
   Number((await sql`select count(*)::int as n from audit_log where case_key = ${caseKey} and action = 'payment-applied'`)[0]!.n);
 
 describe('recordPayment never skips a payment silently', () => {
-  it('a retry is {recorded: false}; a payment id the ledger holds for another account: non-retryable PaymentIdConflict naming both accounts, nothing written', async () => {
-    const a1 = await openCase();
-    const a2 = await openCase();
-    const paymentId = `P-${randomUUID()}`;
-    expect(await ledger.recordPayment(a1.payment(paymentId))).toEqual({ recorded: true });
-    // A retry of that very write (same idempotency key) finds its own row: not a conflict.
-    expect(await ledger.recordPayment(a1.payment(paymentId))).toEqual({ recorded: false });
-    expect(await caseRow(a1.caseKey)).toEqual({ paid_minor: 200_000, outstanding_minor: 800_000 });
-    expect(await paymentAudits(a1.caseKey)).toBe(1);
+  it(
+    'a retry is {recorded: false}; a payment id the ledger holds for another account: ' +
+      'non-retryable PaymentIdConflict naming both accounts, nothing written',
+    async () => {
+      const a1 = await openCase();
+      const a2 = await openCase();
+      const paymentId = `P-${randomUUID()}`;
+      expect(await ledger.recordPayment(a1.payment(paymentId))).toEqual({ recorded: true });
+      // A retry of that very write (same idempotency key) finds its own row: not a conflict.
+      expect(await ledger.recordPayment(a1.payment(paymentId))).toEqual({ recorded: false });
+      expect(await caseRow(a1.caseKey)).toEqual({ paid_minor: 200_000, outstanding_minor: 800_000 });
+      expect(await paymentAudits(a1.caseKey)).toBe(1);
 
-    const err = await ledger.recordPayment(a2.payment(paymentId)).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(err).toBeInstanceOf(ApplicationFailure);
-    expect(err).toMatchObject({ type: ErrorTypes.PaymentIdConflict, nonRetryable: true });
-    expect((err as Error).message).toContain(paymentId);
-    expect((err as Error).message).toContain(a1.accountId);
-    expect((err as Error).message).toContain(a2.accountId);
-    expect((err as ApplicationFailure).details).toEqual([
-      { paymentId, accountId: a2.accountId, heldBy: { accountId: a1.accountId, caseKey: a1.caseKey } },
-    ]);
-    // A retry of the refused write is refused again: it never turns into {recorded: false}.
-    await expect(ledger.recordPayment(a2.payment(paymentId))).rejects.toMatchObject({ type: ErrorTypes.PaymentIdConflict });
+      const err = await ledger.recordPayment(a2.payment(paymentId)).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(ApplicationFailure);
+      expect(err).toMatchObject({ type: ErrorTypes.PaymentIdConflict, nonRetryable: true });
+      expect((err as Error).message).toContain(paymentId);
+      expect((err as Error).message).toContain(a1.accountId);
+      expect((err as Error).message).toContain(a2.accountId);
+      expect((err as ApplicationFailure).details).toEqual([
+        { paymentId, accountId: a2.accountId, heldBy: { accountId: a1.accountId, caseKey: a1.caseKey } },
+      ]);
+      // A retry of the refused write is refused again: it never turns into {recorded: false}.
+      await expect(ledger.recordPayment(a2.payment(paymentId))).rejects.toMatchObject({ type: ErrorTypes.PaymentIdConflict });
 
-    expect(await sql`select account_id, case_key from payments where payment_id = ${paymentId}`).toEqual([
-      { account_id: a1.accountId, case_key: a1.caseKey },
-    ]);
-    expect(await caseRow(a2.caseKey)).toEqual({ paid_minor: 0, outstanding_minor: 1_000_000 });
-    expect(await paymentAudits(a2.caseKey)).toBe(0);
-  });
+      expect(await sql`select account_id, case_key from payments where payment_id = ${paymentId}`).toEqual([
+        { account_id: a1.accountId, case_key: a1.caseKey },
+      ]);
+      expect(await caseRow(a2.caseKey)).toEqual({ paid_minor: 0, outstanding_minor: 1_000_000 });
+      expect(await paymentAudits(a2.caseKey)).toBe(0);
+    },
+  );
 
   it('a payment id recorded for an earlier case of the same account: refused for the new case, which names the earlier one', async () => {
     const first = await openCase();
@@ -137,19 +141,23 @@ describe('a receipt no case took follows the payment', () => {
       paidAt: new Date().toISOString(),
     });
 
-  it('sent first for an account whose case had closed (409 after-close), then applied to another account: the first receipt is redirected', async () => {
-    const closed = await openCase('SHUT', 10_000);
-    expect((await pay(closed, `${closed}-full`, 10_000)).body).toEqual({ applied: true });
-    expect(await stack.client.workflow.getHandle(caseWorkflowId(closed)).result()).toMatchObject({ stage: 'paid' });
+  it(
+    'sent first for an account whose case had closed (409 after-close), ' +
+      'then applied to another account: the first receipt is redirected',
+    async () => {
+      const closed = await openCase('SHUT', 10_000);
+      expect((await pay(closed, `${closed}-full`, 10_000)).body).toEqual({ applied: true });
+      expect(await stack.client.workflow.getHandle(caseWorkflowId(closed)).result()).toMatchObject({ stage: 'paid' });
 
-    const other = await openCase('TAKER', 100_000);
-    const paymentId = `${closed}-late`;
-    expect((await pay(closed, paymentId, 5_000)).status).toBe(409);
-    expect((await pay(other, paymentId, 5_000)).body).toEqual({ applied: true });
-    expect(await sql`select account_id, status, detail from payment_receipts where payment_id = ${paymentId} order by id`).toEqual([
-      { account_id: closed, status: 'redirected', detail: `applied to account ${other}` },
-      { account_id: other, status: 'applied', detail: null },
-    ]);
-    expect(await sql`select account_id from payments where payment_id = ${paymentId}`).toEqual([{ account_id: other }]);
-  });
+      const other = await openCase('TAKER', 100_000);
+      const paymentId = `${closed}-late`;
+      expect((await pay(closed, paymentId, 5_000)).status).toBe(409);
+      expect((await pay(other, paymentId, 5_000)).body).toEqual({ applied: true });
+      expect(await sql`select account_id, status, detail from payment_receipts where payment_id = ${paymentId} order by id`).toEqual([
+        { account_id: closed, status: 'redirected', detail: `applied to account ${other}` },
+        { account_id: other, status: 'applied', detail: null },
+      ]);
+      expect(await sql`select account_id from payments where payment_id = ${paymentId}`).toEqual([{ account_id: other }]);
+    },
+  );
 });

@@ -74,8 +74,8 @@ describe('missed payment → case → payments → closed paid', () => {
     expect(result).toMatchObject({ accountId, stage: 'paid', paidMinor: 150_025 });
     expect((await handle.describe()).status.name).toBe('COMPLETED');
 
-    const cases =
-      await stack.sql`select stage, opening_minor, paid_minor, outstanding_minor, closed_at, case_key from cases where account_id = ${accountId}`;
+    const cases = await stack.sql`select stage, opening_minor, paid_minor, outstanding_minor, closed_at, case_key from cases
+                                  where account_id = ${accountId}`;
     expect(cases).toHaveLength(1);
     expect(cases[0]).toMatchObject({
       stage: 'paid',
