@@ -7,7 +7,7 @@ const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}
 const forbid = (...groups) => groups.map(([group, message]) => ({ group, message }));
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.tools/**', '.data/**', '.build/**', 'test/histories/**', 'scripts/*.mjs'] },
+  { ignores: ['node_modules/**', '.tools/**', '.data/**', '.build/**', 'test/histories/**', '**/*.mjs'] },
   {
     files: ['**/*.ts'],
     languageOptions: { parser: tseslint.parser, parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
