@@ -106,3 +106,14 @@ export async function postSignedWebhook(
 export function uniqueAccountId(prefix = 'ACC'): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`;
 }
+
+/** A payment of `amountMinor` CNY for the account, as the processor's signed webhook sends it now. */
+export function payByWebhook(apiUrl: string, accountId: string, paymentId: string, amountMinor: number): Promise<Reply> {
+  return postSignedWebhook(`${apiUrl}/v1/webhooks/payments`, {
+    paymentId,
+    accountId,
+    amountMinor,
+    currency: 'CNY',
+    paidAt: new Date().toISOString(),
+  });
+}

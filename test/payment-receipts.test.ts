@@ -2,7 +2,7 @@ import { WorkflowNotFoundError } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addDays, localDate } from '../shared/calendar';
 import { caseWorkflowId } from '../shared/ids';
-import { getJson, postJson, postSignedWebhook, startStack, uniqueAccountId, type Stack } from './helpers';
+import { getJson, payByWebhook, postJson, startStack, uniqueAccountId, type Stack } from './helpers';
 
 /**
  * Payments and instalments at the API's edge, on the real stack: a payment id is one account's
@@ -31,14 +31,7 @@ async function openCase(prefix: string): Promise<string> {
   await expect.poll(async () => (await stack.sql`select 1 from cases where account_id = ${accountId}`).length).toBe(1);
   return accountId;
 }
-const pay = (accountId: string, paymentId: string, amountMinor = 10_000) =>
-  postSignedWebhook(`${stack.apiUrl}/v1/webhooks/payments`, {
-    paymentId,
-    accountId,
-    amountMinor,
-    currency: 'CNY',
-    paidAt: new Date().toISOString(),
-  });
+const pay = (accountId: string, paymentId: string, amountMinor = 10_000) => payByWebhook(stack.apiUrl, accountId, paymentId, amountMinor);
 const outstanding = async (accountId: string) =>
   (await getJson(`${stack.apiUrl}/v1/cases/${accountId}`, stack.keys.supervisor)).body.outstandingMinor as number;
 const receipts = (paymentId: string) =>

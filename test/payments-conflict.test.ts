@@ -8,7 +8,7 @@ import { addDays, localDate } from '../shared/calendar';
 import { ErrorTypes } from '../shared/errors';
 import { caseWorkflowId } from '../shared/ids';
 import { DEFAULT_PLAYBOOK } from '../shared/playbook';
-import { postJson, postSignedWebhook, startStack, uniqueAccountId, type Stack } from './helpers';
+import { payByWebhook, postJson, startStack, uniqueAccountId, type Stack } from './helpers';
 
 /**
  * The ledger's side of "a payment reaches both the case and the ledger, or neither": recordPayment
@@ -132,14 +132,7 @@ describe('a receipt no case took follows the payment', () => {
     expect(r.status).toBe(202);
     return accountId;
   }
-  const pay = (accountId: string, paymentId: string, amountMinor: number) =>
-    postSignedWebhook(`${stack.apiUrl}/v1/webhooks/payments`, {
-      paymentId,
-      accountId,
-      amountMinor,
-      currency: 'CNY',
-      paidAt: new Date().toISOString(),
-    });
+  const pay = (accountId: string, paymentId: string, amountMinor: number) => payByWebhook(stack.apiUrl, accountId, paymentId, amountMinor);
 
   it(
     'sent first for an account whose case had closed (409 after-close), ' +
