@@ -308,22 +308,19 @@ function layout(doc: PDFKit.PDFDocument, blocks: Block[], language: DocumentLang
           doc.text(cells[1], x1 - doc.widthOfString(cells[1]), y, { lineBreak: false });
           y += TABLE.rowHeight;
         };
+        /** A horizontal rule just above the next row. */
+        const rule = (lineWidth: number, color: string) =>
+          doc
+            .moveTo(x0, y - 3)
+            .lineTo(x1, y - 3)
+            .lineWidth(lineWidth)
+            .strokeColor(color)
+            .stroke();
         row(b.header, 'regular', '#444444');
-        doc
-          .moveTo(x0, y - 3)
-          .lineTo(x1, y - 3)
-          .lineWidth(0.5)
-          .strokeColor('#888888')
-          .stroke();
+        rule(0.5, '#888888');
         b.rows.forEach((cells, i) => {
           const isTotal = b.total === true && i === b.rows.length - 1;
-          if (isTotal)
-            doc
-              .moveTo(x0, y - 3)
-              .lineTo(x1, y - 3)
-              .lineWidth(0.8)
-              .strokeColor('#000000')
-              .stroke();
+          if (isTotal) rule(0.8, '#000000');
           row(cells, isTotal ? 'bold' : 'regular');
         });
         doc.fillColor('black');
