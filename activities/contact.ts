@@ -1,5 +1,5 @@
 import { localDate } from '../shared/calendar';
-import type { Db, Sql } from '../db/index';
+import { atomically, type Db, type Sql } from '../db/index';
 import type {
   CaseActivities,
   ContactDetailsRecord,
@@ -100,7 +100,7 @@ export function createContactActivities({ sql }: { sql: Sql }): ContactActivitie
     phone: string | undefined,
     key: string,
   ) =>
-    sql.begin(async (tx): Promise<StepResult> => {
+    atomically(sql, async (tx): Promise<StepResult> => {
       const done = await existing(tx, 'call_tasks', key);
       if (done) return done;
       const debtor = await loadDebtor(tx, req.accountId);
@@ -128,7 +128,7 @@ export function createContactActivities({ sql }: { sql: Sql }): ContactActivitie
      * (not the values: the rows hold those). Once per idempotency key.
      */
     async recordContactDetails(r: ContactDetailsRecord) {
-      await sql.begin(async (tx) => {
+      await atomically(sql, async (tx) => {
         await tx`select pg_advisory_xact_lock(hashtext(${r.idempotencyKey}))`;
         const [known] = await tx`select 1 from audit_log where case_key = ${r.caseKey} and detail->>'key' = ${r.idempotencyKey}`;
         if (known) return;
@@ -174,7 +174,7 @@ export function createContactActivities({ sql }: { sql: Sql }): ContactActivitie
 
     /** Plans the visit and assigns the officer of the debtor's region with the fewest visits that day. */
     async scheduleFieldVisit(req) {
-      return sql.begin(async (tx): Promise<StepResult> => {
+      return atomically(sql, async (tx): Promise<StepResult> => {
         const done = await existing(tx, 'visits', req.idempotencyKey);
         if (done) return done;
         const debtor = await loadDebtor(tx, req.accountId);
@@ -213,7 +213,7 @@ export function createContactActivities({ sql }: { sql: Sql }): ContactActivitie
     },
 
     async recordVisitApproval(a: VisitApproval) {
-      await sql.begin(async (tx) => {
+      await atomically(sql, async (tx) => {
         const changed = await tx`update visits set status = 'approved', approved_by = ${a.by}, approved_at = ${a.at}
                                  where id = ${visitId(a.visitReference)} and status = 'planned' returning id`;
         if (changed.length > 0) await audit(tx, a.by, 'visit-approved', a, { visit: a.visitReference, role: a.role });
@@ -221,7 +221,7 @@ export function createContactActivities({ sql }: { sql: Sql }): ContactActivitie
     },
 
     async cancelVisit(c: VisitCancellation) {
-      await sql.begin(async (tx) => {
+      await atomically(sql, async (tx) => {
         const changed = await tx`update visits set status = 'cancelled', outcome = ${c.reason}
                                  where id = ${visitId(c.visitReference)} and status in ('planned', 'approved') returning id`;
         if (changed.length > 0) await audit(tx, 'case-workflow', 'visit-cancelled', c, { visit: c.visitReference, reason: c.reason });
@@ -229,7 +229,7 @@ export function createContactActivities({ sql }: { sql: Sql }): ContactActivitie
     },
 
     async recordVisitReport(r: VisitReport) {
-      await sql.begin(async (tx) => {
+      await atomically(sql, async (tx) => {
         const changed = await tx`
           update visits set status = 'done', outcome = ${r.outcome}, signed_statement = ${r.signedStatement},
                  written_promise = ${r.writtenPromise ?? null}, reported_at = ${r.at}
@@ -253,7 +253,7 @@ export function createContactActivities({ sql }: { sql: Sql }): ContactActivitie
 
     /** A collector's report: the contact log row, and the oldest open call task of the case closed. */
     async recordContactOutcome(r: ContactOutcomeRecord) {
-      await sql.begin(async (tx) => {
+      await atomically(sql, async (tx) => {
         const o = r.outcome;
         const inserted = await tx`
           insert into contact_attempts (idempotency_key, case_key, account_id, channel, party, status, outcome, reason_category,

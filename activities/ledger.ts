@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import type { Sql } from '../db/index';
+import { atomically, type Sql } from '../db/index';
 import type {
   BlacklistRequest,
   CaseActivities,
@@ -9,13 +9,21 @@ import type {
   MissedPaymentRecord,
   PaymentRecord,
   PromiseLedgerRecord,
+  TimelineRecord,
 } from '../shared/activities';
 import { ErrorTypes } from '../shared/errors';
 import { audit } from './audit';
 
 type LedgerActivities = Pick<
   CaseActivities,
-  'recordCaseOpened' | 'recordMissedPayment' | 'recordPayment' | 'projectCase' | 'recordPromise' | 'recordCaseClosed' | 'placeOnBlacklist'
+  | 'recordCaseOpened'
+  | 'recordMissedPayment'
+  | 'recordPayment'
+  | 'projectCase'
+  | 'recordPromise'
+  | 'recordCaseClosed'
+  | 'placeOnBlacklist'
+  | 'recordTimeline'
 >;
 
 const ACTOR = 'case-workflow';
@@ -29,7 +37,7 @@ export function createLedgerActivities({ sql }: { sql: Sql }): LedgerActivities 
   return {
     /** The case, its debtor, account and guarantors, and the credit hold (no new lending while overdue). */
     async recordCaseOpened(o: CaseOpening) {
-      return sql.begin(async (tx) => {
+      return atomically(sql, async (tx) => {
         const [existing] = await tx<{ id: number }[]>`select id from cases where case_key = ${o.caseKey}`;
         if (existing) return { caseRowId: existing.id };
         const d = o.debtor;
@@ -67,7 +75,7 @@ export function createLedgerActivities({ sql }: { sql: Sql }): LedgerActivities 
     },
 
     async recordMissedPayment(r: MissedPaymentRecord) {
-      await sql.begin(async (tx) => {
+      await atomically(sql, async (tx) => {
         const inserted = await tx`
           insert into instalments (idempotency_key, case_key, account_id, due_date, amount_minor, currency)
           values (${r.idempotencyKey}, ${r.caseKey}, ${r.accountId}, ${r.missed.dueDate}, ${r.missed.amountMinor}, ${r.missed.currency})
@@ -78,7 +86,7 @@ export function createLedgerActivities({ sql }: { sql: Sql }): LedgerActivities 
     },
 
     async recordPayment(r: PaymentRecord) {
-      return sql.begin(async (tx) => {
+      return atomically(sql, async (tx) => {
         const [c] = await tx<{ currency: string }[]>`select currency from cases where case_key = ${r.caseKey}`;
         if (!c) throw ApplicationFailure.nonRetryable(`no case ${r.caseKey} in the ledger`, ErrorTypes.CaseNotFound);
         if (c.currency !== r.payment.currency) {
@@ -136,12 +144,13 @@ export function createLedgerActivities({ sql }: { sql: Sql }): LedgerActivities 
           outstanding_minor = ${b.principalMinor + b.penaltyMinor + b.feesMinor}, paid_minor = ${p.paidMinor},
           broken_promises = ${p.brokenPromises}, treatment = ${p.treatment}, in_dispute = ${p.inDispute},
           next_action = ${p.nextAction ?? null}, next_action_at = ${p.nextActionAt ?? null},
+          overdue_since = coalesce(${p.overdueSince ?? null}::timestamptz, overdue_since),
           projection_no = ${p.projectionNo}, projected_at = ${p.at}
         where case_key = ${p.caseKey} and projection_no < ${p.projectionNo}`;
     },
 
     async recordPromise(r: PromiseLedgerRecord) {
-      await sql.begin(async (tx) => {
+      await atomically(sql, async (tx) => {
         const written = await tx`
           insert into promises (idempotency_key, case_key, promise_no, promised_date, amount_minor, status, made_at, settled_at)
           values (${r.idempotencyKey}, ${r.caseKey}, ${r.promiseNo}, ${r.date}, ${r.amountMinor}, ${r.status}, ${r.madeAt},
@@ -156,7 +165,7 @@ export function createLedgerActivities({ sql }: { sql: Sql }): LedgerActivities 
 
     /** Closes the case and lifts its credit hold. */
     async recordCaseClosed(c: CaseClosing) {
-      await sql.begin(async (tx) => {
+      await atomically(sql, async (tx) => {
         const closed = await tx`update cases set stage = ${c.stage}, closed_at = ${c.closedAt}, outstanding_minor = ${c.outstandingMinor}
                                 where case_key = ${c.caseKey} and closed_at is null returning id`;
         await tx`update credit_holds set lifted_at = ${c.closedAt}, lift_reason = ${`case closed: ${c.stage}`}
@@ -167,7 +176,7 @@ export function createLedgerActivities({ sql }: { sql: Sql }): LedgerActivities 
     },
 
     async placeOnBlacklist(b: BlacklistRequest) {
-      await sql.begin(async (tx) => {
+      await atomically(sql, async (tx) => {
         const inserted = await tx`
           insert into blacklist (idempotency_key, account_id, case_key, debtor_name, id_number, days_overdue, listed_at)
           select ${b.idempotencyKey}, ${b.accountId}, ${b.caseKey}, ${b.debtorName}, d.id_number, ${b.daysOverdue}, ${b.at}
@@ -176,6 +185,13 @@ export function createLedgerActivities({ sql }: { sql: Sql }): LedgerActivities 
           returning id`;
         if (inserted.length > 0) await audit(tx, ACTOR, 'blacklisted', b, { daysOverdue: b.daysOverdue });
       });
+    },
+
+    /** The case's timeline entries; a retry finds them (case key, seq). */
+    async recordTimeline(r: TimelineRecord) {
+      if (r.entries.length === 0) return;
+      const rows = r.entries.map((e) => ({ case_key: r.caseKey, seq: e.seq, at: e.at, day: e.day, what: e.what, outcome: e.outcome }));
+      await sql`insert into case_timeline ${sql(rows)} on conflict (case_key, seq) do nothing`;
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { Sql } from '../db/index';
+import { atomically, type Sql } from '../db/index';
 import type {
   CaseActivities,
   CaseRef,
@@ -89,7 +89,7 @@ export function createLegalActivities({
       const [done] = await sql<{ id: number }[]>`select id from legal_referrals where case_key = ${req.caseKey}`;
       if (done) return { status: 'done', reference: `legal#${done.id}` };
       const dossier = await buildDossier(sql, req);
-      return sql.begin(async (tx) => {
+      return atomically(sql, async (tx) => {
         const [row] = await tx<{ id: number }[]>`
           insert into legal_referrals (idempotency_key, case_key, account_id, reason, dossier, status, requested_at)
           values (${req.idempotencyKey}, ${req.caseKey}, ${req.accountId}, ${dossier.reason}, ${tx.json(dossier as never)}, 'requested',
@@ -147,7 +147,7 @@ export function createLegalActivities({
     /** Filing, asset freeze, mediation, judgment, closing: each recorded on the referral, each cost charged to the case. */
     async recordLegalEvent(r: LegalEventRecord) {
       const e = r.event;
-      await sql.begin(async (tx) => {
+      await atomically(sql, async (tx) => {
         await tx`select pg_advisory_xact_lock(hashtext(${r.idempotencyKey}))`;
         const [known] = await tx`select 1 from audit_log where action = 'legal-event' and detail->>'key' = ${r.idempotencyKey}`;
         if (known) return;

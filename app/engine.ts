@@ -1,6 +1,7 @@
 // The one place that assembles Recoup: config → connections (Temporal, PostgreSQL) → worker and/or
 // API → signals. The entry points (worker/main.ts, worker/start.ts, api/main.ts, dev/demo.ts) call it;
 // api/ and worker/ never import each other.
+import { Runtime } from '@temporalio/worker';
 import { createHttpProvider } from '../activities/channels/index';
 import { createLogger } from '../api/logging';
 import { connectDb, type Sql } from '../db/index';
@@ -45,6 +46,10 @@ export async function startEngine(
     if (applied.length) console.log(`[engine] applied migrations: ${applied.join(', ')}`);
 
     if (parts.worker) {
+      if (config.worker.metricsAddress) {
+        Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress: config.worker.metricsAddress } } } });
+        console.log(`[engine] worker metrics (Prometheus) on http://${config.worker.metricsAddress}/metrics`);
+      }
       const wc = await connectWorkerConnection();
       stops.push(() => wc.connection.close());
       // Letters and notifications go to the configured gateway, or wait in the PostgreSQL outbox.
@@ -55,6 +60,9 @@ export async function startEngine(
           namespace: wc.namespace,
           taskQueue: config.taskQueue,
           sql,
+          maxCachedWorkflows: config.worker.maxCachedWorkflows,
+          ...(config.worker.maxConcurrentWorkflowTasks ? { maxConcurrentWorkflowTasks: config.worker.maxConcurrentWorkflowTasks } : {}),
+          ...(config.worker.maxConcurrentActivities ? { maxConcurrentActivities: config.worker.maxConcurrentActivities } : {}),
           ...(gateway ? { channels: { letters: gateway, notify: gateway } } : {}),
         },
         (e) => console.error('[engine] worker stopped with an error', e),

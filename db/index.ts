@@ -28,3 +28,12 @@ export function connectDb(url: string, options: { max?: number } = {}): Sql {
 
 /** A connection pool or a transaction: what a query helper accepts. */
 export type Db = Sql | postgres.TransactionSql<{ bigint: number }>;
+
+/**
+ * Runs `work` atomically: in a transaction of its own, or in a savepoint of the transaction `db`
+ * already is (the case's ledger batch writes several activities' rows in one transaction).
+ */
+export function atomically<T>(db: Db, work: (tx: postgres.TransactionSql<{ bigint: number }>) => Promise<T>): Promise<T> {
+  const run = 'savepoint' in db ? db.savepoint(work) : db.begin(work);
+  return run as Promise<T>;
+}

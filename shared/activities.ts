@@ -1,4 +1,4 @@
-import type { CaseStage, ContactOutcome, Debtor, Guarantor, LegalEvent, MissedPayment, PaymentReceived } from './case';
+import type { CaseStage, ContactOutcome, Debtor, Guarantor, LegalEvent, MissedPayment, PaymentReceived, TimelineEntry } from './case';
 import type { Allocation, Balance } from './money';
 import type { ActionKind, TreatmentKind } from './playbook';
 
@@ -94,6 +94,8 @@ export interface CaseProjection extends CaseRef {
   inDispute: boolean;
   nextAction?: string;
   nextActionAt?: string;
+  /** Start of the local day the oldest unpaid instalment became overdue (cases since 'lean-case'). */
+  overdueSince?: string;
 }
 
 export interface PromiseLedgerRecord extends CaseRef {
@@ -176,6 +178,33 @@ export interface BlacklistRequest extends CaseRef {
   daysOverdue: number;
 }
 
+/** Timeline entries of a case, numbered from 1 across continue-as-new. */
+export interface TimelineRecord extends CaseRef {
+  entries: Array<TimelineEntry & { seq: number }>;
+}
+
+/**
+ * The activities whose rows a case writes together, in order, in one ledger transaction
+ * (`writeLedger`, a local activity): the rows of one workflow step reach the ledger in one round trip.
+ */
+export const BATCHED_WRITES = [
+  'recordCaseOpened',
+  'recordMissedPayment',
+  'projectCase',
+  'recordPromise',
+  'recordCaseClosed',
+  'placeOnBlacklist',
+  'recordContactOutcome',
+  'recordVisitReport',
+  'recordContactDetails',
+  'recordLegalEvent',
+  'recordVisitApproval',
+  'cancelVisit',
+  'recordTimeline',
+] as const satisfies ReadonlyArray<keyof CaseActivities>;
+export type BatchedWrite = (typeof BATCHED_WRITES)[number];
+export type LedgerWrite = { [K in BatchedWrite]: { fn: K; arg: Parameters<CaseActivities[K]>[0] } }[BatchedWrite];
+
 export interface CaseActivities {
   /** The ledger's row id of the case (`cases.id`), not the case key. */
   recordCaseOpened(opening: CaseOpening): Promise<{ caseRowId: number }>;
@@ -203,6 +232,9 @@ export interface CaseActivities {
   placeOnBlacklist(req: BlacklistRequest): Promise<void>;
   recordStepFailure(alert: StepFailure): Promise<void>;
   recordContactDetails(record: ContactDetailsRecord): Promise<void>;
+  recordTimeline(record: TimelineRecord): Promise<void>;
+  /** Several of the writes above, in order, in one transaction (BATCHED_WRITES). */
+  writeLedger(batch: { caseKey: string; writes: LedgerWrite[] }): Promise<void>;
 }
 
 /** The activity that carries out each playbook action. */

@@ -54,7 +54,10 @@ export const CaseInput = z.object({
   currency: CurrencyCode,
   firstMissed: MissedPayment,
   collectorId: z.string().min(1).max(100).optional(),
-  playbook: Playbook,
+  /** The playbook itself (tests, custom ladders), or ... */
+  playbook: Playbook.optional(),
+  /** ... a built-in one by id and version (shared/playbooks.ts): the case's input stays small. */
+  playbookRef: z.object({ id: z.string().min(1), version: z.number().int().positive() }).optional(),
 });
 export type CaseInput = z.infer<typeof CaseInput> & {
   /** Set only by continue-as-new: the state the previous run ended with. */
@@ -177,7 +180,7 @@ interface PromiseRecord extends PromiseToPay {
 
 type GuarantorStatus = 'not-contacted' | 'contacted' | 'demanded' | 'will-pay' | 'refused' | 'silent' | 'paid';
 
-interface TimelineEntry {
+export interface TimelineEntry {
   at: string;
   day: number;
   what: string;
@@ -248,7 +251,10 @@ export interface CaseState {
   awaitingAddress?: string[];
   /** Count of projections written to the ledger's cases row. */
   projectionNo: number;
+  /** The last entries (all of them in runs before 'lean-case'; the ledger's case_timeline has every one). */
   timeline: TimelineEntry[];
+  /** Timeline entries ever noted (absent before 'lean-case': then the timeline's length). */
+  notes?: number;
   nextAction?: NextAction;
   blacklisted: boolean;
   closedAt?: string;

@@ -6,6 +6,9 @@ import { DEFAULT_CASE_TASK_QUEUE } from './task-queues';
  * The Temporal connection itself (address, namespace, TLS, API key, profiles) follows Temporal's
  * conventions through @temporalio/envconfig: see temporalConnectConfig in worker/temporal.ts.
  */
+/** Cases a worker keeps in memory by default (measured in `npm run bench -- --scale`; docs/operations.md). */
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 500;
+
 const port = z.coerce.number().int().min(0).max(65535);
 
 const EnvSchema = z.object({
@@ -25,6 +28,16 @@ const EnvSchema = z.object({
   /** Payment webhook requests per minute per client address. */
   RECOUP_WEBHOOK_RATE_LIMIT: z.coerce.number().int().positive().default(600),
   RECOUP_CHANNEL_GATEWAY_SECRET: z.string().min(16, 'at least 16 characters').optional(),
+  /** Cases the worker keeps in memory between their tasks (each costs about 0.1–0.5 MB); others replay from history when they wake. */
+  RECOUP_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(DEFAULT_MAX_CACHED_WORKFLOWS),
+  /** Workflow tasks and activities the worker runs at once (unset: the SDK's defaults). */
+  RECOUP_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).optional(),
+  RECOUP_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().optional(),
+  /** host:port where the worker's Temporal runtime serves Prometheus metrics (unset: none). */
+  RECOUP_METRICS_ADDRESS: z
+    .string()
+    .regex(/^[\w.-]+:\d{1,5}$/, 'host:port, e.g. 127.0.0.1:9464')
+    .optional(),
 });
 
 export interface Config {
@@ -38,6 +51,7 @@ export interface Config {
   channelGateway?: { url: string; secret: string };
   webhookSecret?: string;
   webhookRateLimit: number;
+  worker: { maxCachedWorkflows: number; maxConcurrentWorkflowTasks?: number; maxConcurrentActivities?: number; metricsAddress?: string };
 }
 
 export class ConfigError extends Error {
@@ -65,6 +79,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     ...(e.RECOUP_WEBHOOK_SECRET ? { webhookSecret: e.RECOUP_WEBHOOK_SECRET } : {}),
     webhookRateLimit: e.RECOUP_WEBHOOK_RATE_LIMIT,
+    worker: {
+      maxCachedWorkflows: e.RECOUP_MAX_CACHED_WORKFLOWS,
+      ...(e.RECOUP_MAX_CONCURRENT_WORKFLOW_TASKS ? { maxConcurrentWorkflowTasks: e.RECOUP_MAX_CONCURRENT_WORKFLOW_TASKS } : {}),
+      ...(e.RECOUP_MAX_CONCURRENT_ACTIVITIES ? { maxConcurrentActivities: e.RECOUP_MAX_CONCURRENT_ACTIVITIES } : {}),
+      ...(e.RECOUP_METRICS_ADDRESS ? { metricsAddress: e.RECOUP_METRICS_ADDRESS } : {}),
+    },
     ...(e.RECOUP_CHANNEL_GATEWAY_URL && e.RECOUP_CHANNEL_GATEWAY_SECRET
       ? { channelGateway: { url: e.RECOUP_CHANNEL_GATEWAY_URL, secret: e.RECOUP_CHANNEL_GATEWAY_SECRET } }
       : {}),

@@ -64,4 +64,8 @@ export const receivePaymentUpdate = defineUpdate<
 
 // Queries.
 /** The case as a supervisor or the API reads it: stage, balance, days overdue, next action, timeline. */
-export const caseStateQuery = defineQuery<CaseView>('caseState');
+/**
+ * `asOf` (epoch ms, the caller's clock): penalty and days overdue as of then. A sleeping case wakes
+ * only when something is due, so its own clock is the last time it woke; the API passes its now.
+ */
+export const caseStateQuery = defineQuery<CaseView, [asOf?: number]>('caseState');

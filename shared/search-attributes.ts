@@ -11,6 +11,11 @@ export const CollectorId = defineSearchAttributeKey('CollectorId', SearchAttribu
 export const HasGuarantor = defineSearchAttributeKey('HasGuarantor', SearchAttributeType.BOOL);
 export const BrokenPromises = defineSearchAttributeKey('BrokenPromises', SearchAttributeType.INT);
 export const Treatment = defineSearchAttributeKey('Treatment', SearchAttributeType.KEYWORD);
+/**
+ * Start of the local day the oldest unpaid instalment became overdue (day 0 of its days past due).
+ * "Days overdue ≥ N" is `OverdueSince <= now − (N − 1) days`: a visibility query, no daily wake-up.
+ */
+export const OverdueSince = defineSearchAttributeKey('OverdueSince', SearchAttributeType.DATETIME);
 
 export const CASE_SEARCH_ATTRIBUTES = [
   CaseStage,
@@ -20,6 +25,7 @@ export const CASE_SEARCH_ATTRIBUTES = [
   HasGuarantor,
   BrokenPromises,
   Treatment,
+  OverdueSince,
 ] as const;
 
 /** `temporal server start-dev --search-attribute Name=Type` spelling of each key. */

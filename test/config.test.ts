@@ -11,7 +11,26 @@ describe('config', () => {
       embeddedPgPort: 54329,
       logLevel: 'info',
       webhookRateLimit: 600,
+      worker: { maxCachedWorkflows: 500 },
     });
+  });
+
+  it('sizes the worker from the environment', () => {
+    const c = loadConfig({
+      RECOUP_MAX_CACHED_WORKFLOWS: '200',
+      RECOUP_MAX_CONCURRENT_WORKFLOW_TASKS: '8',
+      RECOUP_MAX_CONCURRENT_ACTIVITIES: '50',
+      RECOUP_METRICS_ADDRESS: '127.0.0.1:9464',
+    });
+    expect(c.worker).toEqual({
+      maxCachedWorkflows: 200,
+      maxConcurrentWorkflowTasks: 8,
+      maxConcurrentActivities: 50,
+      metricsAddress: '127.0.0.1:9464',
+    });
+    expect(() => loadConfig({ RECOUP_MAX_CACHED_WORKFLOWS: '-1', RECOUP_METRICS_ADDRESS: 'http://x' })).toThrow(
+      /RECOUP_MAX_CACHED_WORKFLOWS[\s\S]*RECOUP_METRICS_ADDRESS/,
+    );
   });
 
   it('reads and coerces the environment', () => {

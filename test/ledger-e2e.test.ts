@@ -90,9 +90,10 @@ describe('default playbook on the real ledger', () => {
       'overdue-notice',
       'guarantor-demand',
     ]);
-    expect(await sql`select stage, days_overdue from cases where account_id = ${s.accountId}`).toEqual([
-      { stage: 'legal', days_overdue: 18 },
-    ]);
+    // days_overdue is as of the row's last change (the hand-off on day 16); overdue_since lets a reader count to any day.
+    const [row] = await sql`select stage, days_overdue, overdue_since from cases where account_id = ${s.accountId}`;
+    expect(row).toMatchObject({ stage: 'legal', days_overdue: 17 });
+    expect((row!.overdue_since as Date).toISOString()).toBe(new Date(instantOf(s.day0, '00:00', STORY_TZ)).toISOString());
     expect(await sql`select lifted_at from credit_holds where account_id = ${s.accountId}`).toEqual([{ lifted_at: null }]);
     expect(await sql`select kind, amount_minor from case_costs where account_id = ${s.accountId} order by incurred_at, kind`).toEqual([
       { kind: 'field-visit', amount_minor: 5_000 },

@@ -46,6 +46,11 @@ export function recordingActivities(): { calls: RecordedCall[]; activities: Case
     placeOnBlacklist: async (r) => void (await rec('placeOnBlacklist')(r)),
     recordStepFailure: async (r) => void (await rec('recordStepFailure')(r)),
     recordContactDetails: async (r) => void (await rec('recordContactDetails')(r)),
+    recordTimeline: async (r) => void (await rec('recordTimeline')(r)),
+    // The ledger batch records each of its writes, as if it were its own activity.
+    writeLedger: async ({ writes }) => {
+      for (const w of writes) await (activities[w.fn] as (arg: unknown) => Promise<unknown>)(w.arg);
+    },
   };
   return { calls, activities };
 }

@@ -26,7 +26,9 @@ export function storyKit(env: TestWorkflowEnvironment, taskQueue: string) {
   let seq = 0;
   const started: Array<{ name: string; handle: WorkflowHandleWithFirstExecutionRunId }> = [];
 
-  async function openCase(opts: { guarantor?: boolean; prefix?: string; playbook?: Playbook } = {}): Promise<Story> {
+  async function openCase(
+    opts: { guarantor?: boolean; prefix?: string; playbook?: Playbook; maxHistoryEvents?: number } = {},
+  ): Promise<Story> {
     const accountId = `${opts.prefix ?? 'STORY'}-${++seq}-${Date.now()}`;
     // Start at 00:30 local on a fresh day, so day 0 has every window ahead of it.
     const now = await env.currentTimeMs();
@@ -47,6 +49,7 @@ export function storyKit(env: TestWorkflowEnvironment, taskQueue: string) {
       currency: 'CNY',
       firstMissed: { dueDate: addDays(day0, -1), amountMinor: STORY_PRINCIPAL, currency: 'CNY' },
       playbook: opts.playbook ?? DEFAULT_PLAYBOOK,
+      ...(opts.maxHistoryEvents ? { maxHistoryEvents: opts.maxHistoryEvents } : {}),
     };
     const handle = await env.client.workflow.start('collectionCase', { taskQueue, workflowId: caseWorkflowId(accountId), args: [input] });
     started.push({ name: expect.getState().currentTestName ?? accountId, handle });
@@ -61,7 +64,8 @@ export function storyKit(env: TestWorkflowEnvironment, taskQueue: string) {
         if (target > t) await env.sleep(target - t);
         await handle.query(caseStateQuery); // let the worker catch up with the new time
       },
-      outstanding: async () => (await handle.query(caseStateQuery)).outstandingMinor,
+      // As of the test server's clock: a sleeping case's own clock is the last time it woke.
+      outstanding: async () => (await handle.query(caseStateQuery, await env.currentTimeMs())).outstandingMinor,
       async pay(amountMinor) {
         const t = await env.currentTimeMs();
         await handle.signal(paymentReceivedSignal, {

@@ -16,6 +16,10 @@ export interface CaseWorkerOptions extends ActivityDeps {
    * (NODE_ENV=production); otherwise the worker bundles workflows/ itself at every start.
    */
   cachedBundle?: boolean;
+  /** Sizing (shared/config.ts): cases kept in memory, tasks and activities at once. */
+  maxCachedWorkflows?: number;
+  maxConcurrentWorkflowTasks?: number;
+  maxConcurrentActivities?: number;
 }
 
 export async function createCaseWorker(opts: CaseWorkerOptions): Promise<Worker> {
@@ -26,6 +30,9 @@ export async function createCaseWorker(opts: CaseWorkerOptions): Promise<Worker>
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    ...(opts.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: opts.maxCachedWorkflows } : {}),
+    ...(opts.maxConcurrentWorkflowTasks ? { maxConcurrentWorkflowTaskExecutions: opts.maxConcurrentWorkflowTasks } : {}),
+    ...(opts.maxConcurrentActivities ? { maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities } : {}),
     activities: createActivities({ sql: opts.sql, ...(opts.channels ? { channels: opts.channels } : {}) }),
   });
 }

@@ -121,6 +121,8 @@ function approverRole(p: Principal): 'supervisor' | 'manager' | 'legal' | 'finan
 
 const STAFF = ['collector', 'field-officer', 'supervisor', 'legal'] as const;
 
+const DAY_MS = 86_400_000;
+
 export function caseRoutes(d: ApiDeps) {
   const handle = (accountId: string) => d.client.workflow.getHandle(caseWorkflowId(accountId));
   /** A message to a case that has ended is a 409, not a 404: the case exists, closed. */
@@ -189,7 +191,7 @@ export function caseRoutes(d: ApiDeps) {
       access: { roles: STAFF },
       params: AccountParams,
       responses: { 200: { description: 'The case', schema: CaseViewSchema }, 404: { description: 'No case for the account' } },
-      handler: async ({ params }) => ok(await handle(params.accountId).query(caseStateQuery)),
+      handler: async ({ params }) => ok(await handle(params.accountId).query(caseStateQuery, (d.now ?? Date.now)())),
     }),
 
     route({
@@ -204,7 +206,11 @@ export function caseRoutes(d: ApiDeps) {
         // Every value is validated above (enum, integer, [\w.-]), so it can be put in the query text.
         const clauses = [`WorkflowType = 'collectionCase'`];
         if (query.stage) clauses.push(`CaseStage = '${query.stage}'`);
-        if (query.minDaysOverdue !== undefined) clauses.push(`DaysOverdue >= ${query.minDaysOverdue}`);
+        if (query.minDaysOverdue) {
+          // OverdueSince is day 1 of the days past due; cases from before it (no OverdueSince) kept DaysOverdue current daily.
+          const since = new Date((d.now ?? Date.now)() - (query.minDaysOverdue - 1) * DAY_MS).toISOString();
+          clauses.push(`(OverdueSince <= '${since}' OR (OverdueSince IS NULL AND DaysOverdue >= ${query.minDaysOverdue}))`);
+        }
         if (query.collectorId) clauses.push(`CollectorId = '${query.collectorId}'`);
         const list = (nextPageToken?: Buffer) =>
           d.client.workflowService.listWorkflowExecutions({
@@ -221,7 +227,9 @@ export function caseRoutes(d: ApiDeps) {
         const cases = (r.executions ?? []).map((e) => {
           const workflowId = e.execution?.workflowId ?? '';
           const stage = sa(e, 'CaseStage');
-          const days = sa(e, 'DaysOverdue');
+          const since = sa(e, 'OverdueSince');
+          const days =
+            typeof since === 'string' ? Math.floor(((d.now ?? Date.now)() - Date.parse(since)) / DAY_MS) + 1 : sa(e, 'DaysOverdue');
           const outstanding = sa(e, 'OutstandingMinor');
           const collector = sa(e, 'CollectorId');
           const startSeconds = e.startTime?.seconds;

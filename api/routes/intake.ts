@@ -90,7 +90,8 @@ export function intakeRoutes(d: ApiDeps) {
           guarantors: body.guarantors,
           currency: missed.currency,
           firstMissed: missed,
-          playbook: PLAYBOOKS[body.playbookId]!,
+          // By id and version: the case's input (and every history) stays small; the worker has the playbook.
+          playbookRef: { id: body.playbookId, version: PLAYBOOKS[body.playbookId]!.version },
           ...(body.collectorId ? { collectorId: body.collectorId } : {}),
         };
         const start = new WithStartWorkflowOperation('collectionCase', {

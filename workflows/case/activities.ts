@@ -38,9 +38,39 @@ export function act<K extends keyof CaseActivities>(
 /** Steps of playbooks from before `stepAttempts` existed. */
 const DEFAULT_STEP_ATTEMPTS = 12;
 
-/** Calls a step's activity with its summary and the playbook's bounded retry. */
-export function actStep<T>(fn: keyof CaseActivities, summary: string, stepAttempts: number | undefined, req: unknown): Promise<T> {
+/**
+ * Local activities (cases since 'lean-case'): short writes and sends that run in the worker inside
+ * the workflow task, one history event each, no round trip through the server. Retried like the
+ * activities above; a retry that waits longer than a minute waits on a workflow timer.
+ */
+const LOCAL_OPTIONS: LocalActivityOptions = { startToCloseTimeout: '1 minute', retry: ACTIVITY_OPTIONS.retry };
+const locals = proxyLocalActivities<CaseActivities>(LOCAL_OPTIONS);
+type LocalCallable = { executeWithOptions(o: LocalActivityOptions, a: unknown[]): Promise<unknown> };
+
+/** Calls an activity as a local activity, with a summary. */
+export function actLocal<K extends keyof CaseActivities>(
+  fn: K,
+  summary: string,
+  arg: Parameters<CaseActivities[K]>[0],
+): ReturnType<CaseActivities[K]> {
+  return (locals[fn] as unknown as LocalCallable).executeWithOptions({ ...LOCAL_OPTIONS, summary }, [arg]) as ReturnType<CaseActivities[K]>;
+}
+
+/** The ledger rows of one step, in one transaction. */
+export function writeLedgerNow(summary: string, batch: Parameters<CaseActivities['writeLedger']>[0]): Promise<void> {
+  return actLocal('writeLedger', summary, batch);
+}
+
+/** Calls a step's activity with its summary and the playbook's bounded retry (a local activity in a lean run). */
+export function actStep<T>(
+  fn: keyof CaseActivities,
+  summary: string,
+  stepAttempts: number | undefined,
+  req: unknown,
+  local = false,
+): Promise<T> {
   const retry = { ...ACTIVITY_OPTIONS.retry, maximumAttempts: stepAttempts ?? DEFAULT_STEP_ATTEMPTS };
+  if (local) return (locals[fn] as unknown as LocalCallable).executeWithOptions({ ...LOCAL_OPTIONS, summary, retry }, [req]) as Promise<T>;
   return (acts[fn] as unknown as Callable).executeWithOptions({ ...ACTIVITY_OPTIONS, summary, retry }, [req]) as Promise<T>;
 }
 

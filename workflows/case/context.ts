@@ -1,11 +1,19 @@
-import { ApplicationFailure, patched, workflowInfo } from '@temporalio/workflow';
-import type { CaseRef } from '../../shared/activities';
+import { ApplicationFailure, patched, workflowInfo, type CancellationScope } from '@temporalio/workflow';
+import type { CaseActivities, CaseRef, LedgerWrite, PaymentRecord } from '../../shared/activities';
 import { localDate, localTime } from '../../shared/calendar';
 import type { CaseInput, CaseState } from '../../shared/case';
 import type { UpdateAck } from '../../shared/messages';
 import { formatAmount } from '../../shared/money';
 import type { Playbook } from '../../shared/playbook';
-import { dayIndex, isClosed, newCaseState } from '../core/case-core';
+import { resolvePlaybook } from '../../shared/playbooks';
+import { dayIndex, endStage, isClosed, newCaseState } from '../core/case-core';
+import { act, actLocal, writeLedgerNow } from './activities';
+
+/** Timeline entries the workflow keeps (the ledger's case_timeline keeps them all): what the UI and the query show. */
+const TIMELINE_KEPT = 50;
+
+/** A ledger write waiting to be sent: the activity and its summary (the line the Temporal UI shows). */
+export type QueuedWrite = (LedgerWrite | { fn: 'recordPayment'; arg: PaymentRecord }) & { summary: string };
 
 /**
  * Everything one run of a case shares: its state (the only thing carried across continue-as-new),
@@ -18,14 +26,31 @@ export interface CaseContext {
   readonly state: CaseState;
   /** A fresh case (not a continued run): it opens itself in the ledger. */
   readonly fresh: boolean;
+  /**
+   * A run since patch 'lean-case' (docs/versioning.md): ledger rows go in one local-activity batch per
+   * step, steps and notifications run as local activities, no wake-up at local midnight, the
+   * timeline's older entries live only in the ledger. Decided once per run; older runs keep the old shape.
+   */
+  readonly lean: boolean;
   /** The case and its first instalment are in the ledger (a payment's row refers to them). */
   ledgerOpened: boolean;
   /** Payments being written to the ledger right now (they decide whether the case is paid). */
   paymentsInFlight: number;
   /** Ledger writes queued by messages and the loop, sent in order at the top of each loop pass. */
-  readonly ledgerQueue: Array<() => Promise<unknown>>;
+  readonly ledgerQueue: QueuedWrite[];
+  /** Queues a ledger write (sent with the others of this step by drainLedger). */
+  queue<K extends QueuedWrite['fn']>(fn: K, summary: string, arg: Parameters<CaseActivities[K]>[0]): void;
+  /** Runs a ledger or notification activity now: a local activity in a lean run, else an activity. */
+  call<K extends keyof CaseActivities>(fn: K, summary: string, arg: Parameters<CaseActivities[K]>[0]): ReturnType<CaseActivities[K]>;
+  /** Timeline entries so far, the ones only the ledger keeps included: numbers keys that must not repeat. */
+  notes(): number;
   /** What the current-details line says happened last. */
   lastEvent: string;
+  /** Queues the ledger's cases row if what it shows changed (set by the publication). */
+  project(): void;
+  /** A lean run's step activity in flight, cancelled by touch() when a message ends the case. */
+  stepInFlight?: CancellationScope;
+  stepCancelled?: boolean;
   /** `state.version` when the loop last planned: until then the query plans afresh. */
   plannedVersion: number;
   /** The workflow clock: deterministic on replay. */
@@ -51,31 +76,62 @@ export function createContext(input: CaseInput): CaseContext {
   const fresh = !input.carried;
   // Cases opened since this patch count days overdue from the oldest unpaid instalment and accrue
   // penalty per instalment (workflows/core/case-core.ts); older cases keep the rule they began with.
+  const lean = patched('lean-case');
+  const pb = resolvePlaybook(input);
+  if (!pb) {
+    const ref = input.playbookRef;
+    throw ApplicationFailure.nonRetryable(`no playbook ${ref?.id} v${ref?.version} in this worker`, 'UnknownPlaybook');
+  }
   const state: CaseState =
     input.carried ?? newCaseState(input, now(), `${info.workflowId}/${info.runId}`, { perInstalment: patched('per-instalment-accrual') });
-  return {
+  const ledgerQueue: QueuedWrite[] = [];
+  const notes = () => state.notes ?? state.timeline.length;
+  const ref = (suffix: string): CaseRef => ({
+    idempotencyKey: `${state.caseKey}:${suffix}`,
+    caseKey: state.caseKey,
+    accountId: state.accountId,
+    at: new Date(now()).toISOString(),
+  });
+  const ctx: CaseContext = {
     input,
-    pb: input.playbook,
+    pb,
     state,
     fresh,
+    lean,
     ledgerOpened: !fresh,
     paymentsInFlight: 0,
-    ledgerQueue: [],
+    ledgerQueue,
+    queue: (fn, summary, arg) => {
+      ledgerQueue.push({ fn, summary, arg } as QueuedWrite);
+    },
+    call: (fn, summary, arg) => (lean ? actLocal(fn, summary, arg) : act(fn, summary, ...([arg] as Parameters<CaseActivities[typeof fn]>))),
+    notes,
+    project: () => undefined,
     lastEvent: fresh ? 'case opened' : 'continued',
     plannedVersion: -1,
     now,
     touch: () => {
       state.version += 1;
+      // A lean run's step in flight is cancelled as soon as a message ends the case (paid, written off...).
+      if (ctx.stepInFlight && (endStage(state) !== undefined || !!state.writeOff)) {
+        ctx.stepCancelled = true;
+        ctx.stepInFlight.cancel();
+      }
     },
     note: (what, outcome) => {
-      state.timeline.push({ at: new Date(now()).toISOString(), day: dayIndex(state, now()), what, outcome });
+      const entry = { at: new Date(now()).toISOString(), day: dayIndex(state, now()), what, outcome };
+      const seq = notes() + 1;
+      state.notes = seq;
+      state.timeline.push(entry);
+      if (!lean) return;
+      ledgerQueue.push({
+        fn: 'recordTimeline',
+        summary: `Timeline: ${what}`,
+        arg: { ...ref(`timeline:${seq}`), entries: [{ ...entry, seq }] },
+      });
+      if (state.timeline.length > TIMELINE_KEPT) state.timeline.splice(0, state.timeline.length - TIMELINE_KEPT);
     },
-    ref: (suffix) => ({
-      idempotencyKey: `${state.caseKey}:${suffix}`,
-      caseKey: state.caseKey,
-      accountId: state.accountId,
-      at: new Date(now()).toISOString(),
-    }),
+    ref,
     ack: (detail) => ({ accepted: true, stage: state.stage, detail }),
     money: (minor, currency = state.currency) => formatAmount(minor, currency),
     local: (at) => {
@@ -88,9 +144,24 @@ export function createContext(input: CaseInput): CaseContext {
       if (state.writeOff) throw ApplicationFailure.nonRetryable('the case is being written off', 'CaseClosed');
     },
   };
+  return ctx;
 }
 
-/** Sends the queued ledger writes, in order. */
+/**
+ * Sends the queued ledger writes, in order: in a lean run all of them in one transaction (one local
+ * activity), else each as its own activity.
+ */
 export async function drainLedger(ctx: CaseContext): Promise<void> {
-  while (ctx.ledgerQueue.length > 0) await ctx.ledgerQueue.shift()!();
+  const q = ctx.ledgerQueue;
+  while (q.length > 0) {
+    if (!ctx.lean) {
+      const w = q.shift()!;
+      await act(w.fn, w.summary, ...([w.arg] as Parameters<CaseActivities[typeof w.fn]>));
+      continue;
+    }
+    const batch = q.splice(0);
+    const shown = batch.filter((w) => w.fn !== 'recordTimeline' && w.fn !== 'projectCase').map((w) => w.summary);
+    const summary = shown.length > 0 ? `Ledger: ${shown.join('; ')}` : 'Ledger: case row and timeline';
+    await writeLedgerNow(summary, { caseKey: ctx.state.caseKey, writes: batch.map(({ fn, arg }) => ({ fn, arg }) as LedgerWrite) });
+  }
 }

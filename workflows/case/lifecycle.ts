@@ -18,7 +18,7 @@ export async function openCase(ctx: CaseContext, publish: Publish): Promise<void
   }
   ctx.note('case opened', `day ${state.openedOnDay}, ${ctx.money(outstandingMinor(state))} overdue, playbook ${pb.id} v${pb.version}`);
   publish();
-  await act('recordCaseOpened', `Open the case in the ledger (day ${state.openedOnDay})`, {
+  const opening = {
     ...ctx.ref('open'),
     workflowId: workflowInfo().workflowId,
     debtorName: input.debtor.name,
@@ -30,12 +30,22 @@ export async function openCase(ctx: CaseContext, publish: Publish): Promise<void
     playbookId: pb.id,
     playbookVersion: pb.version,
     openedAt: state.openedAt,
-  });
+  };
   const first = input.firstMissed;
-  await act('recordMissedPayment', `Record missed instalment due ${first.dueDate}`, {
-    ...ctx.ref(`missed:${first.dueDate}`),
-    missed: first,
-  });
+  const openSummary = `Open the case in the ledger (day ${state.openedOnDay})`;
+  const missedSummary = `Record missed instalment due ${first.dueDate}`;
+  const missed = { ...ctx.ref(`missed:${first.dueDate}`), missed: first };
+  if (ctx.lean) {
+    // The case, its first instalment, its timeline entry and its cases row: one transaction, in the first workflow task.
+    ctx.ledgerQueue.unshift(
+      { fn: 'recordCaseOpened', summary: openSummary, arg: opening },
+      { fn: 'recordMissedPayment', summary: missedSummary, arg: missed },
+    );
+    await drainLedger(ctx);
+  } else {
+    await act('recordCaseOpened', openSummary, opening);
+    await act('recordMissedPayment', missedSummary, missed);
+  }
   ctx.ledgerOpened = true;
 }
 
@@ -45,26 +55,39 @@ export async function closeCase(ctx: CaseContext, publish: Publish, stage: CaseS
   state.stage = stage;
   state.closedAt = new Date(ctx.now()).toISOString();
   ctx.note('case closed', `${stage}: ${why}`);
-  await drainLedger(ctx);
-  await act('recordCaseClosed', `Close the case: ${stage}`, {
+  // Made when called: in runs before 'lean-case' after the writes before them, as they always were.
+  const closing = () => ({
     ...ctx.ref('close'),
     stage,
-    closedAt: state.closedAt,
+    closedAt: state.closedAt!,
     paidMinor: state.paidMinor,
     outstandingMinor: outstandingMinor(state),
   });
-  const dpd = daysOverdue(state, ctx.now());
-  if (stage === 'paid' && dpd >= pb.blacklistAtDaysOverdue) {
-    await act('placeOnBlacklist', `Blacklist: paid after ${dpd} days overdue`, {
-      ...ctx.ref('blacklist'),
-      debtorName: input.debtor.name,
-      daysOverdue: dpd,
-    });
+  const listing = (dpd: number) => ({ ...ctx.ref('blacklist'), debtorName: input.debtor.name, daysOverdue: dpd });
+  const listed = (dpd: number) => {
     state.blacklisted = true;
     ctx.note('blacklisted', `paid after ${dpd} days overdue`);
+  };
+  if (ctx.lean) {
+    // The closing rows, the blacklist entry, the timeline and the final cases row: one transaction.
+    ctx.queue('recordCaseClosed', `Close the case: ${stage}`, closing());
+    const dpd = daysOverdue(state, ctx.now());
+    if (stage === 'paid' && dpd >= pb.blacklistAtDaysOverdue) {
+      ctx.queue('placeOnBlacklist', `Blacklist: paid after ${dpd} days overdue`, listing(dpd));
+      listed(dpd);
+    }
+  } else {
+    await drainLedger(ctx);
+    await act('recordCaseClosed', `Close the case: ${stage}`, closing());
+    const dpd = daysOverdue(state, ctx.now());
+    if (stage === 'paid' && dpd >= pb.blacklistAtDaysOverdue) {
+      await act('placeOnBlacklist', `Blacklist: paid after ${dpd} days overdue`, listing(dpd));
+      listed(dpd);
+    }
   }
   ctx.lastEvent = `closed ${stage}`;
   publish();
+  if (ctx.lean) return drainLedger(ctx);
   // The closed case's final row must reach the ledger before the workflow ends. Added after histories
   // were recorded, so cases that closed without it replay without it (docs/versioning.md).
   if (patched('final-projection-on-close')) await drainLedger(ctx);

@@ -16,7 +16,6 @@ import {
   wakeAt,
   type Plan,
 } from '../core/case-core';
-import { act } from './activities';
 import { drainLedger, type CaseContext } from './context';
 import { closeCase } from './lifecycle';
 import { DONE_WORDS, runStep, stepRequest } from './steps';
@@ -24,6 +23,9 @@ import { DONE_WORDS, runStep, stepRequest } from './steps';
 type Publish = (plan?: Plan) => void;
 /** What a pass of the loop ended with: look again now, the case closed, or hand the state to a new run. */
 type Pass = 'again' | 'closed' | { continueWith: CaseInput };
+
+/** How early a lean run may send a supervisor reminder that is about to fall due. */
+const REMINDER_SLACK_MS = 10 * 60_000;
 
 /** Runs per run before continuing-as-new even if the server has not suggested it (the limit is 51,200). */
 const DEFAULT_MAX_HISTORY_EVENTS = 8_000;
@@ -42,21 +44,32 @@ export async function runCase(ctx: CaseContext, publish: Publish): Promise<'clos
 
 async function onePass(ctx: CaseContext, publish: Publish): Promise<Pass> {
   const { state, pb } = ctx;
-  await drainLedger(ctx);
+  // A lean run sends the timeline and the cases row with the rest of the wake's rows, before it sleeps;
+  // rows a step may read (a contact outcome, a promise) go before the step.
+  if (!ctx.lean || ctx.ledgerQueue.some((w) => w.fn !== 'recordTimeline' && w.fn !== 'projectCase')) await drainLedger(ctx);
   const t = ctx.now();
   if (await keepTheBooks(ctx, t)) return 'again';
   if (await closeIfEnded(ctx, publish)) return 'closed';
   if (state.stage === 'open' && state.legal?.status === 'approved') return handToLegal(ctx, publish, t);
   const reminderAt = nextReminderAt(state, pb);
-  if (reminderAt !== undefined && t >= reminderAt) {
+  // A lean run sends a reminder due within minutes with whatever woke the case (a call at the same hour): one wake-up, not two.
+  if (reminderAt !== undefined && t >= reminderAt - (ctx.lean ? REMINDER_SLACK_MS : 0)) {
     const n = state.legal!.remindersSent + 1;
-    await act('remindSupervisor', `Remind supervisors: legal referral awaits approval (${n})`, {
-      ...ctx.ref(`legal-approval-reminder:${n}`),
-      subject: `Legal referral of ${state.accountId} awaits approval`,
-      reminder: n,
-    });
-    state.legal!.remindersSent = n;
-    ctx.note('reminder', `legal referral approval, reminder ${n}`);
+    const remind = ctx
+      .call('remindSupervisor', `Remind supervisors: legal referral awaits approval (${n})`, {
+        ...ctx.ref(`legal-approval-reminder:${n}`),
+        subject: `Legal referral of ${state.accountId} awaits approval`,
+        reminder: n,
+      })
+      .then(() => {
+        state.legal!.remindersSent = n;
+        ctx.note('reminder', `legal referral approval, reminder ${n}`);
+      });
+    // A lean run sends it alongside the ladder step due now (the daily call): both in one go.
+    const plan = ctx.lean ? nextAction(state, pb, t) : undefined;
+    const step = plan?.next && plan.skipped.length === 0 && Date.parse(plan.next.dueAt) <= t ? plan.next : undefined;
+    if (step) return (await Promise.all([remind, runDueStep(ctx, step)]))[1];
+    await remind;
     return 'again';
   }
 
@@ -76,14 +89,26 @@ async function onePass(ctx: CaseContext, publish: Publish): Promise<Pass> {
     return { continueWith: { ...ctx.input, carried: { ...state, runs: state.runs + 1 } } };
   }
 
+  // The wake's rows reach the ledger before the case sleeps (then it looks again: a message may have come meanwhile).
+  if (ctx.lean && ctx.ledgerQueue.length > 0) {
+    await drainLedger(ctx);
+    return 'again';
+  }
+
   // Sleep until the next thing is due, or until a message changes the picture.
-  const wake = wakeAt(state, plan, reminderAt, t);
+  // A lean run wakes only when something is due: days overdue and penalty are worked out when read.
+  const wake = wakeAt(state, plan, reminderAt, t, ctx.lean ? { atMidnight: false, pb } : { atMidnight: true });
   const version = state.version;
+  const changed = () => state.version !== version || ctx.ledgerQueue.length > 0;
+  if (wake === undefined) {
+    await condition(changed);
+    return 'again';
+  }
   const what =
     plan.next && Date.parse(plan.next.dueAt) === wake
       ? `until day ${plan.next.day} ${ctx.local(wake)}: ${plan.next.stepId}`
       : `until ${ctx.local(wake)}`;
-  await condition(() => state.version !== version || ctx.ledgerQueue.length > 0, wake - t, { summary: what });
+  await condition(changed, wake - t, { summary: what });
   return 'again';
 }
 
@@ -97,21 +122,19 @@ async function keepTheBooks(ctx: CaseContext, t: number): Promise<boolean> {
   for (const c of settlePromises(state, pb, t)) {
     ctx.note(`promise ${c.id}`, c.status);
     const p = state.promises[c.id - 1]!;
-    ctx.ledgerQueue.push(() =>
-      act('recordPromise', `Promise ${c.id} ${c.status}`, {
-        ...ctx.ref(`promise:${c.id}:${c.status}`),
-        promiseNo: c.id,
-        date: p.date,
-        amountMinor: p.amountMinor,
-        status: c.status,
-        madeAt: p.madeAt,
-      }),
-    );
+    ctx.queue('recordPromise', `Promise ${c.id} ${c.status}`, {
+      ...ctx.ref(`promise:${c.id}:${c.status}`),
+      promiseNo: c.id,
+      date: p.date,
+      amountMinor: p.amountMinor,
+      status: c.status,
+      madeAt: p.madeAt,
+    });
   }
   // A visit that needs an approval: go ahead once approved, cancel when its window closes without one.
   const pv = state.pendingVisit;
   if (pv?.approvedBy) {
-    await act('recordVisitApproval', `Visit approved by ${pv.approvedBy}`, {
+    await ctx.call('recordVisitApproval', `Visit approved by ${pv.approvedBy}`, {
       ...ctx.ref(`visit-approval:${pv.reference}`),
       visitReference: pv.reference,
       by: pv.approvedBy,
@@ -121,7 +144,7 @@ async function keepTheBooks(ctx: CaseContext, t: number): Promise<boolean> {
     return true;
   }
   if (pv && t >= Date.parse(pv.deadline)) {
-    await act('cancelVisit', 'Cancel the visit: not approved in time', {
+    await ctx.call('cancelVisit', 'Cancel the visit: not approved in time', {
       ...ctx.ref(`visit-cancel:${pv.reference}`),
       visitReference: pv.reference,
       reason: `no ${pv.role} approval before the window closed`,
@@ -150,7 +173,7 @@ async function closeIfEnded(ctx: CaseContext, publish: Publish): Promise<boolean
     return true;
   }
   if (state.writeOff) {
-    await act('recordWriteOff', `Write off: ${state.writeOff.reason}`, {
+    await ctx.call('recordWriteOff', `Write off: ${state.writeOff.reason}`, {
       ...ctx.ref('write-off'),
       reason: state.writeOff.reason,
       by: state.writeOff.by,
@@ -161,7 +184,7 @@ async function closeIfEnded(ctx: CaseContext, publish: Publish): Promise<boolean
   }
   const t = state.treatment;
   if (t.approved && (t.kind === 'restructure' || t.kind === 'settle-in-kind')) {
-    await act('recordTreatment', `Record approved ${t.kind}`, {
+    await ctx.call('recordTreatment', `Record approved ${t.kind}`, {
       ...ctx.ref(`treatment:${t.kind}`),
       treatment: t.kind,
       approvedBy: t.approvedBy ?? 'unknown',
@@ -229,8 +252,8 @@ async function runDueStep(ctx: CaseContext, next: NonNullable<Plan['next']>): Pr
     // A letter that failed for want of an address runs once the address arrives, if the step catches up.
     if (result.type === ErrorTypes.LetterNotPossible && step.catchUp) state.awaitingAddress = [...(state.awaitingAddress ?? []), key];
     if (patched('record-step-failure')) {
-      await act('recordStepFailure', `Tell supervisors: day ${day} ${words} failed`, {
-        ...ctx.ref(`step-failed:${key}:${state.timeline.length}`),
+      await ctx.call('recordStepFailure', `Tell supervisors: day ${day} ${words} failed`, {
+        ...ctx.ref(`step-failed:${key}:${ctx.notes()}`),
         stepKey: req.idempotencyKey,
         stepId: step.id,
         action: step.action,

@@ -7,13 +7,13 @@ import {
   DaysOverdue,
   HasGuarantor,
   OutstandingMinor,
+  OverdueSince,
   Treatment,
 } from '../../shared/search-attributes';
-import { dayIndex, daysOverdue, describeNext, outstandingMinor, type Plan } from '../core/case-core';
-import { act } from './activities';
+import { dayIndex, daysOverdue, describeNext, outstandingMinor, overdueSince, type Plan } from '../core/case-core';
 import type { CaseContext } from './context';
 
-const KEYS = { CaseStage, DaysOverdue, OutstandingMinor, HasGuarantor, BrokenPromises, Treatment, CollectorId } as const;
+const KEYS = { CaseStage, DaysOverdue, OutstandingMinor, HasGuarantor, BrokenPromises, Treatment, CollectorId, OverdueSince } as const;
 
 export const upcoming = (plan?: Plan): CaseState['nextAction'] =>
   plan?.next ? { stepId: plan.next.stepId, action: plan.next.action, day: plan.next.day, dueAt: plan.next.dueAt } : undefined;
@@ -26,6 +26,7 @@ export function createPublication(ctx: CaseContext): (plan?: Plan) => void {
   const { state } = ctx;
   const published: Record<string, unknown> = {};
   let projected = '';
+  let lastMoved = '';
 
   // The ledger's cases row follows the workflow: written whenever what it shows changes.
   const projectIfChanged = (next: string) => {
@@ -40,19 +41,21 @@ export function createPublication(ctx: CaseContext): (plan?: Plan) => void {
       inDispute: !!state.dispute,
       nextAction: next,
       ...(state.nextAction ? { nextActionAt: state.nextAction.dueAt } : {}),
+      ...(ctx.lean ? { overdueSince: overdueSince(state) } : {}),
     };
     const signature = JSON.stringify(row);
     if (signature === projected) return;
     projected = signature;
     const n = ++state.projectionNo;
-    ctx.ledgerQueue.push(() =>
-      act('projectCase', `Update the ledger's case row (${n})`, { ...ctx.ref(`projection:${n}`), projectionNo: n, ...row }),
-    );
+    ctx.queue('projectCase', `Update the ledger's case row (${n})`, { ...ctx.ref(`projection:${n}`), projectionNo: n, ...row });
   };
+
+  // Letters reconcile their amounts with this row: a lean run brings it up to date before one (steps.ts).
+  ctx.project = () => projectIfChanged(describeNext(state, ctx.pb, undefined));
 
   return (plan?: Plan) => {
     const t = ctx.now();
-    const values = {
+    const values: Record<string, unknown> = {
       CaseStage: state.stage,
       DaysOverdue: daysOverdue(state, t),
       OutstandingMinor: outstandingMinor(state),
@@ -60,13 +63,21 @@ export function createPublication(ctx: CaseContext): (plan?: Plan) => void {
       BrokenPromises: state.brokenPromises,
       Treatment: state.treatment.kind,
       CollectorId: state.collectorId ?? '',
+      ...(ctx.lean ? { OverdueSince: overdueSince(state) } : {}),
     };
-    const changed = Object.entries(values).filter(([k, v]) => published[k] !== v);
+    let changed = Object.entries(values).filter(([k, v]) => published[k] !== v);
+    // A lean run does not upsert for time passing alone: DaysOverdue and the penalty in OutstandingMinor
+    // move every day (OverdueSince answers "how long"); they are brought up to date with any other change.
+    if (ctx.lean) {
+      const moved = `${state.balance.principalMinor}/${state.balance.feesMinor}/${state.paidMinor}`;
+      if (changed.every(([k]) => k === 'DaysOverdue' || k === 'OutstandingMinor') && moved === lastMoved) changed = [];
+      lastMoved = moved;
+    }
     if (changed.length > 0) {
       upsertSearchAttributes(
         changed
           .filter(([k, v]) => !(k === 'CollectorId' && v === ''))
-          .map(([k, v]) => ({ key: KEYS[k as keyof typeof KEYS], value: v }) as never),
+          .map(([k, v]) => ({ key: KEYS[k as keyof typeof KEYS], value: k === 'OverdueSince' ? new Date(v as string) : v }) as never),
       );
       Object.assign(published, values);
     }

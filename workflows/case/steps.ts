@@ -4,7 +4,7 @@ import { addDays, instantOf } from '../../shared/calendar';
 import type { PlaybookStep } from '../../shared/playbook';
 import { daysOverdue, endStage } from '../core/case-core';
 import { actStep } from './activities';
-import type { CaseContext } from './context';
+import { drainLedger, type CaseContext } from './context';
 
 type StepShape = Pick<PlaybookStep, 'id' | 'action' | 'description'> & Partial<Pick<PlaybookStep, 'window' | 'approval' | 'materials'>>;
 const LETTERS = new Set<PlaybookStep['action']>(['overdue-notice', 'guarantor-demand', 'statement-of-account', 'legal-referral']);
@@ -54,13 +54,26 @@ export async function runStep(
   req: StepRequest & { approvedBy?: string },
   summary: string,
 ): Promise<StepOutcome> {
-  const call = () => actStep<StepResult>(fn, summary, ctx.pb.stepAttempts, req);
+  // Letters (a PDF, a gateway that may be slow) stay activities: a local activity holds the workflow task, and a
+  // payment arriving meanwhile would wait for it. Calls, visits and guarantor contacts are short ledger writes.
+  const local = ctx.lean && !LETTERS.has(req.action);
+  const call = () => actStep<StepResult>(fn, summary, ctx.pb.stepAttempts, req, local);
+  if (ctx.lean && LETTERS.has(req.action)) {
+    // A letter checks its amounts against the ledger's cases row, which a lean run updates only when it sleeps.
+    ctx.project();
+    await drainLedger(ctx);
+  }
   try {
+    if (ctx.lean) return await cancelledOnEnd(ctx, call);
     return patched('end-cancels-step') ? await untilCaseEnds(ctx, call) : await call();
   } catch (e) {
     if (e instanceof ActivityFailure) {
       const type = e.cause instanceof ApplicationFailure ? (e.cause.type ?? undefined) : undefined;
       return { status: 'failed', reference: `failed: ${e.cause?.message ?? e.message}`, ...(type ? { type } : {}) };
+    }
+    // A local activity's business refusal arrives as the ApplicationFailure itself.
+    if (local && e instanceof ApplicationFailure) {
+      return { status: 'failed', reference: `failed: ${e.message}`, ...(e.type ? { type: e.type } : {}) };
     }
     throw e;
   }
@@ -90,6 +103,21 @@ async function untilCaseEnds(ctx: CaseContext, work: () => Promise<StepResult>):
     throw e;
   } finally {
     watchScope.cancel();
+  }
+}
+
+/** A lean run's step, in a scope ctx.touch() cancels when a message ends the case (no watcher of its own). */
+async function cancelledOnEnd(ctx: CaseContext, work: () => Promise<StepResult>): Promise<StepResult | { status: 'cancelled' }> {
+  const scope = new CancellationScope();
+  ctx.stepInFlight = scope;
+  ctx.stepCancelled = false;
+  try {
+    return await scope.run(work);
+  } catch (e) {
+    if (ctx.stepCancelled && isCancellation(e)) return { status: 'cancelled' };
+    throw e;
+  } finally {
+    ctx.stepInFlight = undefined;
   }
 }
 

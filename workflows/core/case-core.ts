@@ -43,11 +43,12 @@ const HOUR = 3_600_000;
 
 export function newCaseState(input: CaseInput, nowMs: number, caseKey: string, opts: { perInstalment?: boolean } = {}): CaseState {
   const day0 = addDays(input.firstMissed.dueDate, 1);
+  const pb = input.playbook ?? input.playbookRef!;
   const state: CaseState = {
     accountId: input.accountId,
     caseKey,
-    playbookId: input.playbook.id,
-    playbookVersion: input.playbook.version,
+    playbookId: pb.id,
+    playbookVersion: pb.version,
     stage: 'open',
     currency: input.currency,
     timeZone: input.debtor.timeZone,
@@ -93,6 +94,18 @@ export function daysOverdue(state: CaseState, nowMs: number): number {
     if (oldest) return Math.max(0, daysBetween(addDays(oldest.dueDate, 1), localDate(nowMs, state.timeZone)) + 1);
   }
   return Math.max(0, dayIndex(state, nowMs) + 1);
+}
+
+/** Start of the local day from which daysOverdue counts (its day 1): daysOverdue = local days since, + 1. */
+export function overdueSince(state: CaseState): string {
+  let from = state.day0;
+  if (state.instalments) {
+    const oldest = [...state.missedPayments]
+      .sort((a, b) => a.dueDate.localeCompare(b.dueDate))
+      .find((m) => m.amountMinor > (state.instalments![m.dueDate]?.principalPaidMinor ?? 0));
+    if (oldest) from = addDays(oldest.dueDate, 1);
+  }
+  return new Date(instantOf(from, '00:00', state.timeZone)).toISOString();
 }
 
 export function outstandingMinor(state: CaseState): number {
@@ -429,17 +442,31 @@ export function nextLocalMidnight(state: CaseState, nowMs: number): number {
   return instantOf(addDays(state.day0, dayIndex(state, nowMs) + 1), '00:00', state.timeZone);
 }
 
-/** When the sleeping case must wake at the latest: the next step, a pause's end, a deadline, a reminder, or local midnight. */
-export function wakeAt(state: CaseState, plan: Plan, reminderAt: number | undefined, nowMs: number): number {
+/**
+ * When the sleeping case must wake at the latest: the next step, a pause's end, a deadline, a
+ * reminder, and (runs before 'lean-case') local midnight. Undefined: nothing is due until a message comes.
+ */
+export function wakeAt(
+  state: CaseState,
+  plan: Plan,
+  reminderAt: number | undefined,
+  nowMs: number,
+  opts: { atMidnight: true } | { atMidnight: false; pb: Playbook } = { atMidnight: true },
+): number | undefined {
+  // Without the daily wake-up, each pending promise's deadline wakes the case to settle it.
+  const promiseDeadlines = opts.atMidnight
+    ? []
+    : state.promises.filter((p) => p.status === 'pending').map((p) => promiseDeadline(state, opts.pb, p.date));
   const candidates = [
     plan.next ? Date.parse(plan.next.dueAt) : undefined,
     plan.pause?.until,
     state.guarantorDemand && !state.guarantorDemand.outcome ? Date.parse(state.guarantorDemand.deadline) : undefined,
     reminderAt,
     state.pendingVisit ? Date.parse(state.pendingVisit.deadline) : undefined,
-    nextLocalMidnight(state, nowMs),
+    opts.atMidnight ? nextLocalMidnight(state, nowMs) : undefined,
+    ...promiseDeadlines,
   ].filter((x): x is number => x !== undefined && x > nowMs);
-  return Math.min(...candidates);
+  return candidates.length > 0 ? Math.min(...candidates) : undefined;
 }
 
 /**

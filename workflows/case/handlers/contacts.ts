@@ -9,7 +9,6 @@ import {
   visitReportSignal,
 } from '../../../shared/messages';
 import { dayIndex, isClosed, mayApprove, promiseRefusal } from '../../core/case-core';
-import { act } from '../activities';
 import type { CaseContext } from '../context';
 import { makePromise } from './promises';
 
@@ -22,41 +21,37 @@ export function registerContactHandlers(ctx: CaseContext): void {
     const day = dayIndex(state, ctx.now());
     if (o.reasonCategory !== undefined) state.reasonCategory = o.reasonCategory;
     if (o.reasonCategory === 6 && !state.legalReviewRequested) state.legalReviewRequested = true;
-    const n = state.timeline.length;
+    const n = ctx.notes();
     ctx.note(
       `contact outcome (${o.channel})`,
       `${o.outcome}${o.reasonCategory ? `, reason ${o.reasonCategory}` : ''}${o.note ? `: ${o.note}` : ''}`,
     );
-    ctx.ledgerQueue.push(() =>
-      act('recordContactOutcome', `Record ${o.channel} outcome: ${o.outcome}`, {
-        ...ctx.ref(`outcome:${n}`),
-        day,
-        outcome: o,
-        actor: o.actor,
-      }),
-    );
+    ctx.queue('recordContactOutcome', `Record ${o.channel} outcome: ${o.outcome}`, {
+      ...ctx.ref(`outcome:${n}`),
+      day,
+      outcome: o,
+      actor: o.actor,
+    });
     ctx.touch();
   });
 
   const takeVisitReport = (v: VisitReportInput, promise?: PromiseToPay): number | undefined => {
-    const n = state.timeline.length;
+    const n = ctx.notes();
     const written = promise
       ? `, written promise: ${ctx.money(promise.amountMinor)} by ${promise.date}`
       : typeof v.writtenPromise === 'string'
         ? `, written promise: ${v.writtenPromise}`
         : '';
     ctx.note('visit report', `${v.outcome}${v.signedStatement ? ', signed statement' : ''}${written}`);
-    ctx.ledgerQueue.push(() =>
-      act('recordVisitReport', `Record visit report: ${v.outcome}`, {
-        ...ctx.ref(`visit-report:${n}`),
-        visitReference: state.lastVisitReference!,
-        outcome: v.outcome,
-        signedStatement: v.signedStatement,
-        ...(written ? { writtenPromise: written.replace(', written promise: ', '') } : {}),
-        note: v.note,
-        ...(v.officerId ? { officerId: v.officerId } : {}),
-      }),
-    );
+    ctx.queue('recordVisitReport', `Record visit report: ${v.outcome}`, {
+      ...ctx.ref(`visit-report:${n}`),
+      visitReference: state.lastVisitReference!,
+      outcome: v.outcome,
+      signedStatement: v.signedStatement,
+      ...(written ? { writtenPromise: written.replace(', written promise: ', '') } : {}),
+      note: v.note,
+      ...(v.officerId ? { officerId: v.officerId } : {}),
+    });
     ctx.touch();
     return promise ? makePromise(ctx, promise, 'written promise at the visit') : undefined;
   };
@@ -131,10 +126,8 @@ export function registerContactHandlers(ctx: CaseContext): void {
       );
       const fields = [...Object.keys(d).map((k) => `debtor ${k}`), ...guarantorFields];
       ctx.note('contact details updated', `${fields.join(', ')} (by ${c.by})`);
-      const n = state.timeline.length;
-      ctx.ledgerQueue.push(() =>
-        act('recordContactDetails', `Record new contact details: ${fields.join(', ')}`, { ...ctx.ref(`contact-details:${n}`), ...c }),
-      );
+      const n = ctx.notes();
+      ctx.queue('recordContactDetails', `Record new contact details: ${fields.join(', ')}`, { ...ctx.ref(`contact-details:${n}`), ...c });
       // A letter that failed for want of an address catches up now that one arrived.
       const gotAddress = !!d.address || (c.guarantors ?? []).some((g) => g.address);
       const waiting = gotAddress ? (state.awaitingAddress ?? []) : [];

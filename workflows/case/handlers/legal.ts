@@ -2,7 +2,6 @@ import { setHandler } from '@temporalio/workflow';
 import type { LegalEvent } from '../../../shared/case';
 import { approveLegalReferralUpdate, recordLegalEventUpdate } from '../../../shared/messages';
 import { mayApprove, outstandingMinor } from '../../core/case-core';
-import { act } from '../activities';
 import type { CaseContext } from '../context';
 
 /** The legal referral's approval, and what legal records once it has the case. */
@@ -34,7 +33,7 @@ export function registerLegalHandlers(ctx: CaseContext): void {
       if (e.kind === 'mediated-settlement') state.legal!.settlementMinor = e.amountMinor;
       ctx.note(`legal: ${e.kind}`, 'amountMinor' in e ? `${ctx.money(e.amountMinor)}` : JSON.stringify(e));
       const n = state.legal!.events.length;
-      ctx.ledgerQueue.push(() => act('recordLegalEvent', `Record legal event: ${e.kind}`, { ...ctx.ref(`legal-event:${n}`), event: e }));
+      ctx.queue('recordLegalEvent', `Record legal event: ${e.kind}`, { ...ctx.ref(`legal-event:${n}`), event: e });
       ctx.touch();
       return ctx.ack(`${e.kind} recorded`);
     },

@@ -3,7 +3,7 @@ import { localDate } from '../../../shared/calendar';
 import type { MissedPayment, PaymentReceived } from '../../../shared/case';
 import { missedPaymentSignal, paymentReceivedSignal, receivePaymentUpdate, registerMissedPaymentUpdate } from '../../../shared/messages';
 import { accrue, addMissedPayment, applyPayment, commitPayment, outstandingMinor, planPayment } from '../../core/case-core';
-import { act, recordPaymentNow } from '../activities';
+import { recordPaymentNow } from '../activities';
 import type { CaseContext } from '../context';
 
 /** Instalments missed (signal, or the API's update-with-start) and payments received. */
@@ -15,9 +15,7 @@ export function registerPaymentHandlers(ctx: CaseContext): void {
     if (addMissedPayment(state, m)) {
       accrue(state, pb, ctx.now()); // an instalment reported late accrues its own past days (per-instalment rule)
       ctx.note('missed payment', `${ctx.money(m.amountMinor, m.currency)} due ${m.dueDate}`);
-      ctx.ledgerQueue.push(() =>
-        act('recordMissedPayment', `Record missed instalment due ${m.dueDate}`, { ...ctx.ref(`missed:${m.dueDate}`), missed: m }),
-      );
+      ctx.queue('recordMissedPayment', `Record missed instalment due ${m.dueDate}`, { ...ctx.ref(`missed:${m.dueDate}`), missed: m });
       ctx.touch();
     }
   };
@@ -48,14 +46,12 @@ export function registerPaymentHandlers(ctx: CaseContext): void {
     if (!applyPayment(state, pb, p, ctx.now())) return false;
     const applied = state.payments[state.payments.length - 1]!;
     notePayment(p, applied.outstandingAfterMinor);
-    ctx.ledgerQueue.push(() =>
-      act('recordPayment', `Record payment ${p.paymentId}: ${ctx.money(p.amountMinor, p.currency)}`, {
-        ...ctx.ref(`payment:${p.paymentId}`),
-        payment: p,
-        allocation: applied.allocation,
-        outstandingAfterMinor: applied.outstandingAfterMinor,
-      }),
-    );
+    ctx.queue('recordPayment', `Record payment ${p.paymentId}: ${ctx.money(p.amountMinor, p.currency)}`, {
+      ...ctx.ref(`payment:${p.paymentId}`),
+      payment: p,
+      allocation: applied.allocation,
+      outstandingAfterMinor: applied.outstandingAfterMinor,
+    });
     ctx.touch();
     return true;
   };

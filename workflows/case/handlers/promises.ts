@@ -2,7 +2,6 @@ import { setHandler } from '@temporalio/workflow';
 import type { PromiseToPay } from '../../../shared/case';
 import { recordPromiseUpdate } from '../../../shared/messages';
 import { addPromise, promiseRefusal } from '../../core/case-core';
-import { act } from '../activities';
 import type { CaseContext } from '../context';
 
 /** Makes a promise to pay (the caller has checked it with promiseRefusal): it pauses the ladder and reaches the ledger. */
@@ -11,16 +10,14 @@ export function makePromise(ctx: CaseContext, p: PromiseToPay, how = 'promise to
   const id = addPromise(state, p, ctx.now());
   ctx.note(how, `${ctx.money(p.amountMinor)} by ${p.date}`);
   const made = state.promises[id - 1]!;
-  ctx.ledgerQueue.push(() =>
-    act('recordPromise', `Record promise ${id}: ${ctx.money(p.amountMinor)} by ${p.date}`, {
-      ...ctx.ref(`promise:${id}:pending`),
-      promiseNo: id,
-      date: p.date,
-      amountMinor: p.amountMinor,
-      status: 'pending',
-      madeAt: made.madeAt,
-    }),
-  );
+  ctx.queue('recordPromise', `Record promise ${id}: ${ctx.money(p.amountMinor)} by ${p.date}`, {
+    ...ctx.ref(`promise:${id}:pending`),
+    promiseNo: id,
+    date: p.date,
+    amountMinor: p.amountMinor,
+    status: 'pending',
+    madeAt: made.madeAt,
+  });
   ctx.touch();
   return id;
 }

@@ -1,6 +1,6 @@
 import { setHandler } from '@temporalio/workflow';
 import { caseStateQuery } from '../../../shared/messages';
-import { isClosed, nextAction, view } from '../../core/case-core';
+import { accrue, isClosed, nextAction, view } from '../../core/case-core';
 import type { CaseContext } from '../context';
 import { upcoming } from '../publication';
 
@@ -11,9 +11,13 @@ import { upcoming } from '../publication';
  */
 export function registerQuery(ctx: CaseContext): void {
   const { state } = ctx;
-  setHandler(caseStateQuery, () => {
-    const t = ctx.now();
-    const v = view(state, t);
+  setHandler(caseStateQuery, (asOf?: number) => {
+    // The caller's clock when later than the case's own (the last time it woke); never earlier.
+    const t = typeof asOf === 'number' && asOf > ctx.now() ? asOf : ctx.now();
+    // Penalty to this moment: a sleeping case accrues when it wakes, a reader sees today's figure now.
+    const now = isClosed(state) ? state : (JSON.parse(JSON.stringify(state)) as typeof state);
+    if (now !== state) accrue(now, ctx.pb, t);
+    const v = view(now, t);
     if (state.version !== ctx.plannedVersion && !isClosed(state) && state.stage !== 'legal')
       v.nextAction = upcoming(nextAction(state, ctx.pb, t));
     return v;
