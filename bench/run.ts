@@ -1,39 +1,74 @@
 // npm run bench: how fast Recoup's own parts are, on this machine, against real servers.
-// Medians over repeated runs; nothing here is asserted (speed is measured, not tested).
-import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
+// Medians over repeated runs; nothing here is asserted (speed is measured, not tested), except that
+// section 3 marks the acceptance targets of issue 10 with ✓/✗.
+//
+//   npm run bench                                   sections 1–4; section 3 = Recoup vs the raw Temporal floor
+//   npm run bench -- --n 50 --rounds 1              a quick section 3 (N at concurrency 1, 2N at 16)
+//   npm run bench -- --scale 20000                  section 3 = the scale run (N open cases, payments, a midnight)
+//   options: --sections 1,2,3,4,5 (5 = a 120-day ladder under time skipping, --ladder-cases 10)
+//            --max-cached <RECOUP_MAX_CACHED_WORKFLOWS>  --midnight-wait-min 40 (scale)
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createApiKey } from '../api/auth';
-import { createLogger } from '../api/logging';
-import { runCaseWorker, serveApi } from '../app/parts';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { parseArgs } from 'node:util';
 import { renderDocument } from '../activities/documents/render';
-import { startEmbeddedPostgres } from '../db/embedded';
 import { connectDb } from '../db/index';
-import { migrate } from '../db/migrate';
-import { PROJECT_ROOT, toolPaths } from '../dev/tools';
-import { addDays, localDate } from '../shared/calendar';
-import { caseWorkflowId } from '../shared/ids';
+import { toolPaths } from '../dev/tools';
 import { DEFAULT_PLAYBOOK } from '../shared/playbook';
-import { CASE_SEARCH_ATTRIBUTES } from '../shared/search-attributes';
-import { signBody } from '../shared/signature';
 import { newCaseState, nextAction } from '../workflows/core/case-core';
 import { buildWorkflowBundle } from '../worker/bundle';
 import { createCaseWorker } from '../worker/worker';
-import { rawCase, rawOpen, rawPay } from './raw/workflows';
+import { measureFloor } from './floor';
+import { measureLadder } from './ladder';
+import { machineLine, mb, median, ms } from './lib';
+import { runScale } from './scale';
+import { startStack, type Stack } from './stack';
+
+const USAGE =
+  'usage: npm run bench -- [--n 200] [--rounds 3] [--scale N [--midnight-wait-min 40]] [--max-cached N] ' +
+  '[--sections 1,2,3,4,5] [--ladder-cases 10]';
+const { values: argv } = (() => {
+  try {
+    return parseArgs({
+      options: {
+        n: { type: 'string' },
+        rounds: { type: 'string' },
+        scale: { type: 'string' },
+        'midnight-wait-min': { type: 'string' },
+        'max-cached': { type: 'string' },
+        sections: { type: 'string' },
+        'ladder-cases': { type: 'string' },
+      },
+      strict: true,
+    });
+  } catch (e) {
+    console.error(`${(e as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+})();
+const whole = (name: string, value: string | undefined, fallback: number, min = 1): number => {
+  if (value === undefined) return fallback;
+  const x = Number(value);
+  if (!Number.isInteger(x) || x < min) {
+    console.error(`--${name} must be a whole number ≥ ${min}, got ${value}\n${USAGE}`);
+    process.exit(2);
+  }
+  return x;
+};
+const scale = argv.scale === undefined ? undefined : whole('scale', argv.scale, 0);
+const n1 = whole('n', argv.n, 200);
+const rounds = whole('rounds', argv.rounds, 3);
+const midnightWaitMin = whole('midnight-wait-min', argv['midnight-wait-min'], 40, 0);
+const ladderCases = whole('ladder-cases', argv['ladder-cases'], 10);
+const maxCached = argv['max-cached'] === undefined ? undefined : whole('max-cached', argv['max-cached'], 0, 0);
+// In scale mode, section 3 is the scale run and the others run only when asked for.
+const sections = new Set((argv.sections ?? (scale ? '3' : '1,2,3,4,5')).split(',').map((x) => Number(x.trim())));
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const p95 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.95)]!;
-const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
-const mb = (n: number) => Math.round(n / 1024 / 1024);
 const results: Record<string, string> = {};
+const report: string[] = [];
 
 // 1. The decision core: what is due next, for a case on day 40 of the ladder.
-{
+if (sections.has(1)) {
   const input = {
     accountId: 'B-1',
     debtor: { name: 'x', timeZone: 'Asia/Shanghai', phones: [], jurisdiction: 'CN' as const },
@@ -54,7 +89,7 @@ const results: Record<string, string> = {};
 }
 
 // 2. A letter: the overdue notice in Chinese, rendered to PDF.
-{
+if (sections.has(2)) {
   const data = {
     kind: 'overdue-notice' as const,
     language: 'zh-CN' as const,
@@ -83,122 +118,39 @@ const results: Record<string, string> = {};
   results['PDF renderer: resident memory added'] = `${mb(process.memoryUsage().rss - rss0)} MB`;
 }
 
-// 3. The API and the worker on a Temporal dev server and PostgreSQL: cases in, payments in, cases closed.
-{
-  const env = await TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: { type: 'existing-path', path: toolPaths().temporalCli },
-      searchAttributes: [...CASE_SEARCH_ATTRIBUTES],
-      ip: '127.0.0.1',
-    },
-  });
-  const dataDir = path.join(PROJECT_ROOT, '.data', `bench-pg-${process.pid}`);
-  const db = await startEmbeddedPostgres({ dataDir, port: 54_000 + (process.pid % 1000), temporary: true });
-  const sql = connectDb(db.url);
-  await migrate(sql);
-  const connection = await Connection.connect({ address: env.address });
-  const client = new Client({ connection });
-  const native = await NativeConnection.connect({ address: env.address });
-  const worker = await runCaseWorker({ connection: native, namespace: 'default', taskQueue: 'bench', sql });
-  const secret = 'whsec_bench_0123456789abcdef';
-  const api = await serveApi(
-    { client, sql, taskQueue: 'bench', webhookSecret: secret, webhookRateLimit: 100_000 },
-    { port: 0, host: '127.0.0.1', logger: createLogger('error') },
-  );
-  const url = api.url;
-  const key = await createApiKey(sql, 'bench', 'admin');
-  const N = 100;
-  const due = addDays(localDate(Date.now(), 'Asia/Shanghai'), -1);
-  const rss0 = process.memoryUsage().rss;
-
-  const intake: number[] = [];
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < N; i++) {
-    const t = process.hrtime.bigint();
-    const res = await fetch(`${url}/v1/missed-payments`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-      body: JSON.stringify({
-        accountId: `BENCH-${process.pid}-${i}`,
-        debtor: { name: '王建国', timeZone: 'Asia/Shanghai', phones: ['+86 138 0000 0000'] },
-        dueDate: due,
-        amountDue: { amountMinor: 100_000, currency: 'CNY' },
-      }),
-    });
-    if (res.status !== 202) throw new Error(`intake ${res.status} ${await res.text()}`);
-    intake.push(ms(t));
+// 3. The API and the worker in their own processes on a Temporal dev server and PostgreSQL, against the
+//    raw Temporal floor measured on the same servers in the same run (bench/floor.ts); or, with --scale N,
+//    N open cases, payments among them and the local midnight of their zone (bench/scale.ts).
+if (sections.has(3)) {
+  const stack: Stack = await startStack(maxCached === undefined ? {} : { maxCachedWorkflows: maxCached });
+  try {
+    const cpu0 = stack.cpu();
+    let errors = 0;
+    if (scale) {
+      report.push(...(await runScale(stack, { n: scale, midnightWaitMin })));
+    } else {
+      const floor = await measureFloor(stack, { n1, n16: 2 * n1, rounds });
+      report.push(...floor.lines);
+      errors = floor.errors;
+    }
+    const cpu1 = stack.cpu();
+    report.push(`Processes at the end${scale ? '' : ' of the rounds'} (memory; CPU seconds used since the servers were up):`);
+    for (const m of stack.memory()) {
+      const cpu = cpu1[m.name] === undefined ? '' : `, CPU ${(cpu1[m.name]! - (cpu0[m.name] ?? 0)).toFixed(0)} s`;
+      report.push(`  ${m.name.padEnd(16)} ${String(mb(m.bytes)).padStart(6)} MiB${cpu}  (${m.how})`);
+    }
+    const noisy = stack.stderr().filter((c) => c.lines > 0);
+    if (noisy.length === 0) report.push('stderr: nothing from the worker, the API or the raw worker');
+    for (const c of noisy) report.push(`stderr of the ${c.name}: ${c.lines} lines (kept in ${c.log}); first: ${c.head.join(' | ')}`);
+    if (errors) report.push(`${errors} operations failed: see the errors column`);
+  } finally {
+    await stack.stop();
   }
-  const intakeTotal = ms(t0);
-
-  const pay: number[] = [];
-  for (let i = 0; i < N; i++) {
-    const body = JSON.stringify({
-      paymentId: `bench-${process.pid}-${i}`,
-      accountId: `BENCH-${process.pid}-${i}`,
-      amountMinor: 100_000,
-      currency: 'CNY',
-      paidAt: new Date().toISOString(),
-    });
-    const t = process.hrtime.bigint();
-    const res = await fetch(`${url}/v1/webhooks/payments`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'recoup-signature': signBody(secret, Math.floor(Date.now() / 1000), body) },
-      body,
-    });
-    if (res.status !== 200) throw new Error(`webhook ${res.status} ${await res.text()}`);
-    pay.push(ms(t));
-  }
-  const tClose = process.hrtime.bigint();
-  for (let i = 0; i < N; i++) await client.workflow.getHandle(caseWorkflowId(`BENCH-${process.pid}-${i}`)).result();
-  const closeWait = ms(tClose);
-
-  // The raw floor, same server, same run: update-with-start of an empty workflow, then an update.
-  const rawWorker = await Worker.create({
-    connection: native,
-    namespace: 'default',
-    taskQueue: 'bench-raw',
-    workflowsPath: fileURLToPath(new URL('./raw/workflows.ts', import.meta.url)),
-  });
-  const rawRunning = rawWorker.run();
-  const rawOpenMs: number[] = [];
-  const rawPayMs: number[] = [];
-  for (let i = 0; i < N; i++) {
-    const workflowId = `RAW-${process.pid}-${i}`;
-    const t = process.hrtime.bigint();
-    const start = new WithStartWorkflowOperation(rawCase, { workflowId, taskQueue: 'bench-raw', workflowIdConflictPolicy: 'USE_EXISTING' });
-    await client.workflow.executeUpdateWithStart(rawOpen, { args: [100_000], startWorkflowOperation: start });
-    rawOpenMs.push(ms(t));
-  }
-  for (let i = 0; i < N; i++) {
-    const t = process.hrtime.bigint();
-    await client.workflow.getHandle(`RAW-${process.pid}-${i}`).executeUpdate(rawPay, { args: [100_000] });
-    rawPayMs.push(ms(t));
-  }
-  rawWorker.shutdown();
-  await rawRunning;
-
-  const vsRaw = (ours: number[], raw: number[]) =>
-    `${median(ours).toFixed(0)} / ${p95(ours).toFixed(0)} ms ` +
-    `(raw ${median(raw).toFixed(0)} / ${p95(raw).toFixed(0)} ms, ×${(median(ours) / median(raw)).toFixed(1)} median)`;
-  results[`API intake POST /v1/missed-payments vs raw update-with-start, ${N} sequential: median / p95`] = vsRaw(intake, rawOpenMs);
-  results[`API intake throughput (sequential)`] = `${(N / (intakeTotal / 1000)).toFixed(1)} cases/s`;
-  results[`signed payment webhook (ledger row, then the case; it closes) vs raw update: median / p95`] = vsRaw(pay, rawPayMs);
-  results['after the last webhook, until all cases completed'] = `${closeWait.toFixed(0)} ms`;
-  results[`process memory added by ${N} cases (API + worker in one process)`] = `${mb(process.memoryUsage().rss - rss0)} MB`;
-
-  await api.stop();
-  await worker.stop();
-  await native.close();
-  await connection.close();
-  await sql.end();
-  await db.stop();
-  await rm(dataDir, { recursive: true, force: true });
-  await env.teardown();
 }
 
 // 4. Worker start-up: Worker.create until the worker is ready to poll, with the pre-built workflow bundle
 //    (what a production worker loads from .build/) and bundling workflows/ at start. Alternated, median of 3 each.
-{
+if (sections.has(4)) {
   await buildWorkflowBundle();
   const env = await TestWorkflowEnvironment.createLocal({
     server: { executable: { type: 'existing-path', path: toolPaths().temporalCli }, ip: '127.0.0.1' },
@@ -235,8 +187,20 @@ const results: Record<string, string> = {};
   await env.teardown();
 }
 
-console.log(
-  `\nRecoup bench — ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ` +
-    `${mb(os.totalmem())} MB RAM, Node ${process.version}, ${new Date().toISOString()}`,
-);
+// 5. A 120-day ladder under time skipping: never-paying cases (default playbook, a guarantor) run the real
+//    case workflow on the time-skipping test server with recording activities (bench/ladder.ts).
+if (sections.has(5)) {
+  const r = await measureLadder({ cases: ladderCases, days: 120 });
+  const perCase = r.wallMs / r.cases;
+  results[`120-day ladder, ${r.cases} cases at once on the time-skipping server: wall per case`] =
+    `${perCase.toFixed(0)} ms (${(r.wallMs / 1000).toFixed(1)} s in all)${perCase <= 1000 ? ' ✓' : ' ✗'} target ≤ 1,000 ms`;
+  results['120-day ladder: history events of one case (workflow tasks)'] =
+    `${r.events} (${r.workflowTasks})${r.events <= 1000 ? ' ✓' : ' ✗'} target ≤ 1,000`;
+  results['120-day ladder: events by type'] = Object.entries(r.byType)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+}
+
+console.log(`\nRecoup bench — ${machineLine()}`);
 for (const [k, v] of Object.entries(results)) console.log(`  ${k.padEnd(100)} ${v}`);
+for (const line of report) console.log(line);

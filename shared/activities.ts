@@ -202,7 +202,7 @@ export const BATCHED_WRITES = [
   'cancelVisit',
   'recordTimeline',
 ] as const satisfies ReadonlyArray<keyof CaseActivities>;
-export type BatchedWrite = (typeof BATCHED_WRITES)[number];
+type BatchedWrite = (typeof BATCHED_WRITES)[number];
 export type LedgerWrite = { [K in BatchedWrite]: { fn: K; arg: Parameters<CaseActivities[K]>[0] } }[BatchedWrite];
 
 export interface CaseActivities {

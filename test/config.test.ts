@@ -11,7 +11,7 @@ describe('config', () => {
       embeddedPgPort: 54329,
       logLevel: 'info',
       webhookRateLimit: 600,
-      worker: { maxCachedWorkflows: 500 },
+      worker: { maxCachedWorkflows: 250 },
     });
   });
 

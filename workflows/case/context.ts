@@ -13,7 +13,7 @@ import { act, actLocal, writeLedgerNow } from './activities';
 const TIMELINE_KEPT = 50;
 
 /** A ledger write waiting to be sent: the activity and its summary (the line the Temporal UI shows). */
-export type QueuedWrite = (LedgerWrite | { fn: 'recordPayment'; arg: PaymentRecord }) & { summary: string };
+type QueuedWrite = (LedgerWrite | { fn: 'recordPayment'; arg: PaymentRecord }) & { summary: string };
 
 /**
  * Everything one run of a case shares: its state (the only thing carried across continue-as-new),

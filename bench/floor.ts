@@ -1,0 +1,190 @@
+// Section 3 of `npm run bench`: Recoup against the raw Temporal floor, on the same servers in the same
+// run, interleaved measure by measure and round by round so that noise hits both.
+import { WithStartWorkflowOperation } from '@temporalio/client';
+import { median, percentile, runBatch, sleep, type Batch } from './lib';
+import { rawCase, rawEmpty, rawOpen, rawPaidQuery, rawPay, rawPaySignal } from './raw/workflows';
+import { RAW_TASK_QUEUE, type Stack } from './stack';
+
+const OPENING_MINOR = 100_000; // 1,000.00 CNY
+/** A partial payment: the cases (Recoup's and raw) stay open, so every round pays cases of the same shape. */
+const PARTIAL_MINOR = 10_000;
+const VISIBLE_TIMEOUT_MS = 60_000;
+
+type Key = 'rawStart' | 'rawUws' | 'intake' | 'rawSignalQuery' | 'rawUpdate' | 'visible' | 'webhook';
+const MEASURES: { key: Key; label: string }[] = [
+  { key: 'rawStart', label: 'raw workflow.start of an empty workflow' },
+  { key: 'rawUws', label: 'raw update-with-start (USE_EXISTING)' },
+  { key: 'intake', label: 'Recoup intake: POST /v1/missed-payments → 202' },
+  { key: 'rawSignalQuery', label: 'raw signal, then query until the value is visible' },
+  { key: 'rawUpdate', label: 'raw update' },
+  { key: 'visible', label: 'Recoup webhook → GET /v1/cases/:id shows the payment' },
+  { key: 'webhook', label: '  of which the signed webhook alone → 200' },
+];
+const CONCURRENCY = [1, 16] as const;
+type C = (typeof CONCURRENCY)[number];
+
+interface Stat {
+  thr: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  firstError?: string;
+}
+type Round = Record<C, Partial<Record<Key, Stat>>>;
+
+const stat = (b: Batch, lat = b.lat): Stat => ({
+  thr: (b.lat.length / b.wallMs) * 1000,
+  p50: percentile(lat, 0.5),
+  p99: percentile(lat, 0.99),
+  errors: b.errors,
+  ...(b.firstError ? { firstError: b.firstError } : {}),
+});
+
+export interface FloorResult {
+  lines: string[];
+  /** Failed operations over every measure and round. */
+  errors: number;
+}
+
+export async function measureFloor(stack: Stack, opts: { n1: number; n16: number; rounds: number }): Promise<FloorResult> {
+  const { client } = stack;
+  const tag = `${process.pid}-${Date.now().toString(36)}`;
+  const rounds: Round[] = [];
+  for (let r = 0; r < opts.rounds; r++) {
+    const round: Round = { 1: {}, 16: {} };
+    for (const c of CONCURRENCY) {
+      const n = c === 1 ? opts.n1 : opts.n16;
+      const id = (kind: string, i: number) => `${kind}-${tag}-r${r}-c${c}-${i}`;
+      const put = (key: Key, s: Stat) => {
+        round[c][key] = s;
+        const err = s.errors ? `, ${s.errors} errors (${s.firstError})` : '';
+        const thr = Number.isFinite(s.thr) ? `${s.thr.toFixed(1)}/s` : '';
+        console.log(
+          `[bench] round ${r + 1}/${opts.rounds} c${c} ${key.padEnd(15)} ${thr.padStart(9)}` +
+            `  p50 ${s.p50.toFixed(0).padStart(5)} ms  p99 ${s.p99.toFixed(0).padStart(5)} ms${err}`,
+        );
+      };
+
+      put(
+        'rawStart',
+        stat(
+          await runBatch(
+            n,
+            c,
+            async (i) => void (await client.workflow.start(rawEmpty, { workflowId: id('RAWE', i), taskQueue: RAW_TASK_QUEUE })),
+          ),
+        ),
+      );
+      put(
+        'rawUws',
+        stat(
+          await runBatch(n, c, async (i) => {
+            const startWorkflowOperation = new WithStartWorkflowOperation(rawCase, {
+              workflowId: id('RAWC', i),
+              taskQueue: RAW_TASK_QUEUE,
+              workflowIdConflictPolicy: 'USE_EXISTING',
+            });
+            await client.workflow.executeUpdateWithStart(rawOpen, { args: [OPENING_MINOR], startWorkflowOperation });
+          }),
+        ),
+      );
+      put('intake', stat(await runBatch(n, c, (i) => stack.intake(id('BENCH', i), 'Asia/Shanghai', OPENING_MINOR))));
+      put(
+        'rawSignalQuery',
+        stat(
+          await runBatch(n, c, async (i) => {
+            const handle = client.workflow.getHandle(id('RAWC', i));
+            await handle.signal(rawPaySignal, PARTIAL_MINOR);
+            await until(async () => (await handle.query(rawPaidQuery)) >= PARTIAL_MINOR);
+          }),
+        ),
+      );
+      put(
+        'rawUpdate',
+        stat(
+          await runBatch(
+            n,
+            c,
+            async (i) => void (await client.workflow.getHandle(id('RAWC', i)).executeUpdate(rawPay, { args: [PARTIAL_MINOR] })),
+          ),
+        ),
+      );
+      const paid = await runBatch(n, c, async (i, extra) => {
+        const accountId = id('BENCH', i);
+        const paymentId = id('PAY', i);
+        const t0 = process.hrtime.bigint();
+        const applied = await stack.webhook({ paymentId, accountId, amountMinor: PARTIAL_MINOR });
+        extra('webhook', Number(process.hrtime.bigint() - t0) / 1e6);
+        if (!applied) throw new Error(`payment ${paymentId} was not applied`);
+        await until(async () => ((await stack.caseView(accountId)).payments ?? []).some((p) => p.paymentId === paymentId));
+      });
+      put('visible', stat(paid));
+      put('webhook', { ...stat(paid, paid.extra.webhook ?? []), thr: NaN });
+    }
+    rounds.push(round);
+  }
+  return report(rounds, opts);
+}
+
+/** Polls `visible` (at once, then every 10 ms) until it holds. */
+async function until(visible: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + VISIBLE_TIMEOUT_MS;
+  while (!(await visible())) {
+    if (Date.now() > deadline) throw new Error(`not visible within ${VISIBLE_TIMEOUT_MS / 1000} s`);
+    await sleep(10);
+  }
+}
+
+function report(rounds: Round[], opts: { n1: number; n16: number; rounds: number }): FloorResult {
+  const lines: string[] = [];
+  const fmt = (x: number, digits = 0) => (Number.isFinite(x) ? x.toFixed(digits) : '–');
+  const med = (c: C, key: Key, f: keyof Omit<Stat, 'firstError'>) => median(rounds.map((r) => r[c][key]?.[f] ?? NaN));
+  lines.push(
+    `Recoup vs the raw Temporal floor: ${opts.rounds} round(s), N = ${opts.n1} at concurrency 1 and ${opts.n16} at 16, ` +
+      `medians over rounds (throughput = completed ÷ wall time; latency per operation; nearest-rank p99)`,
+  );
+  lines.push(`Payments are partial (${PARTIAL_MINOR / 100} of ${OPENING_MINOR / 100} CNY): the cases stay open.`);
+  lines.push(`  ${'measure'.padEnd(56)} ${'c'.padStart(3)} ${'ops/s'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} errors`);
+  let errors = 0;
+  for (const m of MEASURES) {
+    for (const c of CONCURRENCY) {
+      const errs = rounds.reduce((s, r) => s + (r[c][m.key]?.errors ?? 0), 0);
+      if (m.key !== 'webhook') errors += errs;
+      const first = rounds.map((r) => r[c][m.key]?.firstError).find(Boolean);
+      lines.push(
+        `  ${m.label.padEnd(56)} ${String(c).padStart(3)} ${fmt(med(c, m.key, 'thr'), 1).padStart(8)} ` +
+          `${fmt(med(c, m.key, 'p50')).padStart(8)} ${fmt(med(c, m.key, 'p99')).padStart(8)} ${errs}${first ? ` (${first})` : ''}`,
+      );
+    }
+  }
+
+  // Each round's ratio (raw and Recoup measured moments apart), then the median over rounds.
+  const ratio = (c: C, a: Key, af: 'thr' | 'p99', b: Key, bf: 'thr' | 'p99') =>
+    median(rounds.map((r) => (r[c][a]?.[af] ?? NaN) / (r[c][b]?.[bf] ?? NaN)));
+  const RATIOS: { label: string; a: Key; b: Key; f: 'thr' | 'p99'; target?: { c: readonly C[]; op: '≥' | '≤'; value: number } }[] = [
+    { label: 'intake/s ÷ raw update-with-start/s', a: 'intake', b: 'rawUws', f: 'thr', target: { c: [16], op: '≥', value: 0.8 } },
+    { label: 'intake/s ÷ raw empty start/s', a: 'intake', b: 'rawStart', f: 'thr', target: { c: [16], op: '≥', value: 0.5 } },
+    {
+      label: 'webhook → visible p99 ÷ raw update p99',
+      a: 'visible',
+      b: 'rawUpdate',
+      f: 'p99',
+      target: { c: [1, 16], op: '≤', value: 1.5 },
+    },
+    { label: 'webhook → visible p99 ÷ raw signal + query p99', a: 'visible', b: 'rawSignalQuery', f: 'p99' },
+    { label: 'webhook alone p99 ÷ raw update p99', a: 'webhook', b: 'rawUpdate', f: 'p99' },
+  ];
+  lines.push('Ratios (each round’s ratio, median over rounds); ✓/✗ against the acceptance target (issue 10):');
+  lines.push(`  ${''.padEnd(56)} ${'c1'.padStart(14)} ${'c16'.padStart(14)}   target`);
+  for (const q of RATIOS) {
+    const cell = (c: C) => {
+      const v = ratio(c, q.a, q.f, q.b, q.f);
+      const t = q.target;
+      const mark = !t || !t.c.includes(c) ? '  ' : (t.op === '≥' ? v >= t.value : v <= t.value) ? ' ✓' : ' ✗';
+      return `${fmt(v, 2)}${mark}`.padStart(14);
+    };
+    const target = q.target ? `${q.target.op} ${q.target.value} at c${q.target.c.join(' and c')}` : '–';
+    lines.push(`  ${q.label.padEnd(56)} ${cell(1)} ${cell(16)}   ${target}`);
+  }
+  return { lines, errors };
+}

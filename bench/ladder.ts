@@ -1,0 +1,82 @@
+// A long ladder under time skipping: N never-paying cases (default playbook, with a guarantor) run
+// `days` days of the real case workflow on the time-skipping test server, with activities that record
+// instead of acting. Wall time per case, and the history of one case: its events by type.
+import proto from '@temporalio/proto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
+import { toolPaths } from '../dev/tools';
+import { addDays, instantOf, localDate } from '../shared/calendar';
+import type { CaseInput } from '../shared/case';
+import { caseWorkflowId } from '../shared/ids';
+import { DEFAULT_PLAYBOOK } from '../shared/playbook';
+import { recordingActivities } from '../test/recording-activities';
+import { ensureSearchAttributes } from '../worker/search-attributes';
+import { WORKFLOWS_PATH } from '../worker/worker';
+
+const TZ = 'Asia/Shanghai';
+
+export interface LadderResult {
+  cases: number;
+  days: number;
+  wallMs: number;
+  events: number;
+  byType: Record<string, number>;
+  workflowTasks: number;
+}
+
+export async function measureLadder(opts: { cases: number; days: number }): Promise<LadderResult> {
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: toolPaths().testServer } },
+  });
+  try {
+    await ensureSearchAttributes(env.connection, 'default');
+    const { activities } = recordingActivities();
+    const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('ERROR') });
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue: 'bench-ladder', workflowBundle, activities });
+    const running = worker.run();
+    try {
+      // Open every case at 00:30 local on a fresh day 0, then let the server skip `days` days.
+      const now = await env.currentTimeMs();
+      const day0 = addDays(localDate(now, TZ), 1);
+      await env.sleep(instantOf(day0, '00:30', TZ) - now);
+      const handles = [];
+      for (let i = 0; i < opts.cases; i++) {
+        const accountId = `LADDER-${process.pid}-${i}`;
+        const input: CaseInput = {
+          accountId,
+          debtor: { name: '王建国', timeZone: TZ, phones: ['+86 138 0000 0000'], jurisdiction: 'CN', address: '北京市海淀区中关村大街1号' },
+          guarantors: [{ id: 'G1', name: '李保证', phones: ['+86 139 0000 0000'] }],
+          currency: 'CNY',
+          firstMissed: { dueDate: addDays(day0, -1), amountMinor: 1_000_000, currency: 'CNY' },
+          playbookRef: { id: DEFAULT_PLAYBOOK.id, version: DEFAULT_PLAYBOOK.version },
+        };
+        handles.push(
+          await env.client.workflow.start('collectionCase', {
+            taskQueue: 'bench-ladder',
+            workflowId: caseWorkflowId(accountId),
+            args: [input],
+          }),
+        );
+      }
+      const t0 = Date.now();
+      await env.sleep(opts.days * 86_400_000);
+      await Promise.all(handles.map((h) => h.describe())); // every case has caught up with the clock
+      const wallMs = Date.now() - t0;
+      const events = (await handles[0]!.fetchHistory()).events ?? [];
+      const byType: Record<string, number> = {};
+      for (const e of events) {
+        const type =
+          (proto.temporal.api.enums.v1.EventType as unknown as Record<number, string>)[Number(e.eventType)] ?? String(e.eventType);
+        const name = type.replace(/^EVENT_TYPE_/, '').toLowerCase();
+        byType[name] = (byType[name] ?? 0) + 1;
+      }
+      const workflowTasks = events.filter((e) => e.workflowTaskCompletedEventAttributes).length;
+      return { cases: opts.cases, days: opts.days, wallMs, events: events.length, byType, workflowTasks };
+    } finally {
+      worker.shutdown();
+      await running;
+    }
+  } finally {
+    await env.teardown();
+  }
+}
