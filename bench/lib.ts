@@ -1,6 +1,5 @@
 // Small helpers of `npm run bench`: statistics, a concurrency pool, /proc readings, Prometheus scraping.
 import { readdirSync, readFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 
 export const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
@@ -62,18 +61,6 @@ export async function runBatch(
 }
 
 const oneLine = (e: unknown) => (e instanceof Error ? `${e.name}: ${e.message}` : String(e)).replace(/\s+/g, ' ').slice(0, 300);
-
-/** A TCP port free on 127.0.0.1 right now (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export function machineLine(): string {
   const cpus = os.cpus();

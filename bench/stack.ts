@@ -11,14 +11,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { createApiKey } from '../api/auth';
 import { startEmbeddedPostgres, type EmbeddedDb } from '../db/embedded';
-import { connectDb, type Sql } from '../db/index';
+import { connectDb } from '../db/index';
 import { migrate } from '../db/migrate';
 import { startTemporalDevServer, type DevServer } from '../dev/temporal-dev-server';
 import { PROJECT_ROOT, toolPaths } from '../dev/tools';
 import { addDays, localDate } from '../shared/calendar';
 import { signBody } from '../shared/signature';
 import { buildWorkflowBundle } from '../worker/bundle';
-import { cpuSeconds, freePort, scriptProcess, processTree, pssBytes, rssBytes, sleep } from './lib';
+import { freePort } from '../test/ports';
+import { cpuSeconds, scriptProcess, processTree, pssBytes, rssBytes, sleep } from './lib';
 
 export const RAW_TASK_QUEUE = 'bench-raw';
 const CASE_TASK_QUEUE = 'bench';
@@ -141,14 +142,10 @@ export interface Memory {
 
 export interface Stack {
   client: Client;
-  sql: Sql;
-  apiUrl: string;
-  apiKey: string;
   /** The worker's Prometheus endpoint (RECOUP_METRICS_ADDRESS). */
   metricsUrl: string;
   /** The dev server's own Prometheus endpoint, as its banner names it (when it does). */
   serverMetricsUrl: string | undefined;
-  logDir: string;
   maxCachedWorkflows: number | undefined;
   /** Opens a case through the API (202 expected): one missed instalment due yesterday in `timeZone`. */
   intake(accountId: string, timeZone: string, amountMinor: number): Promise<void>;
@@ -280,14 +277,10 @@ export async function startStack(opts: { maxCachedWorkflows?: number } = {}): Pr
     const failed = async (what: string, res: Response) => new Error(`${what}: ${res.status} ${(await res.text()).slice(0, 300)}`);
     return {
       client,
-      sql,
-      apiUrl,
-      apiKey,
       metricsUrl: `http://${metricsAddress}/metrics`,
       get serverMetricsUrl() {
         return serverMetricsUrl;
       },
-      logDir: dir,
       maxCachedWorkflows: opts.maxCachedWorkflows,
       async intake(accountId, timeZone, amountMinor) {
         const res = await fetch(`${apiUrl}/v1/missed-payments`, {
