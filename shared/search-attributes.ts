@@ -28,16 +28,18 @@ export const CASE_SEARCH_ATTRIBUTES = [
   OverdueSince,
 ] as const;
 
+/** The Temporal CLI's spelling of each search attribute type (`--type` of `search-attribute create`, `start-dev`). */
+export const CLI_TYPE: Readonly<Record<string, string>> = {
+  KEYWORD: 'Keyword',
+  INT: 'Int',
+  BOOL: 'Bool',
+  TEXT: 'Text',
+  DOUBLE: 'Double',
+  DATETIME: 'Datetime',
+  KEYWORD_LIST: 'KeywordList',
+};
+
 /** `temporal server start-dev --search-attribute Name=Type` spelling of each key. */
 export function searchAttributeFlags(): string[] {
-  const cliType: Record<string, string> = {
-    KEYWORD: 'Keyword',
-    INT: 'Int',
-    BOOL: 'Bool',
-    TEXT: 'Text',
-    DOUBLE: 'Double',
-    DATETIME: 'Datetime',
-    KEYWORD_LIST: 'KeywordList',
-  };
-  return CASE_SEARCH_ATTRIBUTES.flatMap((k) => ['--search-attribute', `${k.name}=${cliType[k.type]}`]);
+  return CASE_SEARCH_ATTRIBUTES.flatMap((k) => ['--search-attribute', `${k.name}=${CLI_TYPE[k.type]}`]);
 }

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadConfig } from '../shared/config';
-import { CASE_SEARCH_ATTRIBUTES } from '../shared/search-attributes';
+import { CASE_SEARCH_ATTRIBUTES, CLI_TYPE } from '../shared/search-attributes';
 
 /**
  * Static checks of docker-compose.yml and the Dockerfile: every address, port and credential the
@@ -251,19 +251,10 @@ describe('docker-compose.yml', () => {
   });
 
   it('registers exactly the case search attributes, with their types, on the namespace the app uses', () => {
-    const cliType: Record<string, string> = {
-      KEYWORD: 'Keyword',
-      INT: 'Int',
-      BOOL: 'Bool',
-      TEXT: 'Text',
-      DOUBLE: 'Double',
-      DATETIME: 'Datetime',
-      KEYWORD_LIST: 'KeywordList',
-    };
     const text = commandText(service('temporal-admin-tools'));
     expect(text).toMatch(/temporal operator search-attribute create/);
     const registered = Object.fromEntries([...text.matchAll(/--name[ =](\w+)\s+--type[ =](\w+)/g)].map((m) => [m[1]!, m[2]!]));
-    const wanted = Object.fromEntries(CASE_SEARCH_ATTRIBUTES.map((k) => [k.name, cliType[k.type]!]));
+    const wanted = Object.fromEntries(CASE_SEARCH_ATTRIBUTES.map((k) => [k.name, CLI_TYPE[k.type]!]));
     expect(registered).toEqual(wanted);
     const namespaces = new Set([...text.matchAll(/--namespace[ =](\S+)/g)].map((m) => m[1]));
     expect([...namespaces]).toEqual([envOf('worker').TEMPORAL_NAMESPACE]);
