@@ -61,6 +61,8 @@ export async function startEngine(
           taskQueue: config.taskQueue,
           sql,
           maxCachedWorkflows: config.worker.maxCachedWorkflows,
+          workflowThreads: config.worker.workflowThreads,
+          stackTraces: config.worker.stackTraces,
           ...(config.worker.maxConcurrentWorkflowTasks ? { maxConcurrentWorkflowTasks: config.worker.maxConcurrentWorkflowTasks } : {}),
           ...(config.worker.maxConcurrentActivities ? { maxConcurrentActivities: config.worker.maxConcurrentActivities } : {}),
           ...(gateway ? { channels: { letters: gateway, notify: gateway } } : {}),

@@ -7,11 +7,12 @@ import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
 import { toolPaths } from '../dev/tools';
 import { addDays, instantOf, localDate } from '../shared/calendar';
 import type { CaseInput } from '../shared/case';
+import { loadConfig } from '../shared/config';
 import { caseWorkflowId } from '../shared/ids';
 import { DEFAULT_PLAYBOOK } from '../shared/playbook';
 import { recordingActivities } from '../test/recording-activities';
 import { ensureSearchAttributes } from '../worker/search-attributes';
-import { WORKFLOWS_PATH } from '../worker/worker';
+import { WORKFLOWS_PATH, workflowRuntime } from '../worker/worker';
 
 const TZ = 'Asia/Shanghai';
 
@@ -32,7 +33,10 @@ export async function measureLadder(opts: { cases: number; days: number }): Prom
     await ensureSearchAttributes(env.connection, 'default');
     const { activities } = recordingActivities();
     const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('ERROR') });
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue: 'bench-ladder', workflowBundle, activities });
+    // The production worker's workflow side (threads, stack traces: their defaults, or RECOUP_* as for the engine).
+    const config = loadConfig();
+    const runtime = await workflowRuntime(workflowBundle, config.worker);
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue: 'bench-ladder', ...runtime, activities });
     const running = worker.run();
     try {
       // Open every case at 00:30 local on a fresh day 0, then let the server skip `days` days.

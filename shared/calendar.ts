@@ -42,12 +42,26 @@ interface Parts {
   second: number;
 }
 
+/**
+ * Recent answers of partsAt: formatToParts is the costliest call here, and a case asks about the same
+ * few instants many times in one wake. Pure (same instant and zone, same parts), so safe to share
+ * between workflows in one sandbox; emptied when full.
+ */
+const recentParts = new Map<string, Parts>();
+const RECENT_PARTS_MAX = 4096;
+
 function partsAt(instantMs: number, timeZone: string): Parts {
+  const key = `${timeZone}|${instantMs}`;
+  const known = recentParts.get(key);
+  if (known) return known;
   const p: Record<string, number> = {};
   for (const { type, value } of formatter(timeZone).formatToParts(new Date(instantMs))) {
     if (type !== 'literal') p[type] = Number(value);
   }
-  return { year: p.year!, month: p.month!, day: p.day!, hour: p.hour! % 24, minute: p.minute!, second: p.second! };
+  const parts = { year: p.year!, month: p.month!, day: p.day!, hour: p.hour! % 24, minute: p.minute!, second: p.second! };
+  if (recentParts.size >= RECENT_PARTS_MAX) recentParts.clear();
+  recentParts.set(key, Object.freeze(parts));
+  return parts;
 }
 
 /** Offset of the zone from UTC at an instant, in ms (Asia/Shanghai: +8 h). */

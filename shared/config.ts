@@ -33,6 +33,10 @@ const EnvSchema = z.object({
   /** Workflow tasks and activities the worker runs at once (unset: the SDK's defaults). */
   RECOUP_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).optional(),
   RECOUP_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().optional(),
+  /** Threads that run workflow code (each a V8 isolate with its share of the cached cases). */
+  RECOUP_WORKFLOW_THREADS: z.coerce.number().int().min(1).max(16).default(2),
+  /** Stack traces of workflow code (the Temporal UI's Stack Trace tab); they cost about a third of a case's CPU. */
+  RECOUP_WORKFLOW_STACK_TRACES: z.stringbool().default(false),
   /** host:port where the worker's Temporal runtime serves Prometheus metrics (unset: none). */
   RECOUP_METRICS_ADDRESS: z
     .string()
@@ -51,7 +55,14 @@ export interface Config {
   channelGateway?: { url: string; secret: string };
   webhookSecret?: string;
   webhookRateLimit: number;
-  worker: { maxCachedWorkflows: number; maxConcurrentWorkflowTasks?: number; maxConcurrentActivities?: number; metricsAddress?: string };
+  worker: {
+    maxCachedWorkflows: number;
+    maxConcurrentWorkflowTasks?: number;
+    maxConcurrentActivities?: number;
+    metricsAddress?: string;
+    workflowThreads: number;
+    stackTraces: boolean;
+  };
 }
 
 export class ConfigError extends Error {
@@ -81,6 +92,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookRateLimit: e.RECOUP_WEBHOOK_RATE_LIMIT,
     worker: {
       maxCachedWorkflows: e.RECOUP_MAX_CACHED_WORKFLOWS,
+      workflowThreads: e.RECOUP_WORKFLOW_THREADS,
+      stackTraces: e.RECOUP_WORKFLOW_STACK_TRACES,
       ...(e.RECOUP_MAX_CONCURRENT_WORKFLOW_TASKS ? { maxConcurrentWorkflowTasks: e.RECOUP_MAX_CONCURRENT_WORKFLOW_TASKS } : {}),
       ...(e.RECOUP_MAX_CONCURRENT_ACTIVITIES ? { maxConcurrentActivities: e.RECOUP_MAX_CONCURRENT_ACTIVITIES } : {}),
       ...(e.RECOUP_METRICS_ADDRESS ? { metricsAddress: e.RECOUP_METRICS_ADDRESS } : {}),

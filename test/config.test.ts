@@ -11,7 +11,7 @@ describe('config', () => {
       embeddedPgPort: 54329,
       logLevel: 'info',
       webhookRateLimit: 600,
-      worker: { maxCachedWorkflows: 250 },
+      worker: { maxCachedWorkflows: 250, workflowThreads: 2, stackTraces: false },
     });
   });
 
@@ -21,15 +21,22 @@ describe('config', () => {
       RECOUP_MAX_CONCURRENT_WORKFLOW_TASKS: '8',
       RECOUP_MAX_CONCURRENT_ACTIVITIES: '50',
       RECOUP_METRICS_ADDRESS: '127.0.0.1:9464',
+      RECOUP_WORKFLOW_THREADS: '1',
+      RECOUP_WORKFLOW_STACK_TRACES: 'on',
     });
     expect(c.worker).toEqual({
       maxCachedWorkflows: 200,
+      workflowThreads: 1,
+      stackTraces: true,
       maxConcurrentWorkflowTasks: 8,
       maxConcurrentActivities: 50,
       metricsAddress: '127.0.0.1:9464',
     });
     expect(() => loadConfig({ RECOUP_MAX_CACHED_WORKFLOWS: '-1', RECOUP_METRICS_ADDRESS: 'http://x' })).toThrow(
       /RECOUP_MAX_CACHED_WORKFLOWS[\s\S]*RECOUP_METRICS_ADDRESS/,
+    );
+    expect(() => loadConfig({ RECOUP_WORKFLOW_THREADS: '0', RECOUP_WORKFLOW_STACK_TRACES: 'maybe' })).toThrow(
+      /RECOUP_WORKFLOW_THREADS[\s\S]*RECOUP_WORKFLOW_STACK_TRACES/,
     );
   });
 

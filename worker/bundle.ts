@@ -50,7 +50,7 @@ function workflowBundlePath(hash: string = workflowSourcesHash()): string {
 }
 
 /** Bundles workflows/ (what Worker.create does with workflowsPath). */
-async function bundleWorkflows(logger?: Logger): Promise<{ code: string }> {
+export async function bundleWorkflows(logger?: Logger): Promise<{ code: string }> {
   const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, ...(logger ? { logger } : {}) });
   return { code };
 }

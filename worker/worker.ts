@@ -1,10 +1,26 @@
 import { NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { readFile } from 'node:fs/promises';
 import { createActivities, type ActivityDeps } from '../activities/index';
-import { cachedWorkflowBundle, WORKFLOWS_PATH } from './bundle';
+import { bundleWorkflows, cachedWorkflowBundle } from './bundle';
 
 export { WORKFLOWS_PATH } from './bundle';
 
-export interface CaseWorkerOptions extends ActivityDeps {
+/** Workflow threads by default: cases spread over two V8 isolates (a 2-core machine runs both). */
+export const DEFAULT_WORKFLOW_THREADS = 2;
+
+/** Sizing and cost of the workflow side (shared/config.ts; docs/operations.md "Sizing"). */
+export interface WorkflowRuntimeOptions {
+  /** Threads (each a V8 isolate) that run workflow code. Default DEFAULT_WORKFLOW_THREADS. */
+  workflowThreads?: number;
+  /**
+   * Stack traces of workflow code: the Temporal UI's "Stack Trace" tab and the stacks in workflow
+   * failures. Off by default: the SDK captures a stack for every promise a workflow creates, which
+   * measured at a third of a case's CPU (`npm run bench`, section 5). Failures keep their messages.
+   */
+  stackTraces?: boolean;
+}
+
+export interface CaseWorkerOptions extends ActivityDeps, WorkflowRuntimeOptions {
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
@@ -22,14 +38,34 @@ export interface CaseWorkerOptions extends ActivityDeps {
   maxConcurrentActivities?: number;
 }
 
-export async function createCaseWorker(opts: CaseWorkerOptions): Promise<Worker> {
+/**
+ * Stack traces off: the sandbox's Error keeps no frames, so the SDK's per-promise capture costs
+ * next to nothing. Set on the sandbox's own Error (each workflow thread has its own), ahead of the
+ * bundle on its first line, so the source map of every other line is unchanged.
+ */
+const NO_STACK_TRACES = 'Error.stackTraceLimit = 0;';
+
+/** The bundle and thread options every case worker runs with (the bench's ladder worker too). */
+export async function workflowRuntime(
+  bundle: WorkflowBundleOption | undefined,
+  opts: WorkflowRuntimeOptions & { cachedBundle?: boolean } = {},
+): Promise<{ workflowBundle: { code: string }; workflowThreadPoolSize: number }> {
   const cached = opts.cachedBundle ?? process.env.NODE_ENV === 'production';
-  const workflowBundle = opts.workflowBundle ?? (cached ? await cachedWorkflowBundle(Runtime.instance().logger) : undefined);
+  const chosen =
+    bundle ?? (cached ? await cachedWorkflowBundle(Runtime.instance().logger) : await bundleWorkflows(Runtime.instance().logger));
+  const code = 'code' in chosen ? chosen.code : await readFile(chosen.codePath, 'utf8');
+  return {
+    workflowBundle: { code: opts.stackTraces ? code : NO_STACK_TRACES + code },
+    workflowThreadPoolSize: opts.workflowThreads ?? DEFAULT_WORKFLOW_THREADS,
+  };
+}
+
+export async function createCaseWorker(opts: CaseWorkerOptions): Promise<Worker> {
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
-    ...(workflowBundle ? { workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    ...(await workflowRuntime(opts.workflowBundle, opts)),
     ...(opts.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: opts.maxCachedWorkflows } : {}),
     ...(opts.maxConcurrentWorkflowTasks ? { maxConcurrentWorkflowTaskExecutions: opts.maxConcurrentWorkflowTasks } : {}),
     ...(opts.maxConcurrentActivities ? { maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities } : {}),
