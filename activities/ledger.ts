@@ -129,6 +129,15 @@ export function createLedgerActivities({ sql }: { sql: Sql }): LedgerActivities 
         }
         await tx`update cases set paid_minor = paid_minor + ${r.payment.amountMinor}, outstanding_minor = ${r.outstandingAfterMinor}
                  where case_key = ${r.caseKey}`;
+        // The processor's receipt (if it came by the webhook) is applied with the payment, in this transaction;
+        // the same payment sent earlier for an account no case took it for is marked as gone here.
+        await tx`
+          update payment_receipts
+          set status = case when account_id = ${r.accountId} then 'applied' else 'redirected' end,
+              detail = case when account_id = ${r.accountId} then null else ${`applied to account ${r.accountId}`} end
+          where payment_id = ${r.payment.paymentId}
+            and ((account_id = ${r.accountId} and status <> 'applied')
+              or (account_id <> ${r.accountId} and status in ('unmatched', 'after-close')))`;
         await audit(tx, ACTOR, 'payment-applied', r, { paymentId: r.payment.paymentId, amountMinor: r.payment.amountMinor, allocation: a });
         return { recorded: true };
       });

@@ -190,6 +190,7 @@ export interface TimelineRecord extends CaseRef {
 export const BATCHED_WRITES = [
   'recordCaseOpened',
   'recordMissedPayment',
+  'recordPayment',
   'projectCase',
   'recordPromise',
   'recordCaseClosed',

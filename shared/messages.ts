@@ -56,9 +56,13 @@ export const updateContactDetailsUpdate = defineUpdate<UpdateAck, [ContactDetail
 export const registerMissedPaymentUpdate = defineUpdate<{ created: boolean; caseKey: string; outstandingMinor: number }, [MissedPayment]>(
   'registerMissedPayment',
 );
-/** The API's way to apply a payment and learn whether it was applied (false: a duplicate paymentId). */
+/**
+ * The API's way to apply a payment and learn whether it was applied (false: a duplicate paymentId).
+ * `inLedger`: the payment's ledger row was written before the answer, with the processor's receipt
+ * marked in the same transaction (cases since 'payment-ledger-first'); absent, the API marks it.
+ */
 export const receivePaymentUpdate = defineUpdate<
-  { applied: boolean; outstandingMinor: number; stage: CaseView['stage'] },
+  { applied: boolean; outstandingMinor: number; stage: CaseView['stage']; inLedger?: boolean },
   [PaymentReceived]
 >('receivePayment');
 

@@ -125,6 +125,22 @@ describe('POST /v1/missed-payments', () => {
     expect(state.missedPayments).toHaveLength(2);
   });
 
+  it('answers a new case at once, before its first task ran, and GET shows it right after', async () => {
+    // A new account is a plain start (the API does not wait for the worker); GET waits for the case's first task.
+    const opened = await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        const accountId = uniqueAccountId('NOW');
+        const r = await post('/v1/missed-payments', missed(accountId), stack.keys.admin);
+        expect(r.status, JSON.stringify(r.body)).toBe(202);
+        const view = await get(`/v1/cases/${accountId}`, stack.keys.supervisor);
+        expect(view.status, JSON.stringify(view.body)).toBe(200);
+        expect(view.body).toMatchObject({ caseKey: r.body.caseId, outstandingMinor: 100_000, stage: 'open' });
+        return r.body.caseId;
+      }),
+    );
+    expect(new Set(opened).size).toBe(8);
+  });
+
   it('answers 400 with field-level issues', async () => {
     const accountId = uniqueAccountId('BAD');
     const body = {

@@ -1,4 +1,4 @@
-import { WorkflowNotFoundError } from '@temporalio/common';
+import { defaultPayloadConverter, WorkflowNotFoundError } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addDays, localDate } from '../shared/calendar';
 import { caseWorkflowId } from '../shared/ids';
@@ -97,6 +97,36 @@ describe('a payment id belongs to one account', () => {
     await expect
       .poll(async () => stack.sql`select account_id from payments where payment_id = ${paymentId}`)
       .toEqual([{ account_id: right }]);
+  });
+});
+
+describe('a payment is one write', () => {
+  it('when the webhook answers, the payment, its receipt, its timeline entry and the cases row are in the ledger, written once', async () => {
+    const accountId = await openCase('PAY-ONE');
+    const paymentId = `${accountId}-P`;
+    expect((await pay(accountId, paymentId, 25_000)).body).toEqual({ applied: true });
+    // No polling: all of it was written in the payment's own transaction, before the answer.
+    expect(await receipts(paymentId)).toEqual([{ account_id: accountId, status: 'applied', detail: null }]);
+    const [row] = await stack.sql<{ paid_minor: number; outstanding_minor: number; principal_minor: number; next_action: string }[]>`
+      select paid_minor, outstanding_minor, principal_minor, next_action from cases where account_id = ${accountId}`;
+    expect(row).toMatchObject({ paid_minor: 25_000, outstanding_minor: 75_000, principal_minor: 75_000 });
+    const timeline = await stack.sql<{ what: string; outcome: string }[]>`
+      select t.what, t.outcome from case_timeline t join cases c on c.case_key = t.case_key
+      where c.account_id = ${accountId} and t.what = 'payment received'`;
+    expect(timeline).toEqual([{ what: 'payment received', outcome: expect.stringContaining(`(${paymentId}); outstanding 750.00 CNY`) }]);
+    expect(await outstanding(accountId)).toBe(75_000);
+
+    // One ledger write for the payment in the case's history; the cases row it carried is not sent again.
+    const handle = stack.client.workflow.getHandle(caseWorkflowId(accountId));
+    const summaries: string[] = [];
+    for (const e of (await handle.fetchHistory()).events ?? []) {
+      const p = e.userMetadata?.summary;
+      if (p) summaries.push(defaultPayloadConverter.fromPayload(p as never) as string);
+    }
+    const afterPayment = summaries.slice(summaries.findIndex((x) => x.includes(paymentId)));
+    expect(afterPayment[0]).toBe(`Ledger: Record payment ${paymentId}: 250.00 CNY`);
+    expect(afterPayment.filter((x) => x.startsWith('Ledger:'))).toHaveLength(1);
+    await handle.terminate('test done');
   });
 });
 

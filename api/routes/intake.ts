@@ -1,5 +1,5 @@
 import { WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client';
-import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
+import { ApplicationFailure, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
 import { z } from 'zod';
 import { addDays, isValidTimeZone, localDate } from '../../shared/calendar';
 import { CaseInput, Debtor, Guarantor, IsoDate, PaymentReceived } from '../../shared/case';
@@ -94,11 +94,10 @@ export function intakeRoutes(d: ApiDeps) {
           playbookRef: { id: body.playbookId, version: PLAYBOOKS[body.playbookId]!.version },
           ...(body.collectorId ? { collectorId: body.collectorId } : {}),
         };
-        const start = new WithStartWorkflowOperation('collectionCase', {
+        const options = {
           workflowId,
           taskQueue: d.taskQueue,
-          args: [input],
-          workflowIdConflictPolicy: 'USE_EXISTING',
+          args: [input] as [CaseInput],
           staticSummary: `Collection case for account ${body.accountId} (${body.playbookId})`,
           typedSearchAttributes: [
             { key: CaseStage, value: 'open' },
@@ -106,7 +105,19 @@ export function intakeRoutes(d: ApiDeps) {
             { key: HasGuarantor, value: body.guarantors.length > 0 },
             ...(body.collectorId ? [{ key: CollectorId, value: body.collectorId }] : []),
           ],
-        });
+        };
+        // A new case is a plain start, answered as soon as the server has it: the instalment is in the
+        // case's input and nothing can refuse it, so the API does not wait for the worker. (The case
+        // writes its ledger rows on its first task; GET /v1/cases/:accountId waits for that.)
+        try {
+          const handle = await d.client.workflow.start('collectionCase', { ...options, workflowIdConflictPolicy: 'FAIL' });
+          return { status: 202, body: accepted(`${workflowId}/${handle.firstExecutionRunId}`, true) };
+        } catch (e) {
+          if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
+        }
+        // An open case: the instalment joins it by an update, which the case may refuse. Update-with-start,
+        // so that a case closing between the two calls is opened afresh rather than missed.
+        const start = new WithStartWorkflowOperation('collectionCase', { ...options, workflowIdConflictPolicy: 'USE_EXISTING' });
         try {
           const r = await d.client.workflow.executeUpdateWithStart(registerMissedPaymentUpdate, {
             args: [missed],
@@ -156,11 +167,15 @@ export function intakeRoutes(d: ApiDeps) {
                 where payment_id = ${payment.paymentId} and account_id = ${accountId} and status <> 'applied'`;
         try {
           const r = await d.client.workflow.getHandle(caseWorkflowId(accountId)).executeUpdate(receivePaymentUpdate, { args: [payment] });
-          await mark(r.applied ? 'applied' : 'duplicate');
-          // The same payment sent earlier for an account no case took it for (no case, or a closed one):
-          // finance sees where it went, and does not return money a case has applied.
-          await d.sql`update payment_receipts set status = 'redirected', detail = ${`applied to account ${accountId}`}
-                      where payment_id = ${payment.paymentId} and account_id <> ${accountId} and status in ('unmatched', 'after-close')`;
+          // Applied with its ledger row (inLedger): the receipt was marked in that transaction. Else mark it here.
+          if (!r.applied) await mark('duplicate');
+          else if (!r.inLedger) {
+            await mark('applied');
+            // The same payment sent earlier for an account no case took it for (no case, or a closed one):
+            // finance sees where it went, and does not return money a case has applied.
+            await d.sql`update payment_receipts set status = 'redirected', detail = ${`applied to account ${accountId}`}
+                        where payment_id = ${payment.paymentId} and account_id <> ${accountId} and status in ('unmatched', 'after-close')`;
+          }
           return { status: 200, body: { applied: r.applied } };
         } catch (e) {
           // Already applied to the case before it closed: a duplicate delivery, not a new payment.
@@ -217,13 +232,24 @@ export function intakeRoutes(d: ApiDeps) {
  */
 async function claimReceipt(d: ApiDeps, accountId: string, p: PaymentReceived): Promise<{ heldBy?: { accountId: string; how: string } }> {
   for (let attempt = 0; attempt < 3; attempt++) {
-    const [held] = await d.sql<{ account_id: string; how: string }[]>`
-      select account_id, 'recorded for' as how from payments where payment_id = ${p.paymentId} and account_id <> ${accountId}
-      union all
-      select account_id, 'taken by' from payment_receipts
-      where payment_id = ${p.paymentId} and account_id <> ${accountId} and status in ('received', 'applied', 'duplicate')
-      limit 1`;
-    if (held) {
+    try {
+      // One statement: look for a holder, and claim the id for this account when there is none.
+      // New: claimed. Known for this account (a redelivery): claimed again unless it is live already.
+      const [held] = await d.sql<{ account_id: string; how: string }[]>`
+        with held as (
+          select account_id, 'recorded for' as how from payments where payment_id = ${p.paymentId} and account_id <> ${accountId}
+          union all
+          select account_id, 'taken by' from payment_receipts
+          where payment_id = ${p.paymentId} and account_id <> ${accountId} and status in ('received', 'applied', 'duplicate')
+          limit 1
+        ), claim as (
+          insert into payment_receipts (payment_id, account_id, amount_minor, currency, paid_at)
+          select ${p.paymentId}, ${accountId}, ${p.amountMinor}, ${p.currency}, ${p.paidAt} where not exists (select 1 from held)
+          on conflict (payment_id, account_id) do update set status = 'received', detail = null
+          where payment_receipts.status in ('unmatched', 'after-close', 'rejected', 'redirected')
+        )
+        select account_id, how from held`;
+      if (!held) return {};
       const detail = `payment id already ${held.how} account ${held.account_id}`;
       await d.sql`
         insert into payment_receipts (payment_id, account_id, amount_minor, currency, paid_at, status, detail)
@@ -231,15 +257,6 @@ async function claimReceipt(d: ApiDeps, accountId: string, p: PaymentReceived): 
         on conflict (payment_id, account_id) do update set status = 'rejected', detail = excluded.detail
         where payment_receipts.status not in ('received', 'applied', 'duplicate')`;
       return { heldBy: { accountId: held.account_id, how: held.how } };
-    }
-    try {
-      // New: claim it. Known for this account (a redelivery): claim it again unless it is live already.
-      await d.sql`
-        insert into payment_receipts (payment_id, account_id, amount_minor, currency, paid_at)
-        values (${p.paymentId}, ${accountId}, ${p.amountMinor}, ${p.currency}, ${p.paidAt})
-        on conflict (payment_id, account_id) do update set status = 'received', detail = null
-        where payment_receipts.status in ('unmatched', 'after-close', 'rejected', 'redirected')`;
-      return {};
     } catch (e) {
       // Another account claimed it between the check and the claim: look again.
       if ((e as { code?: string }).code !== '23505') throw e;

@@ -86,11 +86,20 @@ const LEDGER_NOW_OPTIONS: LocalActivityOptions = {
   scheduleToCloseTimeout: '30 seconds',
   retry: ACTIVITY_OPTIONS.retry,
 };
-const ledgerNow = proxyLocalActivities<Pick<CaseActivities, 'recordPayment'>>(LEDGER_NOW_OPTIONS);
+const ledgerNow = proxyLocalActivities<Pick<CaseActivities, 'recordPayment' | 'writeLedger'>>(LEDGER_NOW_OPTIONS);
 
 export function recordPaymentNow(
   summary: string,
   record: Parameters<CaseActivities['recordPayment']>[0],
 ): ReturnType<CaseActivities['recordPayment']> {
   return ledgerNow.recordPayment.executeWithOptions({ ...LEDGER_NOW_OPTIONS, summary }, [record]);
+}
+
+/**
+ * A payment with the rows that follow from it (its timeline entry, the cases row as the payment
+ * leaves it), in one transaction, with the payment's bounded retry: the update answers after one
+ * local activity (cases since 'payment-one-write').
+ */
+export function writePaymentNow(summary: string, batch: Parameters<CaseActivities['writeLedger']>[0]): Promise<void> {
+  return ledgerNow.writeLedger.executeWithOptions({ ...LEDGER_NOW_OPTIONS, summary }, [batch]);
 }

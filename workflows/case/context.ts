@@ -12,6 +12,14 @@ import { act, actLocal, writeLedgerNow } from './activities';
 /** Timeline entries the workflow keeps (the ledger's case_timeline keeps them all): what the UI and the query show. */
 const TIMELINE_KEPT = 50;
 
+/** A row for a batch the caller sends itself, and what to do once the batch is written. */
+export interface Drafted {
+  write: LedgerWrite;
+  commit(): void;
+  /** The batch was not written: give back the number it took, unless a later one was taken meanwhile. */
+  abandon(): void;
+}
+
 /** A ledger write waiting to be sent: the activity and its summary (the line the Temporal UI shows). */
 type QueuedWrite = (LedgerWrite | { fn: 'recordPayment'; arg: PaymentRecord }) & { summary: string };
 
@@ -48,6 +56,14 @@ export interface CaseContext {
   lastEvent: string;
   /** Queues the ledger's cases row if what it shows changed (set by the publication). */
   project(): void;
+  /**
+   * The cases row as `after` (a copy of the state with a change applied) will show it, for a write
+   * that carries its own row; `commit()` once the change is applied, so the row is not sent again.
+   * Set by the publication.
+   */
+  draftProjection(after: CaseState): Drafted;
+  /** A timeline entry written by the caller's own batch (not queued); `commit()` adds it to the state. */
+  draftNote(what: string, outcome: string): Drafted;
   /** A lean run's step activity in flight, cancelled by touch() when a message ends the case. */
   stepInFlight?: CancellationScope;
   stepCancelled?: boolean;
@@ -107,6 +123,24 @@ export function createContext(input: CaseInput): CaseContext {
     call: (fn, summary, arg) => (lean ? actLocal(fn, summary, arg) : act(fn, summary, ...([arg] as Parameters<CaseActivities[typeof fn]>))),
     notes,
     project: () => undefined,
+    draftProjection: () => {
+      throw new Error('draftProjection before the publication was created');
+    },
+    draftNote: (what, outcome) => {
+      const entry = { at: new Date(now()).toISOString(), day: dayIndex(state, now()), what, outcome };
+      const seq = notes() + 1;
+      state.notes = seq; // taken now: a note made while the batch is written comes after this one
+      return {
+        write: { fn: 'recordTimeline', arg: { ...ref(`timeline:${seq}`), entries: [{ ...entry, seq }] } },
+        commit: () => {
+          state.timeline.push(entry);
+          if (state.timeline.length > TIMELINE_KEPT) state.timeline.splice(0, state.timeline.length - TIMELINE_KEPT);
+        },
+        abandon: () => {
+          if (state.notes === seq) state.notes = seq - 1;
+        },
+      };
+    },
     lastEvent: fresh ? 'case opened' : 'continued',
     plannedVersion: -1,
     now,

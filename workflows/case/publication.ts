@@ -10,7 +10,7 @@ import {
   OverdueSince,
   Treatment,
 } from '../../shared/search-attributes';
-import { dayIndex, daysOverdue, describeNext, outstandingMinor, overdueSince, type Plan } from '../core/case-core';
+import { dayIndex, daysOverdue, describeNext, nextAction, outstandingMinor, overdueSince, type Plan } from '../core/case-core';
 import type { CaseContext } from './context';
 
 const KEYS = { CaseStage, DaysOverdue, OutstandingMinor, HasGuarantor, BrokenPromises, Treatment, CollectorId, OverdueSince } as const;
@@ -29,25 +29,45 @@ export function createPublication(ctx: CaseContext): (plan?: Plan) => void {
   let lastMoved = '';
 
   // The ledger's cases row follows the workflow: written whenever what it shows changes.
+  const rowOf = (s: CaseState, next: string) => ({
+    stage: s.stage,
+    ...(s.collectorId ? { collectorId: s.collectorId } : {}),
+    daysOverdue: daysOverdue(s, ctx.now()),
+    balance: { ...s.balance },
+    paidMinor: s.paidMinor,
+    brokenPromises: s.brokenPromises,
+    treatment: s.treatment.kind,
+    inDispute: !!s.dispute,
+    nextAction: next,
+    ...(s.nextAction ? { nextActionAt: s.nextAction.dueAt } : {}),
+    ...(ctx.lean ? { overdueSince: overdueSince(s) } : {}),
+  });
   const projectIfChanged = (next: string) => {
-    const row = {
-      stage: state.stage,
-      ...(state.collectorId ? { collectorId: state.collectorId } : {}),
-      daysOverdue: daysOverdue(state, ctx.now()),
-      balance: { ...state.balance },
-      paidMinor: state.paidMinor,
-      brokenPromises: state.brokenPromises,
-      treatment: state.treatment.kind,
-      inDispute: !!state.dispute,
-      nextAction: next,
-      ...(state.nextAction ? { nextActionAt: state.nextAction.dueAt } : {}),
-      ...(ctx.lean ? { overdueSince: overdueSince(state) } : {}),
-    };
+    const row = rowOf(state, next);
     const signature = JSON.stringify(row);
     if (signature === projected) return;
     projected = signature;
     const n = ++state.projectionNo;
     ctx.queue('projectCase', `Update the ledger's case row (${n})`, { ...ctx.ref(`projection:${n}`), projectionNo: n, ...row });
+  };
+
+  // The row a change will leave (a payment's), computed on a copy of the state the way the loop's next
+  // pass will compute it (the plan as of now), so that pass finds nothing new to send.
+  ctx.draftProjection = (after) => {
+    const plan = nextAction(after, ctx.pb, ctx.now());
+    after.nextAction = upcoming(plan);
+    const row = rowOf(after, describeNext(after, ctx.pb, plan));
+    const n = ++state.projectionNo;
+    return {
+      write: { fn: 'projectCase', arg: { ...ctx.ref(`projection:${n}`), projectionNo: n, ...row } },
+      commit: () => {
+        // Unless a later row was queued meanwhile (then the loop compares with that one).
+        if (state.projectionNo === n) projected = JSON.stringify(row);
+      },
+      abandon: () => {
+        if (state.projectionNo === n) state.projectionNo = n - 1;
+      },
+    };
   };
 
   // Letters reconcile their amounts with this row: a lean run brings it up to date before one (steps.ts).

@@ -1,10 +1,10 @@
 import { ActivityFailure, ApplicationFailure, condition, patched, setHandler } from '@temporalio/workflow';
 import { localDate } from '../../../shared/calendar';
-import type { MissedPayment, PaymentReceived } from '../../../shared/case';
+import type { CaseState, MissedPayment, PaymentReceived } from '../../../shared/case';
 import { missedPaymentSignal, paymentReceivedSignal, receivePaymentUpdate, registerMissedPaymentUpdate } from '../../../shared/messages';
 import { accrue, addMissedPayment, applyPayment, commitPayment, outstandingMinor, planPayment } from '../../core/case-core';
-import { recordPaymentNow } from '../activities';
-import type { CaseContext } from '../context';
+import { recordPaymentNow, writePaymentNow } from '../activities';
+import type { CaseContext, Drafted } from '../context';
 
 /** Instalments missed (signal, or the API's update-with-start) and payments received. */
 export function registerPaymentHandlers(ctx: CaseContext): void {
@@ -38,8 +38,10 @@ export function registerPaymentHandlers(ctx: CaseContext): void {
     },
   );
 
-  const notePayment = (p: PaymentReceived, outstandingAfter: number) =>
-    ctx.note('payment received', `${ctx.money(p.amountMinor, p.currency)} (${p.paymentId}); outstanding ${ctx.money(outstandingAfter)}`);
+  const paymentWords = (p: PaymentReceived, outstandingAfter: number) =>
+    `${ctx.money(p.amountMinor, p.currency)} (${p.paymentId}); outstanding ${ctx.money(outstandingAfter)}`;
+  const notePayment = (p: PaymentReceived, outstandingAfter: number) => ctx.note('payment received', paymentWords(p, outstandingAfter));
+  const noteDraft = (p: PaymentReceived, outstandingAfter: number) => ctx.draftNote('payment received', paymentWords(p, outstandingAfter));
 
   /** Applies a payment once (by paymentId); true when it was applied now. (Cases from before 'payment-ledger-first'.) */
   const takePaymentThenRecord = (p: PaymentReceived): boolean => {
@@ -73,14 +75,25 @@ export function registerPaymentHandlers(ctx: CaseContext): void {
       const b = state.balance;
       const outstandingAfter =
         b.principalMinor + b.penaltyMinor + b.feesMinor - (allocation.feesMinor + allocation.penaltyMinor + allocation.principalMinor);
+      const record = { ...ctx.ref(`payment:${p.paymentId}`), payment: p, allocation, outstandingAfterMinor: outstandingAfter };
+      const summary = `Record payment ${p.paymentId}: ${ctx.money(p.amountMinor, p.currency)}`;
+      // A lean run writes the payment with its timeline entry and the cases row it leaves, in one
+      // transaction: the update answers after this one write (patch 'payment-one-write').
+      let drafts: Drafted[] = [];
       try {
-        await recordPaymentNow(`Record payment ${p.paymentId}: ${ctx.money(p.amountMinor, p.currency)}`, {
-          ...ctx.ref(`payment:${p.paymentId}`),
-          payment: p,
-          allocation,
-          outstandingAfterMinor: outstandingAfter,
-        });
+        if (ctx.lean && patched('payment-one-write')) {
+          const after = JSON.parse(JSON.stringify(state)) as CaseState;
+          const appliedAfter = commitPayment(after, p, allocation);
+          drafts = [noteDraft(p, appliedAfter.outstandingAfterMinor), ctx.draftProjection(after)];
+          await writePaymentNow(`Ledger: ${summary}`, {
+            caseKey: state.caseKey,
+            writes: [{ fn: 'recordPayment', arg: record }, ...drafts.map((d) => d.write)],
+          });
+        } else {
+          await recordPaymentNow(summary, record);
+        }
       } catch (e) {
+        for (const d of drafts) d.abandon();
         // The ledger's own refusal, wherever the SDK put it in the chain; anything else (a timeout) is the ledger unavailable.
         let refusal: unknown = e;
         while (refusal instanceof Error && !(refusal instanceof ApplicationFailure && refusal.type)) refusal = refusal.cause;
@@ -90,7 +103,8 @@ export function registerPaymentHandlers(ctx: CaseContext): void {
         throw ApplicationFailure.create({ type: why?.type ?? 'LedgerUnavailable', message, nonRetryable: true });
       }
       const applied = commitPayment(state, p, allocation);
-      notePayment(p, applied.outstandingAfterMinor);
+      if (drafts.length > 0) for (const d of drafts) d.commit();
+      else notePayment(p, applied.outstandingAfterMinor);
       ctx.touch();
       return true;
     });
@@ -111,7 +125,11 @@ export function registerPaymentHandlers(ctx: CaseContext): void {
   });
   setHandler(
     receivePaymentUpdate,
-    async (p) => ({ applied: await takePayment(p), outstandingMinor: outstandingMinor(state), stage: state.stage }),
+    async (p) => {
+      const ledgerFirst = patched('payment-ledger-first');
+      const applied = await takePayment(p);
+      return { applied, outstandingMinor: outstandingMinor(state), stage: state.stage, ...(ledgerFirst ? { inLedger: true } : {}) };
+    },
     {
       validator: (p: PaymentReceived) => {
         ctx.mustBeActive();
