@@ -1,6 +1,6 @@
 import type { Sql } from '../db/index';
 import { ApplicationFailure } from '@temporalio/common';
-import { BATCHED_WRITES, type CaseActivities } from '../shared/activities';
+import { BATCHED_WRITES, type CaseActivities, type LedgerWrite, type StepRequest, type StepResult } from '../shared/activities';
 import { createOutboxProvider, type ChannelProvider } from './channels/index';
 import { createContactActivities } from './contact';
 import { createLegalActivities } from './legal';
@@ -24,29 +24,69 @@ export function createActivities(deps: ActivityDeps): CaseActivities {
     ...createNoticeActivities({ sql: deps.sql, letters }),
     ...createLegalActivities({ sql: deps.sql, letters, notify }),
   };
+  /** The ledger's writes, on a transaction (their own transactions become savepoints: db/index.ts atomically). */
+  const writeOn = async (tx: Sql, writes: LedgerWrite[]) => {
+    const inTx = { ...createLedgerActivities({ sql: tx }), ...createContactActivities({ sql: tx }) };
+    const legal = createLegalActivities({ sql: tx, letters, notify });
+    for (const w of writes) {
+      const fn = (w.fn === 'recordLegalEvent' ? legal.recordLegalEvent : inTx[w.fn]) as (arg: unknown) => Promise<unknown>;
+      await fn(w.arg);
+    }
+  };
+  const checkBatch = (writes: LedgerWrite[]) => {
+    for (const w of writes) if (!BATCHED.has(w.fn)) throw ApplicationFailure.nonRetryable(`${w.fn} is not a ledger write`, 'InvalidInput');
+  };
+  /**
+   * A contact step with the rows that follow from it (req.afterDone): the step and, once it is done,
+   * its timeline entry (outcome: the step's reference) and the cases row, in one transaction.
+   */
+  const withRowsAfter =
+    (fn: ContactStep) =>
+    async (req: StepRequest): Promise<StepResult> => {
+      const after = req.afterDone;
+      if (!after) return all[fn](req);
+      checkBatch(after);
+      return deps.sql.begin(async (tx) => {
+        const result = await createContactActivities({ sql: tx as unknown as Sql })[fn](req);
+        if (result.status === 'done') {
+          const reference = result.reference;
+          await writeOn(
+            tx as unknown as Sql,
+            after.map((w) =>
+              w.fn === 'recordTimeline'
+                ? { ...w, arg: { ...w.arg, entries: w.arg.entries.map((e) => ({ ...e, outcome: reference })) } }
+                : w,
+            ),
+          );
+        }
+        return result;
+      });
+    };
   return {
     ...all,
+    /** The reminder, then the rows that follow from it (req.afterDone): a notification is not transactional. */
+    async remindSupervisor(req) {
+      await all.remindSupervisor(req);
+      const after = req.afterDone;
+      if (after) {
+        checkBatch(after);
+        await deps.sql.begin((tx) => writeOn(tx as unknown as Sql, after));
+      }
+    },
+    scheduleFieldVisit: withRowsAfter('scheduleFieldVisit'),
+    placeCollectionCall: withRowsAfter('placeCollectionCall'),
+    contactGuarantor: withRowsAfter('contactGuarantor'),
     /**
      * A case's ledger rows of one step, in one transaction: each write runs as its activity would
      * (idempotent on its key), in a savepoint of this transaction. Only ledger writes are batched.
      */
     async writeLedger({ writes }) {
-      for (const w of writes)
-        if (!BATCHED.has(w.fn)) throw ApplicationFailure.nonRetryable(`${w.fn} is not a ledger write`, 'InvalidInput');
-      await deps.sql.begin(async (tx) => {
-        // The same activities, on the transaction (their own transactions become savepoints: db/index.ts atomically).
-        const inTx = {
-          ...createLedgerActivities({ sql: tx as unknown as Sql }),
-          ...createContactActivities({ sql: tx as unknown as Sql }),
-        };
-        const legal = createLegalActivities({ sql: tx as unknown as Sql, letters, notify });
-        for (const w of writes) {
-          const fn = (w.fn === 'recordLegalEvent' ? legal.recordLegalEvent : inTx[w.fn]) as (arg: unknown) => Promise<unknown>;
-          await fn(w.arg);
-        }
-      });
+      checkBatch(writes);
+      await deps.sql.begin((tx) => writeOn(tx as unknown as Sql, writes));
     },
   };
 }
+
+type ContactStep = 'scheduleFieldVisit' | 'placeCollectionCall' | 'contactGuarantor';
 
 const BATCHED = new Set<string>(BATCHED_WRITES);

@@ -67,6 +67,14 @@ export async function measureLadder(opts: { cases: number; days: number }): Prom
       await Promise.all(handles.map((h) => h.describe())); // every case has caught up with the clock
       const wallMs = Date.now() - t0;
       const events = (await handles[0]!.fetchHistory()).events ?? [];
+      if (process.env.DUMP) {
+        const { defaultPayloadConverter } = await import('@temporalio/common');
+        for (const e of events.slice(0, 400)) {
+          const t = (proto.temporal.api.enums.v1.EventType as unknown as Record<number, string>)[Number(e.eventType)];
+          const p = e.userMetadata?.summary;
+          console.log(e.eventId, t, p ? defaultPayloadConverter.fromPayload(p as never) : '');
+        }
+      }
       const byType: Record<string, number> = {};
       for (const e of events) {
         const type =

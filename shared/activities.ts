@@ -55,6 +55,12 @@ export interface StepRequest extends CaseRef {
   balance: Balance;
   collectorId?: string;
   guarantorIds: string[];
+  /**
+   * Rows the step writes itself, in its own transaction, once it is done (a lean case's call, visit or
+   * guarantor contact, since 'step-one-write'): its timeline entry, whose outcome is the step's
+   * reference, and the cases row the step leaves. Not written when the step is refused.
+   */
+  afterDone?: LedgerWrite[];
   /** Why a legal referral came forward, when it did. */
   reason?: string;
   /** End of this occurrence's local window (calls, visits). */
@@ -152,6 +158,8 @@ export interface WriteOffRecord extends CaseRef {
 export interface SupervisorReminder extends CaseRef {
   subject: string;
   reminder: number;
+  /** Rows written once the reminder is sent (its timeline entry, since 'step-one-write'). */
+  afterDone?: LedgerWrite[];
 }
 
 /**

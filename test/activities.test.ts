@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createActivities } from '../activities/index';
 import { connectDb } from '../db/index';
-import type { CaseActivities, CaseRef, StepRequest } from '../shared/activities';
+import type { CaseActivities, CaseRef, LedgerWrite, StepRequest } from '../shared/activities';
 import { DEFAULT_PLAYBOOK } from '../shared/playbook';
 
 /** Every activity against the real PostgreSQL, each run twice with one key: one row, one result. */
@@ -198,6 +198,46 @@ describe('contact activities: idempotent, behind the compliance guard', () => {
     expect(await sql`select status, channel from contact_attempts where case_key = ${c.caseKey}`).toEqual([
       { status: 'placed', channel: 'phone' },
     ]);
+  });
+
+  it('a step with rows after it: when done, its timeline entry and the cases row in its transaction; when refused, neither', async () => {
+    const c = await openCase();
+    const after = (n: number, seq: number): LedgerWrite[] => [
+      { fn: 'recordTimeline', arg: { ...c.ref(`timeline:${seq}`), entries: [{ seq, at: T0, day: 1, what: 'phone-call', outcome: '' }] } },
+      {
+        fn: 'projectCase',
+        arg: {
+          ...c.ref(`projection:${n}`),
+          projectionNo: n,
+          stage: 'open',
+          daysOverdue: 2,
+          balance: { principalMinor: 1_000_000, penaltyMinor: 500, feesMinor: 0 },
+          paidMinor: 0,
+          brokenPromises: 0,
+          treatment: 'collect',
+          inDispute: false,
+          nextAction: 'daily phone call on day 2, 09:00 Asia/Shanghai',
+        },
+      },
+    ];
+    const req = { ...c.step('daily-call@1', { day: 1, at: '2026-03-03T01:00:00.000Z' }), afterDone: after(5, 7) };
+    const a = await acts.placeCollectionCall(req);
+    expect(await acts.placeCollectionCall(req)).toEqual(a); // a retry: one task, one entry
+    expect(a).toMatchObject({ status: 'done', reference: expect.stringMatching(/^call#\d+$/) });
+    expect(await sql`select seq, what, outcome from case_timeline where case_key = ${c.caseKey}`).toEqual([
+      { seq: 7, what: 'phone-call', outcome: (a as { reference: string }).reference },
+    ]);
+    expect((await sql`select projection_no, next_action from cases where case_key = ${c.caseKey}`)[0]).toEqual({
+      projection_no: 5,
+      next_action: 'daily phone call on day 2, 09:00 Asia/Shanghai',
+    });
+
+    // Refused by the guard: the step's refusal is recorded, the rows after it are not written.
+    await sql`update debtors set do_not_contact = true where account_id = ${c.accountId}`;
+    const refused = await acts.placeCollectionCall({ ...c.step('daily-call@2', { day: 2 }), afterDone: after(6, 8) });
+    expect(refused).toMatchObject({ status: 'refused', rule: 'do-not-contact' });
+    expect(await count('case_timeline', c.caseKey)).toBe(1);
+    expect((await sql`select projection_no from cases where case_key = ${c.caseKey}`)[0]).toEqual({ projection_no: 5 });
   });
 
   it('do-not-contact: the call is refused, the refusal recorded once with its rule', async () => {

@@ -101,7 +101,7 @@ describe('a payment id belongs to one account', () => {
 });
 
 describe('a payment is one write', () => {
-  it('when the webhook answers, the payment, its receipt, its timeline entry and the cases row are in the ledger, written once', async () => {
+  it('when the webhook answers, the payment, its receipt, timeline entry and cases row are in the ledger, written once', async () => {
     const accountId = await openCase('PAY-ONE');
     const paymentId = `${accountId}-P`;
     expect((await pay(accountId, paymentId, 25_000)).body).toEqual({ applied: true });

@@ -20,6 +20,16 @@ export function recordingActivities(): { calls: RecordedCall[]; activities: Case
     calls.push({ fn, accountId: req.accountId, idempotencyKey: req.idempotencyKey, day: req.day, stepId: req.stepId, request: req });
     return { status: 'done' as const, reference: `${fn}#${calls.length}` };
   };
+  /** A step that writes its rows once done (req.afterDone, as the real contact steps do): the timeline's outcome is its reference. */
+  const step = (fn: keyof CaseActivities) => async (req: StepRequest) => {
+    const result = await rec(fn)(req);
+    for (const w of req.afterDone ?? []) {
+      const arg =
+        w.fn === 'recordTimeline' ? { ...w.arg, entries: w.arg.entries.map((e) => ({ ...e, outcome: result.reference })) } : w.arg;
+      await (activities[w.fn] as (arg: unknown) => Promise<unknown>)(arg);
+    }
+    return result;
+  };
   const activities: CaseActivities = {
     recordCaseOpened: async (o) => (await rec('recordCaseOpened')(o), { caseRowId: calls.length }),
     recordPayment: async (p) => (await rec('recordPayment')(p), { recorded: true }),
@@ -30,15 +40,18 @@ export function recordingActivities(): { calls: RecordedCall[]; activities: Case
     recordVisitApproval: async (r) => void (await rec('recordVisitApproval')(r)),
     cancelVisit: async (r) => void (await rec('cancelVisit')(r)),
     recordVisitReport: async (r) => void (await rec('recordVisitReport')(r)),
-    scheduleFieldVisit: rec('scheduleFieldVisit'),
-    placeCollectionCall: rec('placeCollectionCall'),
-    contactGuarantor: rec('contactGuarantor'),
+    scheduleFieldVisit: step('scheduleFieldVisit'),
+    placeCollectionCall: step('placeCollectionCall'),
+    contactGuarantor: step('contactGuarantor'),
     serveOverdueNotice: rec('serveOverdueNotice'),
     demandGuarantorPayment: rec('demandGuarantorPayment'),
     sendStatementOfAccount: rec('sendStatementOfAccount'),
     requestLegalReferral: rec('requestLegalReferral'),
     referToLegal: rec('referToLegal'),
-    remindSupervisor: async (r) => void (await rec('remindSupervisor')(r)),
+    remindSupervisor: async (r) => {
+      await rec('remindSupervisor')(r);
+      for (const w of r.afterDone ?? []) await (activities[w.fn] as (arg: unknown) => Promise<unknown>)(w.arg);
+    },
     recordContactOutcome: async (r) => void (await rec('recordContactOutcome')(r)),
     recordLegalEvent: async (r) => void (await rec('recordLegalEvent')(r)),
     recordTreatment: async (r) => void (await rec('recordTreatment')(r)),

@@ -6,7 +6,7 @@ import { bundleWorkflows, cachedWorkflowBundle } from './bundle';
 export { WORKFLOWS_PATH } from './bundle';
 
 /** Workflow threads by default: cases spread over two V8 isolates (a 2-core machine runs both). */
-export const DEFAULT_WORKFLOW_THREADS = 2;
+const DEFAULT_WORKFLOW_THREADS = 2;
 
 /** Sizing and cost of the workflow side (shared/config.ts; docs/operations.md "Sizing"). */
 export interface WorkflowRuntimeOptions {

@@ -15,7 +15,8 @@ const TIMELINE_KEPT = 50;
 /** A row for a batch the caller sends itself, and what to do once the batch is written. */
 export interface Drafted {
   write: LedgerWrite;
-  commit(): void;
+  /** The batch was written (a timeline entry's outcome may be known only now: the step's reference). */
+  commit(outcome?: string): void;
   /** The batch was not written: give back the number it took, unless a later one was taken meanwhile. */
   abandon(): void;
 }
@@ -132,7 +133,8 @@ export function createContext(input: CaseInput): CaseContext {
       state.notes = seq; // taken now: a note made while the batch is written comes after this one
       return {
         write: { fn: 'recordTimeline', arg: { ...ref(`timeline:${seq}`), entries: [{ ...entry, seq }] } },
-        commit: () => {
+        commit: (known) => {
+          if (known !== undefined) entry.outcome = known;
           state.timeline.push(entry);
           if (state.timeline.length > TIMELINE_KEPT) state.timeline.splice(0, state.timeline.length - TIMELINE_KEPT);
         },

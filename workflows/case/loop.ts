@@ -1,6 +1,7 @@
 import { allHandlersFinished, condition, patched, workflowInfo } from '@temporalio/workflow';
 import { STEP_ACTIVITY } from '../../shared/activities';
-import type { CaseInput } from '../../shared/case';
+import type { CaseInput, CaseState } from '../../shared/case';
+import type { PlaybookStep } from '../../shared/playbook';
 import { ErrorTypes } from '../../shared/errors';
 import {
   accrue,
@@ -16,9 +17,9 @@ import {
   wakeAt,
   type Plan,
 } from '../core/case-core';
-import { drainLedger, type CaseContext } from './context';
+import { drainLedger, type CaseContext, type Drafted } from './context';
 import { closeCase } from './lifecycle';
-import { DONE_WORDS, runStep, stepRequest } from './steps';
+import { DONE_WORDS, isLocalStep, runStep, stepRequest } from './steps';
 
 type Publish = (plan?: Plan) => void;
 /** What a pass of the loop ended with: look again now, the case closed, or hand the state to a new run. */
@@ -55,15 +56,20 @@ async function onePass(ctx: CaseContext, publish: Publish): Promise<Pass> {
   // A lean run sends a reminder due within minutes with whatever woke the case (a call at the same hour): one wake-up, not two.
   if (reminderAt !== undefined && t >= reminderAt - (ctx.lean ? REMINDER_SLACK_MS : 0)) {
     const n = state.legal!.remindersSent + 1;
+    const outcome = `legal referral approval, reminder ${n}`;
+    // A lean run's reminder writes its own timeline entry once sent (patch 'step-one-write').
+    const note = ctx.lean && patched('step-one-write') ? ctx.draftNote('reminder', outcome) : undefined;
     const remind = ctx
       .call('remindSupervisor', `Remind supervisors: legal referral awaits approval (${n})`, {
         ...ctx.ref(`legal-approval-reminder:${n}`),
         subject: `Legal referral of ${state.accountId} awaits approval`,
         reminder: n,
+        ...(note ? { afterDone: [note.write] } : {}),
       })
       .then(() => {
         state.legal!.remindersSent = n;
-        ctx.note('reminder', `legal referral approval, reminder ${n}`);
+        if (note) note.commit();
+        else ctx.note('reminder', outcome);
       });
     // A lean run sends it alongside the ladder step due now (the daily call): both in one go.
     const plan = ctx.lean ? nextAction(state, pb, t) : undefined;
@@ -216,6 +222,16 @@ async function handToLegal(ctx: CaseContext, publish: Publish, t: number): Promi
   return 'again';
 }
 
+/**
+ * The rows a step leaves once done, drafted before it runs: its timeline entry (the activity fills in
+ * the outcome, its reference) and the cases row as the next pass will compute it.
+ */
+function draftStepRows(ctx: CaseContext, step: PlaybookStep, key: string, windowEnd: string): Drafted[] {
+  const after = JSON.parse(JSON.stringify(ctx.state)) as CaseState;
+  recordStepRan(after, ctx.pb, step, key, '', windowEnd, ctx.now());
+  return [ctx.draftNote(step.action, ''), ctx.draftProjection(after)];
+}
+
 /** Runs the ladder step that is due and records what came of it. */
 async function runDueStep(ctx: CaseContext, next: NonNullable<Plan['next']>): Promise<Pass> {
   const { state, pb } = ctx;
@@ -223,7 +239,16 @@ async function runDueStep(ctx: CaseContext, next: NonNullable<Plan['next']>): Pr
   const { day, key } = next;
   const reason = step.action === 'legal-referral' ? legalReferralTriggered(state, pb) : undefined;
   const req = stepRequest(ctx, step, day, key, reason);
-  const result = await runStep(ctx, STEP_ACTIVITY[step.action], req, `Day ${day}: ${step.description}`);
+  // A lean run's call, visit or guarantor contact writes its timeline entry and the cases row it leaves
+  // in its own transaction once done: one local activity per wake, not two (patch 'step-one-write').
+  const drafts = isLocalStep(ctx, step.action) && patched('step-one-write') ? draftStepRows(ctx, step, key, req.windowEnd) : [];
+  const result = await runStep(
+    ctx,
+    STEP_ACTIVITY[step.action],
+    drafts.length > 0 ? { ...req, afterDone: drafts.map((d) => d.write) } : req,
+    `Day ${day}: ${step.description}`,
+  );
+  if (result.status !== 'done') for (const d of drafts) d.abandon();
   const words = step.action.replace(/-/g, ' ');
   if (result.status === 'cancelled') {
     // The case reached an end state while the step ran: the next pass closes it.
@@ -264,7 +289,8 @@ async function runDueStep(ctx: CaseContext, next: NonNullable<Plan['next']>): Pr
     return 'again';
   }
   recordStepRan(state, pb, step, key, result.reference, req.windowEnd, ctx.now());
-  ctx.note(step.action, result.reference);
+  if (drafts.length > 0) for (const d of drafts) d.commit(result.reference);
+  else ctx.note(step.action, result.reference);
   ctx.lastEvent = `${DONE_WORDS[step.action]} (${result.reference})`;
   return 'again';
 }

@@ -41,6 +41,9 @@ export function stepRequest(ctx: CaseContext, step: StepShape, day: number, key:
   };
 }
 
+/** A lean run's step that runs as a local activity (not a letter). */
+export const isLocalStep = (ctx: CaseContext, action: PlaybookStep['action']): boolean => ctx.lean && !LETTERS.has(action);
+
 export type StepOutcome = StepResult | { status: 'failed'; reference: string; type?: string } | { status: 'cancelled' };
 
 /**
@@ -56,7 +59,7 @@ export async function runStep(
 ): Promise<StepOutcome> {
   // Letters (a PDF, a gateway that may be slow) stay activities: a local activity holds the workflow task, and a
   // payment arriving meanwhile would wait for it. Calls, visits and guarantor contacts are short ledger writes.
-  const local = ctx.lean && !LETTERS.has(req.action);
+  const local = isLocalStep(ctx, req.action);
   const call = () => actStep<StepResult>(fn, summary, ctx.pb.stepAttempts, req, local);
   if (ctx.lean && LETTERS.has(req.action)) {
     // A letter checks its amounts against the ledger's cases row, which a lean run updates only when it sleeps.
