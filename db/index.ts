@@ -30,10 +30,12 @@ export function connectDb(url: string, options: { max?: number } = {}): Sql {
 export type Db = Sql | postgres.TransactionSql<{ bigint: number }>;
 
 /**
- * Runs `work` atomically: in a transaction of its own, or in a savepoint of the transaction `db`
- * already is (the case's ledger batch writes several activities' rows in one transaction).
+ * Runs `work` atomically: in a transaction of its own, or as part of the transaction `db` already is
+ * (the case's ledger batch writes several activities' rows in one transaction). No savepoint there:
+ * a write that fails fails the whole batch (nothing catches it inside), so the batch's own
+ * all-or-nothing is what each write gets, without two more round trips per write.
  */
 export function atomically<T>(db: Db, work: (tx: postgres.TransactionSql<{ bigint: number }>) => Promise<T>): Promise<T> {
-  const run = 'savepoint' in db ? db.savepoint(work) : db.begin(work);
+  const run = 'savepoint' in db ? work(db) : db.begin(work);
   return run as Promise<T>;
 }
