@@ -62,6 +62,7 @@ export async function startEngine(
           sql,
           maxCachedWorkflows: config.worker.maxCachedWorkflows,
           workflowThreads: config.worker.workflowThreads,
+          workflowHeapMb: config.worker.workflowHeapMb,
           stackTraces: config.worker.stackTraces,
           ...(config.worker.maxConcurrentWorkflowTasks ? { maxConcurrentWorkflowTasks: config.worker.maxConcurrentWorkflowTasks } : {}),
           ...(config.worker.maxConcurrentActivities ? { maxConcurrentActivities: config.worker.maxConcurrentActivities } : {}),

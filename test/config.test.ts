@@ -11,7 +11,7 @@ describe('config', () => {
       embeddedPgPort: 54329,
       logLevel: 'info',
       webhookRateLimit: 600,
-      worker: { maxCachedWorkflows: 250, workflowThreads: 2, stackTraces: false },
+      worker: { maxCachedWorkflows: 250, workflowThreads: 2, workflowHeapMb: 96, stackTraces: false },
     });
   });
 
@@ -22,11 +22,13 @@ describe('config', () => {
       RECOUP_MAX_CONCURRENT_ACTIVITIES: '50',
       RECOUP_METRICS_ADDRESS: '127.0.0.1:9464',
       RECOUP_WORKFLOW_THREADS: '1',
+      RECOUP_WORKFLOW_HEAP_MB: '200',
       RECOUP_WORKFLOW_STACK_TRACES: 'on',
     });
     expect(c.worker).toEqual({
       maxCachedWorkflows: 200,
       workflowThreads: 1,
+      workflowHeapMb: 200,
       stackTraces: true,
       maxConcurrentWorkflowTasks: 8,
       maxConcurrentActivities: 50,
