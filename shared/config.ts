@@ -7,7 +7,7 @@ import { DEFAULT_CASE_TASK_QUEUE } from './task-queues';
  * conventions through @temporalio/envconfig: see temporalConnectConfig in worker/temporal.ts.
  */
 /** Cases a worker keeps in memory by default (measured in `npm run bench -- --scale`; docs/operations.md). */
-const DEFAULT_MAX_CACHED_WORKFLOWS = 250;
+const DEFAULT_MAX_CACHED_WORKFLOWS = 80;
 
 const port = z.coerce.number().int().min(0).max(65535);
 
@@ -28,7 +28,7 @@ const EnvSchema = z.object({
   /** Payment webhook requests per minute per client address. */
   RECOUP_WEBHOOK_RATE_LIMIT: z.coerce.number().int().positive().default(600),
   RECOUP_CHANNEL_GATEWAY_SECRET: z.string().min(16, 'at least 16 characters').optional(),
-  /** Cases the worker keeps in memory between their tasks (each costs about 0.1–0.5 MB); others replay from history when they wake. */
+  /** Cases kept in memory between their tasks (each needs 0.5–1 MiB of its thread's heap); others replay their history when they wake. */
   RECOUP_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(DEFAULT_MAX_CACHED_WORKFLOWS),
   /** Workflow tasks and activities the worker runs at once (unset: the SDK's defaults). */
   RECOUP_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).optional(),

@@ -11,7 +11,7 @@ describe('config', () => {
       embeddedPgPort: 54329,
       logLevel: 'info',
       webhookRateLimit: 600,
-      worker: { maxCachedWorkflows: 250, workflowThreads: 2, workflowHeapMb: 96, stackTraces: false },
+      worker: { maxCachedWorkflows: 80, workflowThreads: 2, workflowHeapMb: 96, stackTraces: false },
     });
   });
 
