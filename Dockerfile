@@ -18,6 +18,9 @@ RUN npm ci --omit=dev --no-audit --no-fund \
 # --- runtime ---
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
+# The worker's memory (docs/operations.md, "Sizing"): V8's main heap and young generation bounded, two
+# glibc malloc arenas instead of one per thread. The workflow threads' heaps: RECOUP_WORKFLOW_HEAP_MB.
+ENV NODE_OPTIONS="--max-old-space-size=192 --max-semi-space-size=4" MALLOC_ARENA_MAX=2
 WORKDIR /app
 # Files stay owned by root: the node user reads the code, it never rewrites it.
 COPY --from=deps /app/node_modules ./node_modules

@@ -43,6 +43,9 @@ interface Child {
 }
 
 /** Processes started and not yet gone; `group`: it leads its own process group. */
+/** The worker process's environment as package.json's `worker` script and the Dockerfile set it. */
+const WORKER_PROCESS_ENV = { MALLOC_ARENA_MAX: '2', NODE_OPTIONS: '--max-old-space-size=192 --max-semi-space-size=4' };
+
 const alive = new Map<ChildProcess, { group: boolean }>();
 // The bench died without stop(): leave nothing behind.
 process.once('exit', () => {
@@ -250,7 +253,8 @@ export async function startStack(opts: { maxCachedWorkflows?: number } = {}): Pr
     const metricsAddress = `127.0.0.1:${metricsPort}`;
     const cache = opts.maxCachedWorkflows !== undefined ? { RECOUP_MAX_CACHED_WORKFLOWS: String(opts.maxCachedWorkflows) } : {};
     const children = [
-      spawnChild('worker', ['worker/main.ts'], { ...base, RECOUP_METRICS_ADDRESS: metricsAddress, ...cache }, dir),
+      // As `npm run worker` and the image start it: the main heap bounded, two malloc arenas (docs/operations.md, "Sizing").
+      spawnChild('worker', ['worker/main.ts'], { ...base, ...WORKER_PROCESS_ENV, RECOUP_METRICS_ADDRESS: metricsAddress, ...cache }, dir),
       spawnChild(
         'api',
         ['api/main.ts'],
