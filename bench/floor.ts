@@ -61,15 +61,23 @@ export async function measureFloor(stack: Stack, opts: { n1: number; n16: number
         const thr = Number.isFinite(s.thr) ? `${s.thr.toFixed(1)}/s` : '';
         console.log(
           `[bench] round ${r + 1}/${opts.rounds} c${c} ${key.padEnd(15)} ${thr.padStart(9)}` +
-            `  p50 ${s.p50.toFixed(0).padStart(5)} ms  p99 ${s.p99.toFixed(0).padStart(5)} ms${err}`,
+            `  p50 ${s.p50.toFixed(0).padStart(5)} ms  p99 ${s.p99.toFixed(0).padStart(5)} ms${err}; CPU ms/op: ${cpuNote}`,
         );
       };
 
       // Each measure starts on a quiet stack: work a measure left running (cases opened by a start
       // that does not wait for the worker, raw or Recoup's) counts against the measure that caused it.
-      const quiet = async <T>(run: Promise<T>): Promise<T> => {
+      // The CPU each process spent on the measure (until settled), per operation, goes in the log line.
+      let cpuNote = '';
+      const quiet = async <T extends Batch>(run: Promise<T>): Promise<T> => {
+        const before = stack.cpu(); // run has not yet left this tick: nothing is spent on it
         const r = await run;
         await settle(stack);
+        const after = stack.cpu();
+        const perOp = (k: string) => (((after[k] ?? 0) - (before[k] ?? 0)) * 1000) / Math.max(1, r.lat.length);
+        cpuNote = Object.keys(after)
+          .map((k) => `${k} ${perOp(k).toFixed(1)}`)
+          .join(', ');
         return r;
       };
       put(

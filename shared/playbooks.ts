@@ -1,4 +1,5 @@
-import { DEFAULT_PLAYBOOK, RECEIVABLES_PLAYBOOK, type Playbook } from './playbook';
+import { DEFAULT_PLAYBOOK, RECEIVABLES_PLAYBOOK } from './builtin-playbooks';
+import type { Playbook } from './playbook';
 
 /** Playbooks a case may be started with, by id. A case keeps the playbook it started with. */
 export const PLAYBOOKS: Readonly<Record<string, Playbook>> = {
