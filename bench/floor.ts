@@ -2,7 +2,7 @@
 // run, interleaved measure by measure and round by round so that noise hits both.
 import { WithStartWorkflowOperation } from '@temporalio/client';
 import { median, percentile, runBatch, sleep, type Batch } from './lib';
-import { rawCase, rawEmpty, rawOpen, rawPaidQuery, rawPay, rawPaySignal } from './raw/workflows';
+import { rawCase, rawEmpty, rawOpen, rawPaidQuery, rawPay, rawPayIndexed, rawPaySignal } from './raw/workflows';
 import { RAW_TASK_QUEUE, type Stack } from './stack';
 
 const OPENING_MINOR = 100_000; // 1,000.00 CNY
@@ -10,13 +10,14 @@ const OPENING_MINOR = 100_000; // 1,000.00 CNY
 const PARTIAL_MINOR = 10_000;
 const VISIBLE_TIMEOUT_MS = 60_000;
 
-type Key = 'rawStart' | 'rawUws' | 'intake' | 'rawSignalQuery' | 'rawUpdate' | 'visible' | 'webhook';
+type Key = 'rawStart' | 'rawUws' | 'intake' | 'rawSignalQuery' | 'rawUpdate' | 'rawUpdateSa' | 'visible' | 'webhook';
 const MEASURES: { key: Key; label: string }[] = [
   { key: 'rawStart', label: 'raw workflow.start of an empty workflow' },
   { key: 'rawUws', label: 'raw update-with-start (USE_EXISTING)' },
   { key: 'intake', label: 'Recoup intake: POST /v1/missed-payments → 202' },
   { key: 'rawSignalQuery', label: 'raw signal, then query until the value is visible' },
   { key: 'rawUpdate', label: 'raw update' },
+  { key: 'rawUpdateSa', label: 'raw update that upserts a search attribute' },
   { key: 'visible', label: 'Recoup webhook → GET /v1/cases/:id shows the payment' },
   { key: 'webhook', label: '  of which the signed webhook alone → 200' },
 ];
@@ -132,6 +133,18 @@ export async function measureFloor(stack: Stack, opts: { n1: number; n16: number
           ),
         ),
       );
+      put(
+        'rawUpdateSa',
+        stat(
+          await quiet(
+            runBatch(
+              n,
+              c,
+              async (i) => void (await client.workflow.getHandle(id('RAWC', i)).executeUpdate(rawPayIndexed, { args: [PARTIAL_MINOR] })),
+            ),
+          ),
+        ),
+      );
       const paid = await quiet(
         runBatch(n, c, async (i, extra) => {
           const accountId = id('BENCH', i);
@@ -215,6 +228,8 @@ function report(rounds: Round[], opts: { n1: number; n16: number; rounds: number
     },
     { label: 'webhook → visible p99 ÷ raw signal + query p99', a: 'visible', b: 'rawSignalQuery', f: 'p99' },
     { label: 'webhook alone p99 ÷ raw update p99', a: 'webhook', b: 'rawUpdate', f: 'p99' },
+    { label: 'raw update with a search attribute p99 ÷ raw update p99', a: 'rawUpdateSa', b: 'rawUpdate', f: 'p99' },
+    { label: 'webhook → visible p99 ÷ raw update with a search attribute p99', a: 'visible', b: 'rawUpdateSa', f: 'p99' },
   ];
   lines.push('Ratios (each round’s ratio, median over rounds); ✓/✗ against the acceptance target (issue 10):');
   lines.push(`  ${''.padEnd(56)} ${'c1'.padStart(14)} ${'c16'.padStart(14)}   target`);

@@ -13,6 +13,7 @@ import { DEFAULT_PLAYBOOK } from '../shared/playbook';
 import { recordingActivities } from '../test/recording-activities';
 import { ensureSearchAttributes } from '../worker/search-attributes';
 import { WORKFLOWS_PATH, workflowRuntime } from '../worker/worker';
+import { cpuSeconds, processTree } from './lib';
 
 const TZ = 'Asia/Shanghai';
 
@@ -23,6 +24,8 @@ export interface LadderResult {
   events: number;
   byType: Record<string, number>;
   workflowTasks: number;
+  /** CPU seconds over the measured days: this process (the worker: main thread and workflow threads) and the test server. */
+  cpu: { worker: number; server: number };
 }
 
 export async function measureLadder(opts: { cases: number; days: number }): Promise<LadderResult> {
@@ -62,10 +65,18 @@ export async function measureLadder(opts: { cases: number; days: number }): Prom
           }),
         );
       }
+      // The test server is this process's child (the SDK starts it); the worker runs in this process.
+      const serverCpu = () =>
+        processTree(process.pid)
+          .filter((pid) => pid !== process.pid)
+          .reduce((s, pid) => s + cpuSeconds(pid), 0);
+      const ownCpu = () => (process.cpuUsage().user + process.cpuUsage().system) / 1e6;
+      const cpu0 = { worker: ownCpu(), server: serverCpu() };
       const t0 = Date.now();
       await env.sleep(opts.days * 86_400_000);
       await Promise.all(handles.map((h) => h.describe())); // every case has caught up with the clock
       const wallMs = Date.now() - t0;
+      const cpu = { worker: ownCpu() - cpu0.worker, server: serverCpu() - cpu0.server };
       const events = (await handles[0]!.fetchHistory()).events ?? [];
       if (process.env.DUMP) {
         const { defaultPayloadConverter } = await import('@temporalio/common');
@@ -83,7 +94,7 @@ export async function measureLadder(opts: { cases: number; days: number }): Prom
         byType[name] = (byType[name] ?? 0) + 1;
       }
       const workflowTasks = events.filter((e) => e.workflowTaskCompletedEventAttributes).length;
-      return { cases: opts.cases, days: opts.days, wallMs, events: events.length, byType, workflowTasks };
+      return { cases: opts.cases, days: opts.days, wallMs, events: events.length, byType, workflowTasks, cpu };
     } finally {
       worker.shutdown();
       await running;

@@ -194,6 +194,8 @@ if (sections.has(5)) {
   const perCase = r.wallMs / r.cases;
   results[`120-day ladder, ${r.cases} cases at once on the time-skipping server: wall per case`] =
     `${perCase.toFixed(0)} ms (${(r.wallMs / 1000).toFixed(1)} s in all)${perCase <= 1000 ? ' ✓' : ' ✗'} target ≤ 1,000 ms`;
+  results['120-day ladder: CPU per case (the worker in this process; the test server)'] =
+    `worker ${((r.cpu.worker * 1000) / r.cases).toFixed(0)} ms, test server ${((r.cpu.server * 1000) / r.cases).toFixed(0)} ms`;
   results['120-day ladder: history events of one case (workflow tasks)'] =
     `${r.events} (${r.workflowTasks})${r.events <= 1000 ? ' ✓' : ' ✗'} target ≤ 1,000`;
   results['120-day ladder: events by type'] = Object.entries(r.byType)

@@ -1,10 +1,14 @@
 // The raw Temporal floor for `npm run bench`: workflows with nothing of Recoup's in it, on the same
 // server in the same run. `rawEmpty` is started and returns at once; `rawCase` is opened the way a case
-// is (update-with-start), then paid by an update (`rawPay`) or by a signal read back by a query.
-import { condition, defineQuery, defineSignal, defineUpdate, setHandler } from '@temporalio/workflow';
+// is (update-with-start), then paid by an update (`rawPay`), by an update that also publishes the amount
+// owed as a search attribute (`rawPayIndexed`, what a case's payment changes in visibility), or by a
+// signal read back by a query.
+import { condition, defineQuery, defineSignal, defineUpdate, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { OutstandingMinor } from '../../shared/search-attributes';
 
 export const rawOpen = defineUpdate<boolean, [number]>('rawOpen');
 export const rawPay = defineUpdate<boolean, [number]>('rawPay');
+export const rawPayIndexed = defineUpdate<boolean, [number]>('rawPayIndexed');
 export const rawPaySignal = defineSignal<[number]>('rawPaySignal');
 export const rawPaidQuery = defineQuery<number>('rawPaid');
 
@@ -25,6 +29,11 @@ export async function rawCase(): Promise<void> {
   });
   setHandler(rawPay, (amount) => {
     pay(amount);
+    return true;
+  });
+  setHandler(rawPayIndexed, (amount) => {
+    pay(amount);
+    upsertSearchAttributes([{ key: OutstandingMinor, value: owed }]);
     return true;
   });
   setHandler(rawPaySignal, pay);
