@@ -28,6 +28,8 @@ COPY . .
 # The workflow bundle for these sources, in .build/ (NODE_ENV=production: the worker loads it; the node
 # user could not write it at start-up).
 RUN node_modules/.bin/tsx scripts/build-workflows.ts
+# Where the payload key ring lives (RECOUP_CODEC_KEYS_FILE); a named volume mounted here starts owned by node.
+RUN mkdir /keys && chown node:node /keys && chmod 700 /keys
 USER node
 EXPOSE 3000
 CMD ["node_modules/.bin/tsx", "worker/start.ts"]

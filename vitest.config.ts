@@ -9,6 +9,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
 const UNIT = [
   'test/calendar.test.ts',
   'test/case-core.test.ts',
+  'test/codec.test.ts',
   'test/compliance.test.ts',
   'test/compose.test.ts',
   'test/config.test.ts',

@@ -3,6 +3,7 @@ import { rateLimit } from 'express-rate-limit';
 import type { Logger } from 'pino';
 import swaggerUi from 'swagger-ui-express';
 import { authenticate, requireRoles } from './auth';
+import { codecRouter } from './codec';
 import type { ApiDeps } from './deps';
 import { HttpProblem, parseOr400, problemHandler } from './errors';
 import { createLogger, requestLogging } from './logging';
@@ -32,6 +33,8 @@ export function createApp(d: ApiDeps, log: Logger = createLogger(process.env.LOG
     res.json(doc);
   });
   app.use('/v1/docs', swaggerUi.serve, swaggerUi.setup(doc, { customSiteTitle: 'Recoup API' }));
+
+  if (d.codec) app.use(codecRouter(d.codec, d.sql));
 
   const json = express.json({ limit: '64kb', strict: true });
   const raw = express.raw({ type: () => true, limit: '16kb' });

@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Sql } from '../db/index';
+import type { CodecDeps } from './codec';
 
 export interface ApiDeps {
   client: Client;
@@ -9,6 +10,8 @@ export interface ApiDeps {
   webhookSecret?: string;
   /** Webhook requests per minute per client address. */
   webhookRateLimit?: number;
+  /** The codec server for the Temporal UI and the CLI (api/codec.ts); unset, no codec routes. */
+  codec?: CodecDeps;
   /** Clock for signature timestamps (ms), for tests. */
   now?: () => number;
 }

@@ -6,6 +6,7 @@ import { createHttpProvider } from '../activities/channels/index';
 import { createLogger } from '../api/logging';
 import { connectDb, type Sql } from '../db/index';
 import { migrate } from '../db/migrate';
+import { codecFromConfig, CodecKeyError } from '../shared/codec';
 import { ConfigError, loadConfig, type Config } from '../shared/config';
 import { ensureSearchAttributes } from '../worker/search-attributes';
 import { connectClient, connectWorkerConnection } from '../worker/temporal';
@@ -30,7 +31,10 @@ export async function startEngine(
     for (const s of stops.reverse()) await s().catch((e) => console.error('[engine] stop failed', e));
   };
   try {
-    const { client, connection, namespace } = await connectClient();
+    const codec = codecFromConfig(config.codec);
+    if (codec) console.log(`[engine] payloads encrypted (AES-256-GCM), active key "${codec.activeKeyId}"`);
+    else console.warn('[engine] RECOUP_PAYLOAD_ENCRYPTION=false: payloads reach Temporal in clear');
+    const { client, connection, namespace } = await connectClient(codec);
     stops.push(() => connection.close());
     try {
       const added = await ensureSearchAttributes(connection, namespace);
@@ -60,6 +64,7 @@ export async function startEngine(
           namespace: wc.namespace,
           taskQueue: config.taskQueue,
           sql,
+          ...(codec ? { codec } : {}),
           maxCachedWorkflows: config.worker.maxCachedWorkflows,
           workflowThreads: config.worker.workflowThreads,
           workflowHeapMb: config.worker.workflowHeapMb,
@@ -83,6 +88,7 @@ export async function startEngine(
           taskQueue: config.taskQueue,
           webhookRateLimit: config.webhookRateLimit,
           ...(config.webhookSecret ? { webhookSecret: config.webhookSecret } : {}),
+          ...(codec ? { codec: { codec, corsOrigins: config.codec.corsOrigins, ...uiTokenOf(config) } } : {}),
         },
         { port: config.apiPort, logger: createLogger(config.logLevel) },
       );
@@ -96,6 +102,8 @@ export async function startEngine(
     throw e;
   }
 }
+
+const uiTokenOf = (config: Config) => (config.codec.uiToken ? { uiToken: config.codec.uiToken } : {});
 
 /** Runs until SIGINT/SIGTERM, then stops cleanly. */
 export function stopOnSignals(stop: () => Promise<void>): void {
@@ -127,6 +135,10 @@ export async function runEngine(parts: { worker: boolean; api: boolean }): Promi
     }
     throw e;
   }
-  const engine = await startEngine(config, parts);
+  const engine = await startEngine(config, parts).catch((e: unknown) => {
+    if (!(e instanceof CodecKeyError)) throw e;
+    console.error(`[recoup] ${e.message}`);
+    process.exit(2);
+  });
   stopOnSignals(engine.stop);
 }

@@ -7,12 +7,15 @@
 //   npm run bench -- --scale 20000                  section 3 = the scale run (N open cases, payments, a midnight)
 //   options: --sections 1,2,3,4,5 (5 = a 120-day ladder under time skipping, --ladder-cases 10)
 //            --max-cached <RECOUP_MAX_CACHED_WORKFLOWS>  --midnight-wait-min 40 (scale)
+import { defaultPayloadConverter } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { renderDocument } from '../activities/documents/render';
 import { connectDb } from '../db/index';
 import { toolPaths } from '../dev/tools';
+import { EncryptionCodec } from '../shared/codec';
 import { DEFAULT_PLAYBOOK } from '../shared/playbook';
 import { newCaseState, nextAction } from '../workflows/core/case-core';
 import { buildWorkflowBundle } from '../worker/bundle';
@@ -25,7 +28,7 @@ import { startStack, type Stack } from './stack';
 
 const USAGE =
   'usage: npm run bench -- [--n 200] [--rounds 3] [--scale N [--midnight-wait-min 40]] [--max-cached N] ' +
-  '[--sections 1,2,3,4,5] [--ladder-cases 10]';
+  '[--sections 1,2,3,4,5] [--ladder-cases 10] [--encryption on|off]';
 const { values: argv } = (() => {
   try {
     return parseArgs({
@@ -37,6 +40,7 @@ const { values: argv } = (() => {
         'max-cached': { type: 'string' },
         sections: { type: 'string' },
         'ladder-cases': { type: 'string' },
+        encryption: { type: 'string' },
       },
       strict: true,
     });
@@ -59,6 +63,11 @@ const n1 = whole('n', argv.n, 200);
 const rounds = whole('rounds', argv.rounds, 3);
 const midnightWaitMin = whole('midnight-wait-min', argv['midnight-wait-min'], 40, 0);
 const ladderCases = whole('ladder-cases', argv['ladder-cases'], 10);
+if (argv.encryption !== undefined && !['on', 'off'].includes(argv.encryption)) {
+  console.error(`--encryption must be on or off, got ${argv.encryption}\n${USAGE}`);
+  process.exit(2);
+}
+const encryption = argv.encryption !== 'off';
 const maxCached = argv['max-cached'] === undefined ? undefined : whole('max-cached', argv['max-cached'], 0, 0);
 // In scale mode, section 3 is the scale run and the others run only when asked for.
 const sections = new Set((argv.sections ?? (scale ? '3' : '1,2,3,4,5')).split(',').map((x) => Number(x.trim())));
@@ -86,6 +95,28 @@ if (sections.has(1)) {
     runs.push((ms(t0) * 1000) / 2_000);
   }
   results['decision core: nextAction (median of 7 × 2,000)'] = `${median(runs).toFixed(1)} µs`;
+
+  // The payload codec on what a case sends most: its state (a query answer) and its input.
+  const codec = new EncryptionCodec({ active: 'bench', keys: new Map([['bench', randomBytes(32)]]) });
+  for (const [what, value] of [
+    ['a case input', input],
+    ['a case state', state],
+  ] as const) {
+    const payload = defaultPayloadConverter.toPayload(value);
+    const sizes: number[] = [];
+    const times: number[] = [];
+    for (let r = 0; r < 7; r++) {
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < 500; i++) {
+        const [enc] = await codec.encode([payload]);
+        sizes[0] = enc!.data!.length;
+        await codec.decode([enc!]);
+      }
+      times.push((ms(t0) * 1000) / 500);
+    }
+    results[`payload codec: encode + decode of ${what} (${payload.data!.length} → ${sizes[0]} bytes; median of 7 × 500)`] =
+      `${median(times).toFixed(0)} µs`;
+  }
 }
 
 // 2. A letter: the overdue notice in Chinese, rendered to PDF.
@@ -122,7 +153,8 @@ if (sections.has(2)) {
 //    raw Temporal floor measured on the same servers in the same run (bench/floor.ts); or, with --scale N,
 //    N open cases, payments among them and the local midnight of their zone (bench/scale.ts).
 if (sections.has(3)) {
-  const stack: Stack = await startStack(maxCached === undefined ? {} : { maxCachedWorkflows: maxCached });
+  const stack: Stack = await startStack({ encryption, ...(maxCached === undefined ? {} : { maxCachedWorkflows: maxCached }) });
+  report.push(`Payloads ${encryption ? 'encrypted (the default; --encryption off to compare)' : 'in clear (--encryption off)'}`);
   try {
     const cpu0 = stack.cpu();
     let errors = 0;

@@ -192,7 +192,7 @@ async function payOff(stack: Stack, accountIds: string[], paymentPrefix: string)
     const t0 = process.hrtime.bigint();
     await stack.webhook({ paymentId: `${paymentPrefix}-${i}`, accountId, amountMinor: outstandingMinor });
     extra('webhook', ms(t0));
-    await stack.client.workflow.getHandle(caseWorkflowId(accountId)).result();
+    await stack.caseClient.workflow.getHandle(caseWorkflowId(accountId)).result();
     extra('closed', ms(t0));
   });
   return { ...b, lat: b.extra.closed ?? [] };

@@ -4,6 +4,7 @@
 // stop(), and killed when the bench exits without it.
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger } from '@temporalio/worker';
+import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -16,6 +17,7 @@ import { migrate } from '../db/migrate';
 import { startTemporalDevServer, type DevServer } from '../dev/temporal-dev-server';
 import { PROJECT_ROOT, toolPaths } from '../dev/tools';
 import { addDays, localDate } from '../shared/calendar';
+import { dataConverterFor, EncryptionCodec } from '../shared/codec';
 import { signBody } from '../shared/signature';
 import { buildWorkflowBundle } from '../worker/bundle';
 import { freePort } from '../test/ports';
@@ -144,7 +146,12 @@ export interface Memory {
 }
 
 export interface Stack {
+  /** A client without Recoup's codec: for the raw workflows. */
   client: Client;
+  /** A client with the codec the worker and API run with: for Recoup's cases. */
+  caseClient: Client;
+  /** Whether the worker and API encrypt payloads (RECOUP_PAYLOAD_ENCRYPTION). */
+  encryption: boolean;
   /** The worker's Prometheus endpoint (RECOUP_METRICS_ADDRESS). */
   metricsUrl: string;
   /** The dev server's own Prometheus endpoint, as its banner names it (when it does). */
@@ -172,7 +179,13 @@ interface CaseView {
   payments?: { paymentId: string }[];
 }
 
-export async function startStack(opts: { maxCachedWorkflows?: number } = {}): Promise<Stack> {
+export async function startStack(opts: { maxCachedWorkflows?: number; encryption?: boolean } = {}): Promise<Stack> {
+  const encryption = opts.encryption ?? true;
+  // As the engine runs by default: payloads encrypted, here with a key of this run's.
+  const codecKey = randomBytes(32).toString('base64');
+  const codec = encryption
+    ? new EncryptionCodec({ active: 'bench', keys: new Map([['bench', Buffer.from(codecKey, 'base64')]]) })
+    : undefined;
   const stops: Array<() => Promise<unknown>> = [];
   const stopAll = async () => {
     for (const s of stops.splice(0).reverse()) await s().catch((e: unknown) => console.error('[bench] stop failed:', e));
@@ -240,6 +253,7 @@ export async function startStack(opts: { maxCachedWorkflows?: number } = {}): Pr
     const connection = await Connection.connect({ address: server.address });
     stops.push(() => connection.close());
     const client = new Client({ connection, namespace: 'default' });
+    const caseClient = new Client({ connection, namespace: 'default', dataConverter: dataConverterFor(codec) });
 
     const base: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(TEMPORAL_|RECOUP_)/.test(k)));
     Object.assign(base, {
@@ -249,6 +263,8 @@ export async function startStack(opts: { maxCachedWorkflows?: number } = {}): Pr
       RECOUP_TASK_QUEUE: CASE_TASK_QUEUE,
       NODE_ENV: 'production',
       LOG_LEVEL: 'error',
+      RECOUP_PAYLOAD_ENCRYPTION: String(encryption),
+      ...(encryption ? { RECOUP_CODEC_KEYS: `bench=${codecKey}` } : {}),
     });
     const metricsAddress = `127.0.0.1:${metricsPort}`;
     const cache = opts.maxCachedWorkflows !== undefined ? { RECOUP_MAX_CACHED_WORKFLOWS: String(opts.maxCachedWorkflows) } : {};
@@ -281,6 +297,8 @@ export async function startStack(opts: { maxCachedWorkflows?: number } = {}): Pr
     const failed = async (what: string, res: Response) => new Error(`${what}: ${res.status} ${(await res.text()).slice(0, 300)}`);
     return {
       client,
+      caseClient,
+      encryption,
       metricsUrl: `http://${metricsAddress}/metrics`,
       get serverMetricsUrl() {
         return serverMetricsUrl;

@@ -1,6 +1,8 @@
 // `npm run demo`: the whole engine on one machine with its embedded defaults. Ctrl-C stops all of it.
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { EmbeddedPostgresError, startEmbeddedPostgres, type EmbeddedDb } from '../db/embedded';
+import { ensureKeyRingFile } from '../shared/codec';
 import { loadConfig, type Config } from '../shared/config';
 import { startEngine, stopOnSignals, type Engine } from '../app/engine';
 import { connectDb } from '../db/index';
@@ -10,6 +12,12 @@ import { PROJECT_ROOT, toolPaths } from './tools';
 
 // The demo's processor signs webhooks with this secret unless you bring your own.
 process.env.RECOUP_WEBHOOK_SECRET ||= 'whsec_demo_recoup_0123456789';
+// Payloads are encrypted with a key ring the demo creates under its data directory on first start
+// (unless you bring your own); the Temporal UI reads them through the API's codec endpoint, whose
+// secret path is new each start, and which only the UI's origin may call from a browser.
+const UI_PORT = 8233;
+process.env.RECOUP_CODEC_UI_TOKEN ||= randomBytes(24).toString('base64url');
+process.env.RECOUP_CODEC_CORS_ORIGINS ||= `http://localhost:${UI_PORT},http://127.0.0.1:${UI_PORT}`;
 let config: Config;
 try {
   config = loadConfig();
@@ -18,8 +26,16 @@ try {
   process.exit(2);
 }
 const dataDir = path.resolve(PROJECT_ROOT, config.dataDir);
+if (config.codec.encryption && !config.codec.keysFile && !config.codec.keys) {
+  config.codec.keysFile = path.join(dataDir, 'codec-keys.json');
+  try {
+    ensureKeyRingFile(config.codec.keysFile);
+  } catch (e) {
+    console.error(`[demo] ${(e as Error).message}`);
+    process.exit(2);
+  }
+}
 const TEMPORAL_PORT = 7233;
-const UI_PORT = 8233;
 const NAMESPACE = 'default';
 
 let temporal: DevServer | undefined;
@@ -42,6 +58,7 @@ try {
     port: TEMPORAL_PORT,
     uiPort: UI_PORT,
     namespace: NAMESPACE,
+    ...(config.codec.encryption ? { codecEndpoint: `http://localhost:${config.apiPort}/v1/codec/ui/${config.codec.uiToken}` } : {}),
     log: (l) => console.log(`[temporal] ${l}`),
   });
   // The engine connects by Temporal's own variables; point them at the server just started.
@@ -71,6 +88,9 @@ try {
   // The embedded server is a local demo's (127.0.0.1 only): its URL in full, password and all.
   // A DATABASE_URL of your own keeps its password masked.
   const seeded = await seedDemoPortfolio(engine.apiUrl!, keys.admin);
+  const payloads = config.codec.encryption
+    ? `encrypted (key ring ${config.codec.keysFile ?? 'RECOUP_CODEC_KEYS'}); the Temporal UI decodes them through the API`
+    : 'in clear (RECOUP_PAYLOAD_ENCRYPTION=false)';
   console.log(`
 Recoup is running.
   API:         ${engine.apiUrl}
@@ -82,6 +102,7 @@ Recoup is running.
     .map(([role, key]) => `\n    ${role.padEnd(13)} ${key}`)
     .join('')}
   Webhook secret: ${config.webhookSecret}
+  Payloads:    ${payloads}
 Try: curl -H "Authorization: Bearer ${keys.supervisor}" ${engine.apiUrl}/v1/cases/${seeded[0]}
 Press Ctrl-C to stop everything.`);
 } catch (e) {

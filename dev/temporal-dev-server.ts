@@ -21,6 +21,8 @@ export async function startTemporalDevServer(opts: {
   port: number;
   uiPort: number;
   namespace: string;
+  /** The codec server the Web UI calls to show decoded payloads (--ui-codec-endpoint). */
+  codecEndpoint?: string;
   log?: (line: string) => void;
 }): Promise<DevServer> {
   mkdirSync(opts.dataDir, { recursive: true });
@@ -40,6 +42,7 @@ export async function startTemporalDevServer(opts: {
     '--log-level',
     'warn',
     ...searchAttributeFlags(),
+    ...(opts.codecEndpoint ? ['--ui-codec-endpoint', opts.codecEndpoint] : []),
   ];
   const child = spawn(opts.cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const forward = (b: Buffer) =>

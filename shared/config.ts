@@ -44,6 +44,29 @@ const EnvSchema = z.object({
     .string()
     .regex(/^[\w.-]+:\d{1,5}$/, 'host:port, e.g. 127.0.0.1:9464')
     .optional(),
+  /** Payloads encrypted before they reach Temporal (shared/codec.ts). Off only for a cluster that holds no personal data. */
+  RECOUP_PAYLOAD_ENCRYPTION: z.stringbool().default(true),
+  /** A key ring file: {"active": "<id>", "keys": {"<id>": "<32 bytes, base64>", …}} (npm run codec-key). */
+  RECOUP_CODEC_KEYS_FILE: z.string().min(1).optional(),
+  /** Or the keys inline: "id=base64,id2=base64"; the active one is RECOUP_CODEC_ACTIVE_KEY, else the last. */
+  RECOUP_CODEC_KEYS: z.string().min(1).optional(),
+  RECOUP_CODEC_ACTIVE_KEY: z.string().min(1).optional(),
+  /** The secret path segment of the codec endpoint the Temporal UI calls (/v1/codec/ui/<token>); unset, no UI endpoint. */
+  RECOUP_CODEC_UI_TOKEN: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{32,128}$/, '32–128 letters, digits, - or _')
+    .optional(),
+  /** Origins (the Temporal UI's) allowed to call the codec endpoints from a browser, comma-separated. */
+  RECOUP_CODEC_CORS_ORIGINS: z
+    .string()
+    .transform((s) =>
+      s
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.url().regex(/^https?:\/\/[^/]+$/, 'an origin: scheme://host[:port], no path')))
+    .default([]),
 });
 
 export interface Config {
@@ -66,6 +89,14 @@ export interface Config {
     workflowHeapMb: number;
     stackTraces: boolean;
   };
+  codec: {
+    encryption: boolean;
+    keysFile?: string;
+    keys?: string;
+    activeKey?: string;
+    uiToken?: string;
+    corsOrigins: string[];
+  };
 }
 
 export class ConfigError extends Error {
@@ -81,6 +112,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid environment:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if (e.RECOUP_CODEC_KEYS_FILE && e.RECOUP_CODEC_KEYS) {
+    throw new ConfigError('invalid environment:\n  RECOUP_CODEC_KEYS_FILE and RECOUP_CODEC_KEYS: set one, not both');
+  }
   if (!!e.RECOUP_CHANNEL_GATEWAY_URL !== !!e.RECOUP_CHANNEL_GATEWAY_SECRET) {
     throw new ConfigError('invalid environment:\n  RECOUP_CHANNEL_GATEWAY_URL and RECOUP_CHANNEL_GATEWAY_SECRET: set both or neither');
   }
@@ -101,6 +135,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ...(e.RECOUP_MAX_CONCURRENT_WORKFLOW_TASKS ? { maxConcurrentWorkflowTasks: e.RECOUP_MAX_CONCURRENT_WORKFLOW_TASKS } : {}),
       ...(e.RECOUP_MAX_CONCURRENT_ACTIVITIES ? { maxConcurrentActivities: e.RECOUP_MAX_CONCURRENT_ACTIVITIES } : {}),
       ...(e.RECOUP_METRICS_ADDRESS ? { metricsAddress: e.RECOUP_METRICS_ADDRESS } : {}),
+    },
+    codec: {
+      encryption: e.RECOUP_PAYLOAD_ENCRYPTION,
+      ...(e.RECOUP_CODEC_KEYS_FILE ? { keysFile: e.RECOUP_CODEC_KEYS_FILE } : {}),
+      ...(e.RECOUP_CODEC_KEYS ? { keys: e.RECOUP_CODEC_KEYS } : {}),
+      ...(e.RECOUP_CODEC_ACTIVE_KEY ? { activeKey: e.RECOUP_CODEC_ACTIVE_KEY } : {}),
+      ...(e.RECOUP_CODEC_UI_TOKEN ? { uiToken: e.RECOUP_CODEC_UI_TOKEN } : {}),
+      corsOrigins: e.RECOUP_CODEC_CORS_ORIGINS,
     },
     ...(e.RECOUP_CHANNEL_GATEWAY_URL && e.RECOUP_CHANNEL_GATEWAY_SECRET
       ? { channelGateway: { url: e.RECOUP_CHANNEL_GATEWAY_URL, secret: e.RECOUP_CHANNEL_GATEWAY_SECRET } }

@@ -78,7 +78,7 @@ beforeAll(async () => {
             on conflict (officer_id) do nothing`;
 });
 afterAll(async () => {
-  if (recording) await saveHistories(stack.client, started, 'repairs-');
+  if (recording) await saveHistories(stack.client, started, 'repairs-', stack.codec);
   await stack?.stop();
   await sql.end();
 });
@@ -389,7 +389,7 @@ describe('what a supervisor reads', () => {
     const summaries: string[] = [];
     for (const e of (await c.handle.fetchHistory()).events ?? []) {
       const p = e.userMetadata?.summary;
-      if (p) summaries.push(defaultPayloadConverter.fromPayload(p as never) as string);
+      if (p) summaries.push(defaultPayloadConverter.fromPayload(stack.codec.decodeOne(p as never)) as string);
     }
     const timers = summaries.filter((x) => x.startsWith('until '));
     expect(timers.length).toBeGreaterThan(0);

@@ -52,7 +52,8 @@ function envOf(name: string): Record<string, string> {
     ? raw.filter((e) => e.includes('=')).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])
     : Object.entries(raw);
   // A null value means "take it from the host": the container gets nothing we can check here.
-  return Object.fromEntries(entries.filter(([, v]) => v !== null).map(([k, v]) => [k, String(v)]));
+  // `${VAR:-default}` is what `docker compose up` gives it with VAR unset: the default.
+  return Object.fromEntries(entries.filter(([, v]) => v !== null).map(([k, v]) => [k, String(v).replace(/\$\{\w+:?-([^}]*)\}/g, '$1')]));
 }
 
 function expandPortRange(spec: string): number[] {
@@ -111,7 +112,7 @@ const APP_SERVICES = ['worker', 'api'] as const;
 
 describe('docker-compose.yml', () => {
   it('defines every service the engine needs', () => {
-    for (const name of ['temporal-db', 'temporal', 'temporal-admin-tools', 'temporal-ui', 'app-db', 'worker', 'api']) {
+    for (const name of ['temporal-db', 'temporal', 'temporal-admin-tools', 'temporal-ui', 'app-db', 'codec-keys', 'worker', 'api']) {
       expect(services[name], `service "${name}"`).toBeTruthy();
     }
     expect(service('temporal').image).toMatch(TEMPORAL_IMAGE);
@@ -152,6 +153,32 @@ describe('docker-compose.yml', () => {
     const temporal = loadClientConnectConfig({ overrideEnvVars: env, disableFile: true });
     expect(temporal.connectionOptions.address).toBe('temporal:7233');
     expect(temporal.namespace).toBe('default');
+  });
+
+  it('worker and api read the key ring codec-keys makes, from the same volume; the UI decodes through the API', () => {
+    const volumeAt = (s: Service, target: string) =>
+      (s.volumes ?? []).map((v) => (typeof v === 'string' ? v.split(':') : [v.source, v.target])).find(([, t]) => t === target)?.[0];
+    const made = commandText(service('codec-keys')).match(/codec-key\.ts add (\S+)/)?.[1];
+    expect(made, 'codec-keys makes a key ring file').toBeTruthy();
+    const dir = path.posix.dirname(made!);
+    const volume = volumeAt(service('codec-keys'), dir);
+    expect(volume, `codec-keys mounts a volume at ${dir}`).toBeTruthy();
+    for (const name of APP_SERVICES) {
+      const config = loadConfig(envOf(name));
+      expect(config.codec.encryption, `${name}: encryption on`).toBe(true);
+      expect(config.codec.keysFile, `${name}: RECOUP_CODEC_KEYS_FILE`).toBe(made);
+      expect(volumeAt(service(name), dir), `${name}: the key ring's volume at ${dir}`).toBe(volume);
+      expect(dependsOn(service(name))['codec-keys'], `${name} waits for codec-keys`).toBe('service_completed_successfully');
+    }
+    expect(readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8'), 'the image makes the mount point for its user').toContain(`mkdir ${dir}`);
+
+    // The browser loads the UI from its published port and calls the API's UI codec endpoint from there.
+    const api = loadConfig(envOf('api'));
+    const endpoint = new URL(envOf('temporal-ui').TEMPORAL_CODEC_ENDPOINT!);
+    expect(endpoint.pathname).toBe(`/v1/codec/ui/${api.codec.uiToken}`);
+    expect(publishedContainerPorts(service('api'))).toContain(Number(endpoint.port));
+    const uiPort = String(service('temporal-ui').ports?.[0]).split(':')[0];
+    expect(api.codec.corsOrigins).toContain(`http://localhost:${uiPort}`);
   });
 
   it('worker and api agree on the Temporal address, namespace and task queue', () => {

@@ -12,7 +12,27 @@ describe('config', () => {
       logLevel: 'info',
       webhookRateLimit: 600,
       worker: { maxCachedWorkflows: 80, workflowThreads: 2, workflowHeapMb: 96, stackTraces: false },
+      codec: { encryption: true, corsOrigins: [] },
     });
+  });
+
+  it('reads the payload codec settings and names a bad one', () => {
+    const c = loadConfig({
+      RECOUP_CODEC_KEYS_FILE: '/etc/recoup/keys.json',
+      RECOUP_CODEC_UI_TOKEN: 'a'.repeat(32),
+      RECOUP_CODEC_CORS_ORIGINS: 'http://localhost:8233, https://temporal.example.com',
+    });
+    expect(c.codec).toEqual({
+      encryption: true,
+      keysFile: '/etc/recoup/keys.json',
+      uiToken: 'a'.repeat(32),
+      corsOrigins: ['http://localhost:8233', 'https://temporal.example.com'],
+    });
+    expect(loadConfig({ RECOUP_PAYLOAD_ENCRYPTION: 'false' }).codec.encryption).toBe(false);
+    expect(() => loadConfig({ RECOUP_CODEC_CORS_ORIGINS: 'http://x.example/path', RECOUP_CODEC_UI_TOKEN: 'short' })).toThrow(
+      /RECOUP_CODEC_UI_TOKEN[\s\S]*RECOUP_CODEC_CORS_ORIGINS|RECOUP_CODEC_CORS_ORIGINS[\s\S]*RECOUP_CODEC_UI_TOKEN/,
+    );
+    expect(() => loadConfig({ RECOUP_CODEC_KEYS_FILE: 'k.json', RECOUP_CODEC_KEYS: 'a=b' })).toThrow(/set one, not both/);
   });
 
   it('sizes the worker from the environment', () => {

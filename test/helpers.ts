@@ -1,19 +1,22 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import type { ActivityDeps } from '../activities/index';
 import { createApiKey, ROLES, type Role } from '../api/auth';
 import { createLogger } from '../api/logging';
 import { runCaseWorker, serveApi } from '../app/parts';
 import { connectDb, type Sql } from '../db/index';
+import { dataConverterFor, EncryptionCodec } from '../shared/codec';
 import { signBody } from '../shared/signature';
 
 export const WEBHOOK_SECRET = 'whsec_test_0123456789abcdef';
 
 /** The real stack of one test file: Temporal client, a worker on its own task queue, the API, PostgreSQL. */
 export interface Stack {
+  /** Decodes with the stack's codec (as every Recoup client does). */
   client: Client;
+  codec: EncryptionCodec;
   sql: Sql;
   apiUrl: string;
   taskQueue: string;
@@ -22,31 +25,60 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export async function startStack(opts: { channels?: ActivityDeps['channels'] } = {}): Promise<Stack> {
-  const address = inject('temporalAddress');
+/** A key ring of one random key: every test stack encrypts its payloads, as the engine does. */
+export const testCodec = (id = 'test-k1'): EncryptionCodec => new EncryptionCodec({ active: id, keys: new Map([[id, randomBytes(32)]]) });
+
+export async function startStack(
+  opts: {
+    channels?: ActivityDeps['channels'];
+    /** Default: a fresh one-key ring. */
+    codec?: EncryptionCodec;
+    /** Default: a task queue of its own. */
+    taskQueue?: string;
+    codecServer?: { uiToken?: string; corsOrigins?: string[] };
+    /** Default: the shared test server. */
+    temporalAddress?: string;
+    /** Default: a free one. */
+    apiPort?: number;
+  } = {},
+): Promise<Stack> {
+  const address = opts.temporalAddress ?? inject('temporalAddress');
   const namespace = inject('temporalNamespace');
   const sql = connectDb(inject('databaseUrl'));
+  const codec = opts.codec ?? testCodec();
   const connection = await Connection.connect({ address });
-  const client = new Client({ connection, namespace });
+  const client = new Client({ connection, namespace, dataConverter: dataConverterFor(codec) });
   const nativeConnection = await NativeConnection.connect({ address });
   // A task queue per test file keeps one file's workflows away from another file's worker.
-  const taskQueue = `test-${randomUUID()}`;
+  const taskQueue = opts.taskQueue ?? `test-${randomUUID()}`;
   const worker = await runCaseWorker({
     connection: nativeConnection,
     namespace,
     taskQueue,
     sql,
+    codec,
     ...(opts.channels ? { channels: opts.channels } : {}),
   });
   const api = await serveApi(
-    { client, sql, taskQueue, webhookSecret: WEBHOOK_SECRET },
-    { port: 0, host: '127.0.0.1', logger: createLogger('warn') },
+    {
+      client,
+      sql,
+      taskQueue,
+      webhookSecret: WEBHOOK_SECRET,
+      codec: {
+        codec,
+        corsOrigins: opts.codecServer?.corsOrigins ?? [],
+        ...(opts.codecServer?.uiToken ? { uiToken: opts.codecServer.uiToken } : {}),
+      },
+    },
+    { port: opts.apiPort ?? 0, host: '127.0.0.1', logger: createLogger('warn') },
   );
   const apiUrl = api.url;
   const keys = {} as Record<Role, string>;
   for (const role of ROLES) keys[role] = await createApiKey(sql, `${role}-1`, role);
   return {
     client,
+    codec,
     sql,
     apiUrl,
     taskQueue,

@@ -121,7 +121,7 @@ describe('a payment is one write', () => {
     const summaries: string[] = [];
     for (const e of (await handle.fetchHistory()).events ?? []) {
       const p = e.userMetadata?.summary;
-      if (p) summaries.push(defaultPayloadConverter.fromPayload(p as never) as string);
+      if (p) summaries.push(defaultPayloadConverter.fromPayload(stack.codec.decodeOne(p as never)) as string);
     }
     const afterPayment = summaries.slice(summaries.findIndex((x) => x.includes(paymentId)));
     expect(afterPayment[0]).toBe(`Ledger: Record payment ${paymentId}: 250.00 CNY`);

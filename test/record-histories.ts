@@ -2,6 +2,8 @@ import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import type { EncryptionCodec } from '../shared/codec';
+import { decodeHistoryPayloads } from './history-payloads';
 
 /**
  * With RECOUP_RECORD_HISTORIES=1, suites save the first run of each case they started under
@@ -13,6 +15,8 @@ export async function saveHistories(
   client: Client,
   started: Array<{ name: string; workflowId: string; firstExecutionRunId: string }>,
   prefix = '',
+  /** The codec the cases ran with: recorded histories are kept decoded, so the replay test needs no key. */
+  codec?: EncryptionCodec,
 ): Promise<void> {
   const dir = fileURLToPath(new URL('./histories/', import.meta.url));
   await mkdir(dir, { recursive: true });
@@ -26,7 +30,8 @@ export async function saveHistories(
     const n = (seen.get(base) ?? 0) + 1;
     seen.set(base, n);
     const slug = n === 1 ? base : `${base}-${n}`;
-    const history = await client.workflow.getHandle(workflowId, firstExecutionRunId).fetchHistory();
+    const fetched = await client.workflow.getHandle(workflowId, firstExecutionRunId).fetchHistory();
+    const history = codec ? decodeHistoryPayloads(fetched, codec) : fetched;
     await writeFile(`${dir}${slug}.json`, historyToJSON(history));
   }
 }

@@ -1,6 +1,8 @@
 import { Client, Connection } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection } from '@temporalio/worker';
+import { dataConverterFor } from '../shared/codec';
 
 /**
  * Temporal connection settings by Temporal's own conventions: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
@@ -15,10 +17,11 @@ function temporalSettings() {
   };
 }
 
-export async function connectClient(): Promise<{ client: Client; connection: Connection; namespace: string }> {
+/** A client whose payloads go through `codec` (shared/codec.ts) when there is one. */
+export async function connectClient(codec?: PayloadCodec): Promise<{ client: Client; connection: Connection; namespace: string }> {
   const { connectionOptions, namespace } = temporalSettings();
   const connection = await Connection.connect(connectionOptions);
-  return { client: new Client({ connection, namespace }), connection, namespace };
+  return { client: new Client({ connection, namespace, dataConverter: dataConverterFor(codec) }), connection, namespace };
 }
 
 export async function connectWorkerConnection(): Promise<{ connection: NativeConnection; namespace: string }> {

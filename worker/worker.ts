@@ -1,7 +1,9 @@
+import type { PayloadCodec } from '@temporalio/common';
 import { NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { readFile } from 'node:fs/promises';
 import v8 from 'node:v8';
 import { createActivities, type ActivityDeps } from '../activities/index';
+import { dataConverterFor } from '../shared/codec';
 import { bundleWorkflows, cachedWorkflowBundle } from './bundle';
 
 export { WORKFLOWS_PATH } from './bundle';
@@ -47,6 +49,8 @@ export interface CaseWorkerOptions extends ActivityDeps, WorkflowRuntimeOptions 
   maxCachedWorkflows?: number;
   maxConcurrentWorkflowTasks?: number;
   maxConcurrentActivities?: number;
+  /** Every payload encrypted (shared/codec.ts); the engine passes the configured one. */
+  codec?: PayloadCodec;
 }
 
 /**
@@ -79,6 +83,7 @@ export async function createCaseWorker(opts: CaseWorkerOptions): Promise<Worker>
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
+    dataConverter: dataConverterFor(opts.codec),
     ...(await workflowRuntime(opts.workflowBundle, opts)),
     ...(opts.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: opts.maxCachedWorkflows } : {}),
     ...(opts.maxConcurrentWorkflowTasks ? { maxConcurrentWorkflowTaskExecutions: opts.maxConcurrentWorkflowTasks } : {}),
