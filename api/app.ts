@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import swaggerUi from 'swagger-ui-express';
 import { authenticate, requireRoles } from './auth';
 import { codecRouter } from './codec';
+import { createMetrics } from './metrics';
 import type { ApiDeps } from './deps';
 import { HttpProblem, parseOr400, problemHandler } from './errors';
 import { createLogger, requestLogging } from './logging';
@@ -26,6 +27,9 @@ export function createApp(d: ApiDeps, log: Logger = createLogger(process.env.LOG
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use(requestLogging(log));
+  const metrics = createMetrics({ sql: d.sql, ...d.metrics });
+  app.use(metrics.observe);
+  app.get('/metrics', metrics.handler);
 
   const routes = allRoutes(d);
   const doc = openApiDocument(routes);

@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Sql } from '../db/index';
 import type { CodecDeps } from './codec';
+import type { MetricsDeps } from './metrics';
 
 export interface ApiDeps {
   client: Client;
@@ -12,6 +13,8 @@ export interface ApiDeps {
   webhookRateLimit?: number;
   /** The codec server for the Temporal UI and the CLI (api/codec.ts); unset, no codec routes. */
   codec?: CodecDeps;
+  /** What /metrics adds about a worker in this process: its SDK metrics endpoint and its state. */
+  metrics?: Omit<MetricsDeps, 'sql'>;
   /** Clock for signature timestamps (ms), for tests. */
   now?: () => number;
 }

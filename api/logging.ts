@@ -59,11 +59,11 @@ function maskFields(value: unknown, key = ''): unknown {
   return value;
 }
 
-export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+export function createLogger(level: string, destination?: pino.DestinationStream, service = 'recoup-api'): Logger {
   return pino(
     {
       level,
-      base: { service: 'recoup-api' },
+      base: { service },
       formatters: { log: (obj) => maskFields(obj) as Record<string, unknown> },
       // maskFields has made every Error a plain object already (its type, message, stack, masked):
       // pino's own err serializer would call it an 'Object'.

@@ -1,7 +1,8 @@
 // The one place that assembles Recoup: config → connections (Temporal, PostgreSQL) → worker and/or
 // API → signals. The entry points (worker/main.ts, worker/start.ts, api/main.ts, dev/demo.ts) call it;
 // api/ and worker/ never import each other.
-import { Runtime } from '@temporalio/worker';
+import { makeTelemetryFilterString, Runtime } from '@temporalio/worker';
+import type { Logger } from 'pino';
 import { createHttpProvider } from '../activities/channels/index';
 import { createLogger } from '../api/logging';
 import { connectDb, type Sql } from '../db/index';
@@ -11,6 +12,7 @@ import { ConfigError, loadConfig, type Config } from '../shared/config';
 import { ensureSearchAttributes } from '../worker/search-attributes';
 import { connectClient, connectWorkerConnection } from '../worker/temporal';
 import { runCaseWorker, serveApi } from './parts';
+import { PinoSdkLogger } from './sdk-logger';
 
 export interface Engine {
   apiUrl?: string;
@@ -27,33 +29,37 @@ export async function startEngine(
   databaseUrl: string | undefined = config.databaseUrl,
 ): Promise<Engine> {
   const stops: Array<() => Promise<unknown>> = [];
+  // One JSON log stream: the engine's lines, the API's requests, the SDK's and the workflows' logs.
+  const log = createLogger(
+    config.logLevel,
+    undefined,
+    parts.worker && parts.api ? 'recoup' : parts.worker ? 'recoup-worker' : 'recoup-api',
+  );
   const stop = async () => {
-    for (const s of stops.reverse()) await s().catch((e) => console.error('[engine] stop failed', e));
+    for (const s of stops.reverse()) await s().catch((e: unknown) => log.error({ err: e }, 'stop failed'));
   };
   try {
+    installRuntime(config, parts, log);
     const codec = codecFromConfig(config.codec);
-    if (codec) console.log(`[engine] payloads encrypted (AES-256-GCM), active key "${codec.activeKeyId}"`);
-    else console.warn('[engine] RECOUP_PAYLOAD_ENCRYPTION=false: payloads reach Temporal in clear');
+    if (codec) log.info(`payloads encrypted (AES-256-GCM), active key "${codec.activeKeyId}"`);
+    else log.warn('RECOUP_PAYLOAD_ENCRYPTION=false: payloads reach Temporal in clear');
     const { client, connection, namespace } = await connectClient(codec);
     stops.push(() => connection.close());
     try {
       const added = await ensureSearchAttributes(connection, namespace);
-      if (added.length) console.log(`[engine] registered search attributes: ${added.join(', ')}`);
+      if (added.length) log.info(`registered search attributes: ${added.join(', ')}`);
     } catch (e) {
-      console.warn(`[engine] could not check search attributes (register them by hand, see docs/operations.md): ${(e as Error).message}`);
+      log.warn(`could not check search attributes (register them by hand, see docs/operations.md): ${(e as Error).message}`);
     }
 
     if (!databaseUrl) throw new Error('DATABASE_URL is not set: Recoup keeps its ledger in PostgreSQL (npm run demo brings its own)');
     const sql: Sql = connectDb(databaseUrl);
     stops.push(() => sql.end({ timeout: 5 }));
     const applied = await migrate(sql);
-    if (applied.length) console.log(`[engine] applied migrations: ${applied.join(', ')}`);
+    if (applied.length) log.info(`applied migrations: ${applied.join(', ')}`);
 
+    let workerState: (() => string) | undefined;
     if (parts.worker) {
-      if (config.worker.metricsAddress) {
-        Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress: config.worker.metricsAddress } } } });
-        console.log(`[engine] worker metrics (Prometheus) on http://${config.worker.metricsAddress}/metrics`);
-      }
       const wc = await connectWorkerConnection();
       stops.push(() => wc.connection.close());
       // Letters and notifications go to the configured gateway, or wait in the PostgreSQL outbox.
@@ -73,10 +79,11 @@ export async function startEngine(
           ...(config.worker.maxConcurrentActivities ? { maxConcurrentActivities: config.worker.maxConcurrentActivities } : {}),
           ...(gateway ? { channels: { letters: gateway, notify: gateway } } : {}),
         },
-        (e) => console.error('[engine] worker stopped with an error', e),
+        (e) => log.error({ err: e }, 'worker stopped with an error'),
       );
       stops.push(() => worker.stop().catch(() => undefined));
-      console.log(`[engine] worker polling task queue "${config.taskQueue}" in namespace "${namespace}"`);
+      workerState = () => worker.worker.getState();
+      log.info(`worker polling task queue "${config.taskQueue}" in namespace "${namespace}"`);
     }
 
     let apiUrl: string | undefined;
@@ -89,17 +96,42 @@ export async function startEngine(
           webhookRateLimit: config.webhookRateLimit,
           ...(config.webhookSecret ? { webhookSecret: config.webhookSecret } : {}),
           ...(codec ? { codec: { codec, corsOrigins: config.codec.corsOrigins, ...uiTokenOf(config) } } : {}),
+          metrics: {
+            ...(workerState ? { workerState } : {}),
+            ...(workerState && config.worker.metricsAddress ? { sdkMetricsUrl: `http://${config.worker.metricsAddress}/metrics` } : {}),
+          },
         },
-        { port: config.apiPort, logger: createLogger(config.logLevel) },
+        { port: config.apiPort, logger: log },
       );
       stops.push(api.stop);
       apiUrl = api.url;
-      console.log(`[engine] API listening on ${apiUrl}`);
+      log.info(`API listening on ${apiUrl}`);
     }
     return { apiUrl, stop };
   } catch (e) {
     await stop();
     throw e;
+  }
+}
+
+/**
+ * The Temporal runtime of this process: the SDK's logs into the engine's pino stream (core's from WARN),
+ * and its Prometheus metrics on RECOUP_METRICS_ADDRESS. Once per process, before any connection.
+ */
+function installRuntime(config: Config, parts: { worker: boolean }, log: Logger): void {
+  const metrics = parts.worker && config.worker.metricsAddress ? config.worker.metricsAddress : undefined;
+  try {
+    Runtime.install({
+      logger: new PinoSdkLogger(log.child({ component: 'temporal' })),
+      telemetryOptions: {
+        logging: { filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }), forward: {} },
+        ...(metrics ? { metrics: { prometheus: { bindAddress: metrics } } } : {}),
+      },
+    });
+    if (metrics) log.info(`worker metrics (Prometheus) on http://${metrics}/metrics; the API's /metrics includes them`);
+  } catch (e) {
+    // Already installed in this process (an embedding program's): keep it.
+    log.warn(`the Temporal runtime was installed already: ${(e as Error).message}`);
   }
 }
 

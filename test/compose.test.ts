@@ -181,6 +181,29 @@ describe('docker-compose.yml', () => {
     expect(api.codec.corsOrigins).toContain(`http://localhost:${uiPort}`);
   });
 
+  it('Prometheus scrapes the API and the worker where they serve metrics; Grafana gets the dashboard', () => {
+    const prom = parse(readFileSync(path.join(ROOT, 'ops', 'prometheus.yml'), 'utf8')) as {
+      scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[];
+    };
+    const targets = Object.fromEntries(prom.scrape_configs.map((c) => [c.job_name, c.static_configs.flatMap((s) => s.targets)]));
+    expect(targets['recoup-api']).toEqual([`api:${loadConfig(envOf('api')).apiPort}`]);
+    const workerMetrics = loadConfig(envOf('worker')).worker.metricsAddress;
+    expect(workerMetrics, 'worker: RECOUP_METRICS_ADDRESS').toMatch(/^0\.0\.0\.0:\d+$/);
+    expect(targets['recoup-worker']).toEqual([`worker:${workerMetrics!.split(':')[1]}`]);
+    for (const name of ['prometheus', 'grafana']) {
+      for (const v of service(name).volumes ?? []) {
+        const source = typeof v === 'string' ? v.split(':')[0]! : v.source!;
+        if (source.startsWith('./')) expect(existsSync(path.join(ROOT, source)), `${name} mounts ${source}`).toBe(true);
+      }
+    }
+    // Every Recoup metric the dashboard plots is one the API defines.
+    const dashboard = readFileSync(path.join(ROOT, 'docs', 'grafana-dashboard.json'), 'utf8');
+    const defined = readFileSync(path.join(ROOT, 'api', 'metrics.ts'), 'utf8');
+    const used = new Set([...dashboard.matchAll(/\b(recoup_[a-z_]+?)(?:_bucket)?\b/g)].map((m) => m[1]!));
+    expect(used.size).toBeGreaterThan(5);
+    for (const m of used) if (!m.startsWith('recoup_process_')) expect(defined, `dashboard metric ${m}`).toContain(`'${m}'`);
+  });
+
   it('worker and api agree on the Temporal address, namespace and task queue', () => {
     const [worker, api] = APP_SERVICES.map((n) => envOf(n));
     for (const key of ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'RECOUP_TASK_QUEUE', 'DATABASE_URL']) {

@@ -70,6 +70,11 @@ export async function startStack(
         corsOrigins: opts.codecServer?.corsOrigins ?? [],
         ...(opts.codecServer?.uiToken ? { uiToken: opts.codecServer.uiToken } : {}),
       },
+      // As the engine wires a worker in the API's process: its state, and the SDK's metrics (test/setup-runtime.ts).
+      metrics: {
+        workerState: () => worker.worker.getState(),
+        ...(process.env.RECOUP_TEST_SDK_METRICS_URL ? { sdkMetricsUrl: process.env.RECOUP_TEST_SDK_METRICS_URL } : {}),
+      },
     },
     { port: opts.apiPort ?? 0, host: '127.0.0.1', logger: createLogger('warn') },
   );

@@ -19,7 +19,7 @@ export function opsRoutes(d: ApiDeps) {
       method: 'get',
       path: '/readyz',
       tag: 'operations',
-      summary: 'Readiness: Temporal and PostgreSQL answer',
+      summary: 'Readiness: Temporal and PostgreSQL answer (and the worker in this process, if any, is running)',
       access: 'public',
       responses: { 200: { description: 'Ready', schema: Health }, 503: { description: 'Not ready', schema: Health } },
       async handler() {
@@ -29,11 +29,14 @@ export function opsRoutes(d: ApiDeps) {
           within(d.client.workflowService.getSystemInfo({})),
           within(d.sql`select 1`),
         ]);
-        const checks = {
+        const checks: Record<string, string> = {
           temporal: temporal.status === 'fulfilled' ? 'ok' : 'unreachable',
           postgres: postgres.status === 'fulfilled' ? 'ok' : 'unreachable',
         };
-        const ok = checks.temporal === 'ok' && checks.postgres === 'ok';
+        // A worker in this process (npm start) must be polling too.
+        const worker = d.metrics?.workerState?.();
+        if (worker !== undefined) checks.worker = worker === 'RUNNING' ? 'ok' : worker.toLowerCase();
+        const ok = Object.values(checks).every((c) => c === 'ok');
         return { status: ok ? 200 : 503, body: { ok, checks } };
       },
     }),
