@@ -47,6 +47,10 @@ export default defineConfig({
     // Polls wait for a worker on a busy machine: a second is too little under load, and a poll
     // that is still wrong after ten is a failure, not a slow pass.
     expect: { poll: { timeout: 10_000 } },
+    // postgres.js's write after a closed connection (db/index.ts, surviveClosedConnectionWrites): the
+    // engine lets exactly that one pass when PostgreSQL goes away; so do the tests that stop it.
+    onUnhandledError: (e) =>
+      !(/reading 'write'/.test(e.message ?? '') && /nextWrite[\s\S]*postgres[\\/]src[\\/]connection\.js/.test(e.stack ?? '')),
     projects: [
       {
         extends: true,
@@ -63,7 +67,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, ...UNIT],
+          exclude: [...configDefaults.exclude, ...UNIT, 'test/faults/**'],
           globalSetup: ['test/global-setup.ts'],
           setupFiles: ['test/setup-runtime.ts'],
           // Workflow tests start workers and real servers: give them room, and run files one at a time
@@ -72,6 +76,21 @@ export default defineConfig({
           hookTimeout: 120_000,
           fileParallelism: false,
           sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // Faults survived: processes killed, servers restarted, PostgreSQL stopped (`npm run test:faults`;
+          // `npm test` runs them last). Each file brings up what it kills.
+          name: 'faults',
+          include: ['test/faults/**/*.test.ts'],
+          globalSetup: ['test/global-setup.ts'],
+          setupFiles: ['test/setup-runtime.ts'],
+          testTimeout: 600_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+          sequence: { groupOrder: 2 },
         },
       },
     ],

@@ -27,6 +27,23 @@ export function parseOr400<T extends z.ZodType>(schema: T, value: unknown, where
 }
 
 /** Temporal's errors in HTTP terms: not found 404, already started or closed 409, update rejected 422. */
+/** postgres.js's and the OS's codes for a server that is down, restarting or gone. */
+const LEDGER_DOWN = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'CONNECT_TIMEOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+]);
+const GRPC_DEADLINE_EXCEEDED = 4;
+const GRPC_UNAVAILABLE = 14;
+
 export function toProblem(err: unknown): HttpProblem {
   if (err instanceof HttpProblem) return err;
   if (err instanceof WorkflowNotFoundError) return new HttpProblem(404, 'Not found', 'no case for that account');
@@ -37,6 +54,17 @@ export function toProblem(err: unknown): HttpProblem {
     return new HttpProblem(422, 'Rejected by the case', cause?.message ?? err.message);
   }
   const message = err instanceof Error ? err.message : '';
+  const code = (err as { code?: unknown })?.code;
+  // PostgreSQL down or restarting: the ledger (and the API keys in it) cannot be read; try again.
+  if (typeof code === 'string' && LEDGER_DOWN.has(code)) {
+    return new HttpProblem(503, 'Ledger unavailable', 'PostgreSQL is not answering; nothing was changed, try again shortly');
+  }
+  // Temporal unreachable, or a case that did not answer in time (a busy worker): try again.
+  if (code === GRPC_UNAVAILABLE || code === GRPC_DEADLINE_EXCEEDED || (err as Error)?.name === 'ServiceError') {
+    const grpc = (err as { cause?: { code?: unknown } }).cause?.code ?? code;
+    if (grpc === GRPC_UNAVAILABLE || grpc === GRPC_DEADLINE_EXCEEDED)
+      return new HttpProblem(503, 'Temporal unavailable', 'the case engine did not answer in time; try again shortly');
+  }
   if (/workflow execution (is )?already completed/i.test(message)) return new HttpProblem(409, 'Case closed', 'the case is closed');
   const e = err as { type?: string; status?: number };
   if (e?.type === 'entity.parse.failed') return new HttpProblem(400, 'Invalid JSON', 'the body is not valid JSON');
@@ -49,11 +77,15 @@ export function toProblem(err: unknown): HttpProblem {
 export function problemHandler(log: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const p = toProblem(err);
-    if (p.status >= 500)
+    // A dependency down (503) is expected and says so; anything else at 5xx is a fault to look at.
+    if (p.status === 503)
+      log.warn({ requestId: (req as unknown as { id?: string }).id, err: { message: (err as Error)?.message } }, p.title);
+    else if (p.status >= 500)
       log.error(
         { requestId: (req as unknown as { id?: string }).id, err: { message: (err as Error)?.message, stack: (err as Error)?.stack } },
         'unexpected error',
       );
+    if (p.status === 503 && !res.get('retry-after')) res.set('Retry-After', '5');
     res
       .status(p.status)
       .type('application/problem+json')

@@ -85,12 +85,15 @@ export function createLogger(level: string, destination?: pino.DestinationStream
  * The path as logged: percent-decoded, so that masking sees "+86 138 1234 5678" and not
  * "+86%20138%201234%205678". A malformed escape elsewhere in the path must not keep the rest encoded.
  */
-function loggedPath(path: string): string {
+export function loggedPath(path: string): string {
+  let decoded: string;
   try {
-    return decodeURIComponent(path);
+    decoded = decodeURIComponent(path);
   } catch {
-    return path.replace(/%([0-7][0-9A-Fa-f])/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+    decoded = path.replace(/%([0-7][0-9A-Fa-f])/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
   }
+  // The Temporal UI's codec path is a secret (RECOUP_CODEC_UI_TOKEN): whoever has it reads every case.
+  return decoded.replace(/^(\/v1\/codec\/ui\/)[^/]+/, '$1***');
 }
 
 /** A request id (taken from X-Request-Id when sane, else new) on every request, response and log line. */

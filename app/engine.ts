@@ -5,7 +5,7 @@ import { makeTelemetryFilterString, Runtime } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createHttpProvider } from '../activities/channels/index';
 import { createLogger } from '../api/logging';
-import { connectDb, type Sql } from '../db/index';
+import { connectDb, surviveClosedConnectionWrites, type Sql } from '../db/index';
 import { migrate } from '../db/migrate';
 import { codecFromConfig, CodecKeyError } from '../shared/codec';
 import { ConfigError, loadConfig, type Config } from '../shared/config';
@@ -39,6 +39,7 @@ export async function startEngine(
     for (const s of stops.reverse()) await s().catch((e: unknown) => log.error({ err: e }, 'stop failed'));
   };
   try {
+    surviveClosedConnectionWrites((m) => log.warn(m));
     installRuntime(config, parts, log);
     const codec = codecFromConfig(config.codec);
     if (codec) log.info(`payloads encrypted (AES-256-GCM), active key "${codec.activeKeyId}"`);

@@ -26,6 +26,33 @@ export function connectDb(url: string, options: { max?: number } = {}): Sql {
   });
 }
 
+/**
+ * postgres.js 3.4.9 can throw from a timer when PostgreSQL goes away: a small write it deferred with
+ * setImmediate runs after the connection closed, and `socket.write` on null escapes every try/catch as
+ * an uncaught TypeError that would end the process (porsager/postgres#1154, #1208; unfixed upstream).
+ * By then the connection has rejected its queries (CONNECTION_CLOSED) and the pool reconnects, so the
+ * write is moot: this lets exactly that error pass with a warning, and leaves every other uncaught
+ * error to end the process as before. Installed once per process by the engine (and the tests).
+ */
+export function surviveClosedConnectionWrites(warn: (message: string) => void): void {
+  if (guarded) return;
+  guarded = true;
+  process.on('uncaughtException', (err) => {
+    const closedWrite =
+      err instanceof TypeError &&
+      /reading 'write'/.test(err.message) &&
+      /nextWrite[\s\S]*postgres[\\/]src[\\/]connection\.js/.test(err.stack ?? '');
+    if (closedWrite) {
+      warn('PostgreSQL connection closed under a pending write (postgres.js): the pool reconnects');
+      return;
+    }
+    // Node's own behaviour for any other uncaught error: print it and exit.
+    console.error(err);
+    process.exit(1);
+  });
+}
+let guarded = false;
+
 /** A connection pool or a transaction: what a query helper accepts. */
 export type Db = Sql | postgres.TransactionSql<{ bigint: number }>;
 

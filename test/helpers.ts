@@ -40,11 +40,13 @@ export async function startStack(
     temporalAddress?: string;
     /** Default: a free one. */
     apiPort?: number;
+    /** Default: the shared test database. */
+    databaseUrl?: string;
   } = {},
 ): Promise<Stack> {
   const address = opts.temporalAddress ?? inject('temporalAddress');
   const namespace = inject('temporalNamespace');
-  const sql = connectDb(inject('databaseUrl'));
+  const sql = connectDb(opts.databaseUrl ?? inject('databaseUrl'));
   const codec = opts.codec ?? testCodec();
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace, dataConverter: dataConverterFor(codec) });
@@ -93,7 +95,7 @@ export async function startStack(
       await worker.stop();
       await nativeConnection.close();
       await connection.close();
-      await sql.end();
+      await sql.end({ timeout: 5 });
     },
   };
 }

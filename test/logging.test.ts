@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createLogger, maskPii } from '../api/logging';
+import { createLogger, loggedPath, maskPii } from '../api/logging';
 
 /** What the API's logger writes, parsed: one object per line. */
 function capture() {
@@ -31,6 +31,13 @@ describe('the API log masks PII by field', () => {
     expect(r!.path).toBe('/v1/cases/*************5678');
     expect(r!.err).toMatchObject({ message: 'no debtor **************1234 at *******5678' });
     expect(r!.msg).toBe('call ***********0100 now');
+  });
+
+  it("withholds the Temporal UI's codec token from a logged path", () => {
+    const token = 'AxkvCuQarYeZW9Jdxwb6wRa8PMLGOwl_';
+    expect(loggedPath(`/v1/codec/ui/${token}/decode`)).toBe('/v1/codec/ui/***/decode');
+    expect(loggedPath(`/v1/codec/ui/${token}`)).toBe('/v1/codec/ui/***');
+    expect(loggedPath('/v1/codec/decode')).toBe('/v1/codec/decode');
   });
 
   it('maskPii leaves digits inside identifiers alone', () => {
