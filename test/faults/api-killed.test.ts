@@ -156,6 +156,7 @@ it('applies every payment exactly once across an API killed mid-burst and the pr
   expect(receipts).toEqual([{ status: 'applied', n: payments.length }]);
   console.log(
     `[faults] API killed mid-burst: ${CASES} cases, ${payments.length} payments; answered 2xx before the kill ${delivered.length}, ` +
-      `not answered ${undelivered.length} (retried until applied); ledger rows per payment id: 1; duplicates: 0; receipts applied: ${payments.length}`,
+      `not answered ${undelivered.length} (retried until applied); ledger rows per payment id: 1; duplicates: 0; ` +
+      `receipts applied: ${payments.length}`,
   );
 });

@@ -93,6 +93,7 @@ it('resumes all 100 open cases after the server is killed and restarted on its f
   const view = await getJson(`${s.apiUrl}/v1/cases/${accounts[CASES - 1]}`, s.keys.supervisor);
   expect(view.body).toMatchObject({ stage: 'open', paidMinor: 10_000, outstandingMinor: 290_000 });
   console.log(
-    `[faults] Temporal dev server killed and restarted: ${CASES} open cases; answered after the restart ${answered}, took a payment ${paid}, lost 0`,
+    `[faults] Temporal dev server killed and restarted: ${CASES} open cases; answered after the restart ${answered}, ` +
+      `took a payment ${paid}, lost 0`,
   );
 });
