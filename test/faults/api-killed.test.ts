@@ -42,6 +42,7 @@ const startApi = async () => {
     RECOUP_WEBHOOK_RATE_LIMIT: '1000000',
     RECOUP_CODEC_KEYS: `f1=${key.toString('base64')}`,
   });
+  api = part; // afterAll kills it even if it never becomes healthy
   await untilHealthy(`http://127.0.0.1:${apiPort}/healthz`, part);
   return part;
 };
