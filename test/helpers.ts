@@ -8,6 +8,7 @@ import { createLogger } from '../api/logging';
 import { runCaseWorker, serveApi } from '../app/parts';
 import { connectDb, type Sql } from '../db/index';
 import { dataConverterFor, EncryptionCodec } from '../shared/codec';
+import { addDays, localDate } from '../shared/calendar';
 import { signBody } from '../shared/signature';
 
 export const WEBHOOK_SECRET = 'whsec_test_0123456789abcdef';
@@ -155,4 +156,29 @@ export function payByWebhook(apiUrl: string, accountId: string, paymentId: strin
     currency: 'CNY',
     paidAt: new Date().toISOString(),
   });
+}
+
+/**
+ * Opens a case through the API (202, else it throws with the answer): one instalment due yesterday in
+ * the debtor's zone (Asia/Shanghai unless the debtor says otherwise). Resolves to the started run.
+ */
+export async function openCaseByApi(
+  s: Pick<Stack, 'apiUrl' | 'keys'>,
+  accountId: string,
+  o: { amountMinor: number; debtor?: Record<string, unknown>; guarantors?: unknown[] },
+): Promise<{ workflowId: string; runId: string }> {
+  const timeZone = (o.debtor?.timeZone as string | undefined) ?? 'Asia/Shanghai';
+  const r = await postJson(
+    `${s.apiUrl}/v1/missed-payments`,
+    {
+      accountId,
+      debtor: { name: '测试债务人', phones: ['+86 139 0000 0000'], timeZone, ...o.debtor },
+      ...(o.guarantors ? { guarantors: o.guarantors } : {}),
+      dueDate: addDays(localDate(Date.now(), timeZone), -1),
+      amountDue: { amountMinor: o.amountMinor, currency: 'CNY' },
+    },
+    s.keys.admin,
+  );
+  if (r.status !== 202) throw new Error(`intake of ${accountId}: ${r.status} ${JSON.stringify(r.body)}`);
+  return { workflowId: r.body.workflowId as string, runId: r.body.runId as string };
 }

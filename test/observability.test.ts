@@ -4,8 +4,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../api/logging';
 import { PinoSdkLogger } from '../app/sdk-logger';
-import { addDays, localDate } from '../shared/calendar';
-import { getJson, payByWebhook, postJson, startStack, uniqueAccountId, type Stack } from './helpers';
+import { getJson, openCaseByApi, payByWebhook, type Stack, startStack, uniqueAccountId } from './helpers';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -31,18 +30,7 @@ describe('GET /metrics', () => {
     const openedBefore = sample(before, 'recoup_cases_opened_total') ?? 0;
 
     const accountId = uniqueAccountId('MET');
-    const TZ = 'Asia/Shanghai';
-    const intake = await postJson(
-      `${stack.apiUrl}/v1/missed-payments`,
-      {
-        accountId,
-        debtor: { name: '测试', timeZone: TZ, phones: ['+86 139 0000 0009'] },
-        dueDate: addDays(localDate(Date.now(), TZ), -1),
-        amountDue: { amountMinor: 50_000, currency: 'CNY' },
-      },
-      stack.keys.admin,
-    );
-    expect(intake.status).toBe(202);
+    await openCaseByApi(stack, accountId, { amountMinor: 50_000 });
     await expect.poll(async () => (await stack.sql`select 1 from cases where account_id = ${accountId}`).length).toBe(1);
     expect((await payByWebhook(stack.apiUrl, accountId, `${accountId}-p`, 10_000)).body).toEqual({ applied: true });
 

@@ -8,15 +8,13 @@ import puppeteer, { type Browser } from 'puppeteer-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startTemporalDevServer, type DevServer } from '../dev/temporal-dev-server';
 import { PROJECT_ROOT, toolPaths } from '../dev/tools';
-import { addDays, localDate } from '../shared/calendar';
-import { postJson, startStack, uniqueAccountId, type Stack } from './helpers';
+import { openCaseByApi, type Stack, startStack, uniqueAccountId } from './helpers';
 import { freePort } from './ports';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const TOKEN = 'ui-test-token-0123456789abcdefghijklmnop';
 const NAME = '东方明珠';
 const SHOTS = path.join(PROJECT_ROOT, '.data', 'screenshots');
-const TZ = 'Asia/Shanghai';
 
 let dataDir: string;
 let server: DevServer | undefined;
@@ -86,18 +84,7 @@ async function openCasePage(workflowId: string, runId: string, tab: string, shot
 
 it('shows the decoded debtor name and current details with the codec endpoint, ciphertext without it', async () => {
   const accountId = uniqueAccountId('UI');
-  const intake = await postJson(
-    `${stack!.apiUrl}/v1/missed-payments`,
-    {
-      accountId,
-      debtor: { name: NAME, timeZone: TZ, phones: ['+86 136 5555 0000'] },
-      dueDate: addDays(localDate(Date.now(), TZ), -1),
-      amountDue: { amountMinor: 800_000, currency: 'CNY' },
-    },
-    stack!.keys.admin,
-  );
-  expect(intake.status, JSON.stringify(intake.body)).toBe(202);
-  const { workflowId, runId } = intake.body as { workflowId: string; runId: string };
+  const { workflowId, runId } = await openCaseByApi(stack!, accountId, { amountMinor: 800_000, debtor: { name: NAME } });
   await expect
     .poll(async () => (await stack!.sql`select 1 from cases where account_id = ${accountId}`).length, { timeout: 20_000 })
     .toBe(1);

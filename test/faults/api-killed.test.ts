@@ -4,14 +4,12 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { addDays, localDate } from '../../shared/calendar';
 import { EncryptionCodec } from '../../shared/codec';
 import { caseStateQuery } from '../../shared/messages';
-import { postJson, postSignedWebhook, startStack, uniqueAccountId, WEBHOOK_SECRET, type Stack } from '../helpers';
+import { openCaseByApi, postSignedWebhook, type Stack, startStack, uniqueAccountId, WEBHOOK_SECRET } from '../helpers';
 import { freePort } from '../ports';
 import { spawnPart, type Part } from './processes';
 
-const TZ = 'Asia/Shanghai';
 const CASES = 20;
 const PER_CASE = 10;
 const AMOUNT = 1_000;
@@ -66,17 +64,7 @@ it('applies every payment exactly once across an API killed mid-burst and the pr
   const accounts: string[] = [];
   for (let i = 0; i < CASES; i++) {
     const accountId = uniqueAccountId('KILL');
-    const r = await postJson(
-      `${stack.apiUrl}/v1/missed-payments`,
-      {
-        accountId,
-        debtor: { name: '韩梅梅', timeZone: TZ, phones: ['+86 137 0000 0001'] },
-        dueDate: addDays(localDate(Date.now(), TZ), -1),
-        amountDue: { amountMinor: 1_000_000, currency: 'CNY' },
-      },
-      stack.keys.admin,
-    );
-    expect(r.status).toBe(202);
+    await openCaseByApi(stack, accountId, { amountMinor: 1_000_000, debtor: { name: '韩梅梅' } });
     accounts.push(accountId);
   }
   await expect
@@ -111,7 +99,7 @@ it('applies every payment exactly once across an API killed mid-burst and the pr
   await killed;
   const delivered = payments.filter((p) => status.get(p.paymentId)! >= 200 && status.get(p.paymentId)! < 300);
   const undelivered = payments.filter((p) => !delivered.includes(p));
-  expect(delivered.length).toBeGreaterThanOrEqual(payments.length / 3);
+  expect(delivered.length).toBeGreaterThanOrEqual(Math.floor(payments.length / 3));
   expect(undelivered.length).toBeGreaterThan(0);
 
   // Every payment that got a 2xx is in the ledger already.

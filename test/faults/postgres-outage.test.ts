@@ -8,11 +8,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startEmbeddedPostgres, type EmbeddedDb } from '../../db/embedded';
 import { connectDb } from '../../db/index';
 import { migrate } from '../../db/migrate';
-import { addDays, localDate } from '../../shared/calendar';
-import { getJson, payByWebhook, postJson, startStack, uniqueAccountId, type Stack } from '../helpers';
+import { getJson, openCaseByApi, payByWebhook, type Stack, startStack, uniqueAccountId } from '../helpers';
 import { freePort } from '../ports';
 
-const TZ = 'Asia/Shanghai';
 const CASES = 10;
 const OUTAGE_MS = 60_000;
 
@@ -44,18 +42,11 @@ it('survives PostgreSQL stopped for 60 s mid-opening: retried, nothing lost or d
   // The cases are accepted (Temporal has them) and the database goes away before their first writes land.
   await Promise.all(
     accounts.map(async (accountId) => {
-      const r = await postJson(
-        `${s.apiUrl}/v1/missed-payments`,
-        {
-          accountId,
-          debtor: { name: '王芳', timeZone: TZ, phones: ['+86 135 0000 0003'] },
-          guarantors: [{ id: 'G1', name: '赵强', phones: ['+86 135 0000 0004'] }],
-          dueDate: addDays(localDate(Date.now(), TZ), -1),
-          amountDue: { amountMinor: 200_000, currency: 'CNY' },
-        },
-        s.keys.admin,
-      );
-      expect(r.status, JSON.stringify(r.body)).toBe(202);
+      await openCaseByApi(s, accountId, {
+        amountMinor: 200_000,
+        debtor: { name: '王芳' },
+        guarantors: [{ id: 'G1', name: '赵强', phones: ['+86 135 0000 0004'] }],
+      });
     }),
   );
   await db!.stop();

@@ -6,11 +6,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startTemporalDevServer, type DevServer } from '../../dev/temporal-dev-server';
 import { toolPaths } from '../../dev/tools';
-import { addDays, localDate } from '../../shared/calendar';
-import { getJson, payByWebhook, postJson, startStack, uniqueAccountId, type Stack } from '../helpers';
+import { getJson, openCaseByApi, payByWebhook, type Stack, startStack, uniqueAccountId } from '../helpers';
 import { freePort } from '../ports';
 
-const TZ = 'Asia/Shanghai';
 const CASES = 100;
 
 let dataDir: string;
@@ -47,17 +45,7 @@ it('resumes all 100 open cases after the server is killed and restarted on its f
   const s = stack!;
   const accounts = Array.from({ length: CASES }, () => uniqueAccountId('RST'));
   await eachLimited(accounts, 8, async (accountId) => {
-    const r = await postJson(
-      `${s.apiUrl}/v1/missed-payments`,
-      {
-        accountId,
-        debtor: { name: '李雷', timeZone: TZ, phones: ['+86 136 0000 0002'] },
-        dueDate: addDays(localDate(Date.now(), TZ), -1),
-        amountDue: { amountMinor: 300_000, currency: 'CNY' },
-      },
-      s.keys.admin,
-    );
-    expect(r.status, JSON.stringify(r.body)).toBe(202);
+    await openCaseByApi(s, accountId, { amountMinor: 300_000, debtor: { name: '李雷' } });
   });
   await expect
     .poll(async () => (await s.sql`select 1 from cases where account_id in ${s.sql(accounts)}`).length, { timeout: 60_000 })
