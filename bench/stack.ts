@@ -270,7 +270,13 @@ export async function startStack(opts: { maxCachedWorkflows?: number; encryption
     const cache = opts.maxCachedWorkflows !== undefined ? { RECOUP_MAX_CACHED_WORKFLOWS: String(opts.maxCachedWorkflows) } : {};
     const children = [
       // As `npm run worker` and the image start it: the main heap bounded, two malloc arenas (docs/operations.md, "Sizing").
-      spawnChild('worker', ['worker/main.ts'], { ...base, ...WORKER_PROCESS_ENV, RECOUP_METRICS_ADDRESS: metricsAddress, ...cache }, dir),
+      // LOG_LEVEL info for its start-up lines (it logs nothing per task at info); the API stays at error.
+      spawnChild(
+        'worker',
+        ['worker/main.ts'],
+        { ...base, ...WORKER_PROCESS_ENV, LOG_LEVEL: 'info', RECOUP_METRICS_ADDRESS: metricsAddress, ...cache },
+        dir,
+      ),
       spawnChild(
         'api',
         ['api/main.ts'],
@@ -289,7 +295,7 @@ export async function startStack(opts: { maxCachedWorkflows?: number; encryption
     await Promise.all([
       worker.waitForLine(/worker polling task queue/, READY_TIMEOUT_MS),
       rawWorker.waitForLine(/raw worker polling/, READY_TIMEOUT_MS),
-      api.waitForLine(/API listening/, READY_TIMEOUT_MS).then(() => untilReady(`${apiUrl}/readyz`, api)),
+      untilReady(`${apiUrl}/readyz`, api),
     ]);
 
     const json = { 'content-type': 'application/json' };
