@@ -1,3 +1,4 @@
+import { isClosedConnectionWrite } from './db/index';
 import { readFileSync } from 'node:fs';
 import { configDefaults, defineConfig } from 'vitest/config';
 
@@ -49,8 +50,7 @@ export default defineConfig({
     expect: { poll: { timeout: 10_000 } },
     // postgres.js's write after a closed connection (db/index.ts, surviveClosedConnectionWrites): the
     // engine lets exactly that one pass when PostgreSQL goes away; so do the tests that stop it.
-    onUnhandledError: (e) =>
-      !(/reading 'write'/.test(e.message ?? '') && /nextWrite[\s\S]*postgres[\\/]src[\\/]connection\.js/.test(e.stack ?? '')),
+    onUnhandledError: (e) => !isClosedConnectionWrite(e),
     projects: [
       {
         extends: true,

@@ -26,7 +26,6 @@ export function parseOr400<T extends z.ZodType>(schema: T, value: unknown, where
   return r.data;
 }
 
-/** Temporal's errors in HTTP terms: not found 404, already started or closed 409, update rejected 422. */
 /** postgres.js's and the OS's codes for a server that is down, restarting or gone. */
 const LEDGER_DOWN = new Set([
   'ECONNREFUSED',
@@ -44,6 +43,10 @@ const LEDGER_DOWN = new Set([
 const GRPC_DEADLINE_EXCEEDED = 4;
 const GRPC_UNAVAILABLE = 14;
 
+/**
+ * Temporal's errors in HTTP terms: not found 404, already started or closed 409, update rejected 422;
+ * PostgreSQL or Temporal unavailable 503.
+ */
 export function toProblem(err: unknown): HttpProblem {
   if (err instanceof HttpProblem) return err;
   if (err instanceof WorkflowNotFoundError) return new HttpProblem(404, 'Not found', 'no case for that account');

@@ -38,11 +38,7 @@ export function surviveClosedConnectionWrites(warn: (message: string) => void): 
   if (guarded) return;
   guarded = true;
   process.on('uncaughtException', (err) => {
-    const closedWrite =
-      err instanceof TypeError &&
-      /reading 'write'/.test(err.message) &&
-      /nextWrite[\s\S]*postgres[\\/]src[\\/]connection\.js/.test(err.stack ?? '');
-    if (closedWrite) {
+    if (err instanceof TypeError && isClosedConnectionWrite(err)) {
       warn('PostgreSQL connection closed under a pending write (postgres.js): the pool reconnects');
       return;
     }
@@ -52,6 +48,11 @@ export function surviveClosedConnectionWrites(warn: (message: string) => void): 
   });
 }
 let guarded = false;
+
+/** That postgres.js error: `socket.write` on null from its deferred `nextWrite`. */
+export function isClosedConnectionWrite(err: { message?: string; stack?: string }): boolean {
+  return /reading 'write'/.test(err.message ?? '') && /nextWrite[\s\S]*postgres[\\/]src[\\/]connection\.js/.test(err.stack ?? '');
+}
 
 /** A connection pool or a transaction: what a query helper accepts. */
 export type Db = Sql | postgres.TransactionSql<{ bigint: number }>;
