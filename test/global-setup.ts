@@ -32,11 +32,18 @@ export default async function setup(project: TestProject) {
       ip: '127.0.0.1',
     },
   });
-  // Every run gets its own empty ledger on a free port, so two runs never share a server.
+  // Every run gets its own empty ledger on a free port, so two runs never share a server; and every
+  // project of a run its own directory: `npm test` sets up the integration and the faults projects in
+  // one process, and a second cluster made in the first one's directory (a temporary cluster starts by
+  // emptying it) takes its lock file, so the first server shuts itself down a minute later.
   const database = process.env.DATABASE_URL
     ? Promise.resolve(undefined)
     : freePort().then((port) =>
-        startEmbeddedPostgres({ dataDir: path.join(PROJECT_ROOT, '.data', `test-pg-${process.pid}`), port, temporary: true }),
+        startEmbeddedPostgres({
+          dataDir: path.join(PROJECT_ROOT, '.data', `test-pg-${process.pid}-${project.name}`),
+          port,
+          temporary: true,
+        }),
       );
   const [t, d] = await Promise.allSettled([temporal, database]);
   if (t.status === 'rejected' || d.status === 'rejected') {
@@ -74,7 +81,7 @@ async function removeDeadRunsData(): Promise<void> {
   const dir = path.join(PROJECT_ROOT, '.data');
   const names = await readdir(dir).catch(() => [] as string[]);
   for (const name of names) {
-    const pid = Number(/^test-pg-(\d+)$/.exec(name)?.[1]);
+    const pid = Number(/^test-pg-(\d+)(?:-[\w-]+)?$/.exec(name)?.[1]);
     if (!pid || pid === process.pid) continue;
     try {
       process.kill(pid, 0);
