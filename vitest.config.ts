@@ -18,6 +18,7 @@ const UNIT = [
   'test/logging-fields.test.ts',
   'test/logging.test.ts',
   'test/money.test.ts',
+  'test/treatments-core.test.ts',
 ];
 
 // A unit file that reached for the shared servers would fail on a missing inject() (or start its own):

@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import type { Db, Sql } from '../db/index';
+import { atomically, type Db } from '../db/index';
 import type { CaseRef } from '../shared/activities';
 import { ErrorTypes } from '../shared/errors';
 
@@ -11,9 +11,12 @@ export async function audit(sql: Tx, actor: string, action: string, ref: CaseRef
             values (${ref.at}, ${actor}, ${action}, ${ref.caseKey}, ${ref.accountId}, ${sql.json(detail as never)})`;
 }
 
-/** An audit row for an activity with no row of its own to key on: written once per idempotency key. */
-export async function auditOnce(sql: Sql, actor: string, action: string, ref: CaseRef, detail: object = {}): Promise<void> {
-  await sql.begin(async (tx) => {
+/**
+ * An audit row for an activity with no row of its own to key on: written once per idempotency key. In
+ * its own transaction, or in the ledger batch's (a transaction has no `begin`: db/index.ts atomically).
+ */
+export async function auditOnce(sql: Db, actor: string, action: string, ref: CaseRef, detail: object = {}): Promise<void> {
+  await atomically(sql, async (tx) => {
     await tx`select pg_advisory_xact_lock(hashtext(${ref.idempotencyKey}))`;
     const [known] = await tx`select 1 from audit_log where case_key = ${ref.caseKey} and detail->>'key' = ${ref.idempotencyKey}`;
     if (!known) await audit(tx, actor, action, ref, { key: ref.idempotencyKey, ...detail });

@@ -198,10 +198,12 @@ export function createContactActivities({ sql }: { sql: Sql }): ContactActivitie
           values (${`${req.idempotencyKey}:attempt`}, ${req.caseKey}, ${req.accountId}, 'visit', 'debtor', 'placed', ${req.description},
                   ${officer?.officer_id ?? 'unassigned'}, ${req.at})`;
         if (req.costMinor > 0) {
-          await tx`insert into case_costs (idempotency_key, case_key, account_id, kind, amount_minor, currency, description, incurred_at)
+          // Recoverable when the case charged it to the debt's fees part (req.feeMinor).
+          await tx`insert into case_costs (idempotency_key, case_key, account_id, kind, amount_minor, currency, description, incurred_at,
+                                           recoverable)
                    values (${`${req.idempotencyKey}:cost`}, ${req.caseKey}, ${req.accountId}, 'field-visit', ${req.costMinor},
                            ${req.currency},
-                           ${`visit#${row!.id}: ${req.stepId} day ${req.day}`}, ${req.at})`;
+                           ${`visit#${row!.id}: ${req.stepId} day ${req.day}`}, ${req.at}, ${(req.feeMinor ?? 0) > 0})`;
         }
         await audit(tx, 'case-workflow', 'visit-planned', req, {
           visit: row!.id,

@@ -6,6 +6,7 @@ import { createContactActivities } from './contact';
 import { createLegalActivities } from './legal';
 import { createLedgerActivities } from './ledger';
 import { createNoticeActivities } from './notices';
+import { createTreatmentActivities } from './treatments';
 
 export interface ActivityDeps {
   sql: Sql;
@@ -23,15 +24,19 @@ export function createActivities(deps: ActivityDeps): CaseActivities {
     ...createContactActivities(deps),
     ...createNoticeActivities({ sql: deps.sql, letters }),
     ...createLegalActivities({ sql: deps.sql, letters, notify }),
+    ...createTreatmentActivities(deps),
   };
   /** The ledger's writes, on a transaction (their own transactions become savepoints: db/index.ts atomically). */
   const writeOn = async (tx: Sql, writes: LedgerWrite[]) => {
-    const inTx = { ...createLedgerActivities({ sql: tx }), ...createContactActivities({ sql: tx }) };
     const legal = createLegalActivities({ sql: tx, letters, notify });
-    for (const w of writes) {
-      const fn = (w.fn === 'recordLegalEvent' ? legal.recordLegalEvent : inTx[w.fn]) as (arg: unknown) => Promise<unknown>;
-      await fn(w.arg);
-    }
+    const inTx: Pick<CaseActivities, LedgerWrite['fn']> = {
+      ...createLedgerActivities({ sql: tx }),
+      ...createContactActivities({ sql: tx }),
+      ...createTreatmentActivities({ sql: tx }),
+      recordLegalEvent: legal.recordLegalEvent,
+      recordWriteOff: legal.recordWriteOff,
+    };
+    for (const w of writes) await (inTx[w.fn] as (arg: unknown) => Promise<unknown>)(w.arg);
   };
   const checkBatch = (writes: LedgerWrite[]) => {
     for (const w of writes) if (!BATCHED.has(w.fn)) throw ApplicationFailure.nonRetryable(`${w.fn} is not a ledger write`, 'InvalidInput');

@@ -62,10 +62,11 @@ export function createLedgerActivities({ sql }: { sql: Sql }): LedgerActivities 
         const [row] = await tx<{ id: number }[]>`
           insert into cases (case_key, idempotency_key, account_id, workflow_id, debtor_name, currency, first_due_date,
                              opening_minor, playbook_id, playbook_version, outstanding_minor, principal_minor, collector_id,
-                             opened_at)
+                             opened_at, credit_grade, segment)
           values (${o.caseKey}, ${o.idempotencyKey}, ${o.accountId}, ${o.workflowId}, ${o.debtorName}, ${o.currency},
                   ${o.firstMissed.dueDate}, ${o.firstMissed.amountMinor}, ${o.playbookId}, ${o.playbookVersion},
-                  ${o.firstMissed.amountMinor}, ${o.firstMissed.amountMinor}, ${o.collectorId ?? null}, ${o.openedAt})
+                  ${o.firstMissed.amountMinor}, ${o.firstMissed.amountMinor}, ${o.collectorId ?? null}, ${o.openedAt},
+                  ${o.situation?.creditGrade ?? null}, ${o.situation?.segment ?? null})
           returning id`;
         await tx`insert into credit_holds (account_id, case_key, reason, placed_at)
                  values (${o.accountId}, ${o.caseKey}, 'account overdue: no further supply or lending', ${o.at})`;
@@ -154,6 +155,9 @@ export function createLedgerActivities({ sql }: { sql: Sql }): LedgerActivities 
           broken_promises = ${p.brokenPromises}, treatment = ${p.treatment}, in_dispute = ${p.inDispute},
           next_action = ${p.nextAction ?? null}, next_action_at = ${p.nextActionAt ?? null},
           overdue_since = coalesce(${p.overdueSince ?? null}::timestamptz, overdue_since),
+          credit_grade = coalesce(${p.situation?.creditGrade ?? null}, credit_grade),
+          segment = coalesce(${p.situation?.segment ?? null}, segment),
+          funds = coalesce(${p.situation?.funds ?? null}, funds),
           projection_no = ${p.projectionNo}, projected_at = ${p.at}
         where case_key = ${p.caseKey} and projection_no < ${p.projectionNo}`;
     },
@@ -172,15 +176,25 @@ export function createLedgerActivities({ sql }: { sql: Sql }): LedgerActivities 
       });
     },
 
-    /** Closes the case and lifts its credit hold. */
+    /**
+     * Closes the case and lifts its credit hold, unless the closing keeps it (`liftHold: false`: written off,
+     * legal-closed, settled with something forgiven; a supervisor releases it). Absent: lifted (older cases).
+     */
     async recordCaseClosed(c: CaseClosing) {
+      const lift = c.liftHold !== false;
       await atomically(sql, async (tx) => {
         const closed = await tx`update cases set stage = ${c.stage}, closed_at = ${c.closedAt}, outstanding_minor = ${c.outstandingMinor}
                                 where case_key = ${c.caseKey} and closed_at is null returning id`;
-        await tx`update credit_holds set lifted_at = ${c.closedAt}, lift_reason = ${`case closed: ${c.stage}`}
-                 where case_key = ${c.caseKey} and lifted_at is null`;
+        if (lift)
+          await tx`update credit_holds set lifted_at = ${c.closedAt}, lift_reason = ${`case closed: ${c.stage}`}
+                   where case_key = ${c.caseKey} and lifted_at is null`;
         if (closed.length > 0)
-          await audit(tx, ACTOR, 'case-closed', c, { stage: c.stage, paidMinor: c.paidMinor, outstandingMinor: c.outstandingMinor });
+          await audit(tx, ACTOR, 'case-closed', c, {
+            stage: c.stage,
+            paidMinor: c.paidMinor,
+            outstandingMinor: c.outstandingMinor,
+            creditHold: lift ? 'lifted' : 'kept',
+          });
       });
     },
 

@@ -139,7 +139,7 @@ export function createLegalActivities({
       await tellSupervisors(
         r,
         r.subject,
-        `${r.subject} (reminder ${r.reminder}). Approve with the approveLegalReferral update or the API.`,
+        `${r.subject} (reminder ${r.reminder}). ${r.body ?? 'Approve with the approveLegalReferral update or the API.'}`,
       );
       await auditOnce(sql, 'case-workflow', 'supervisor-reminded', r, { subject: r.subject, reminder: r.reminder });
     },

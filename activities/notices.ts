@@ -179,9 +179,11 @@ export async function issueDocument(sql: Sql, letters: ChannelProvider, req: Ste
               'case-workflow', ${req.at})
       on conflict (idempotency_key) do nothing`;
     if (req.costMinor > 0) {
-      await tx`insert into case_costs (idempotency_key, case_key, account_id, kind, amount_minor, currency, description, incurred_at)
+      // Recoverable when the case charged it to the debt's fees part (req.feeMinor).
+      await tx`insert into case_costs (idempotency_key, case_key, account_id, kind, amount_minor, currency, description, incurred_at,
+                                       recoverable)
                values (${`${opts.idempotencyKey}:cost`}, ${req.caseKey}, ${req.accountId}, ${opts.kind}, ${req.costMinor}, ${c.currency},
-                       ${`${reference} by ${receipt.provider}`}, ${req.at})
+                       ${`${reference} by ${receipt.provider}`}, ${req.at}, ${(req.feeMinor ?? 0) > 0})
                on conflict (idempotency_key) do nothing`;
     }
     await audit(tx, 'case-workflow', 'document-issued', req, {

@@ -11,6 +11,7 @@ import { createLogger, requestLogging } from './logging';
 import { openApiDocument } from './openapi';
 import type { RouteDef } from './registry';
 import { caseRoutes } from './routes/cases';
+import { treatmentRoutes } from './routes/treatments';
 import { checkWebhookSignature, intakeRoutes } from './routes/intake';
 import { opsRoutes } from './routes/ops';
 import { queueRoutes } from './routes/queues';
@@ -18,7 +19,7 @@ import { queueRoutes } from './routes/queues';
 export type { ApiDeps } from './deps';
 
 export function allRoutes(d: ApiDeps): RouteDef[] {
-  return [...opsRoutes(d), ...intakeRoutes(d), ...caseRoutes(d), ...queueRoutes(d)];
+  return [...opsRoutes(d), ...intakeRoutes(d), ...caseRoutes(d), ...treatmentRoutes(d), ...queueRoutes(d)];
 }
 
 /** Thin over Temporal and PostgreSQL: zod in, one Temporal call (or a ledger read), errors mapped, JSON out. */

@@ -6,7 +6,7 @@ import { ensureKeyRingFile } from '../shared/codec';
 import { loadConfig, type Config } from '../shared/config';
 import { startEngine, stopOnSignals, type Engine } from '../app/engine';
 import { connectDb } from '../db/index';
-import { demoApiKeys, seedDemoPortfolio, seedFieldOfficers } from './portfolio';
+import { demoApiKeys, seedDemoPortfolio, seedDemoTreatments, seedFieldOfficers } from './portfolio';
 import { startTemporalDevServer, type DevServer } from './temporal-dev-server';
 import { PROJECT_ROOT, toolPaths } from './tools';
 
@@ -88,6 +88,7 @@ try {
   // The embedded server is a local demo's (127.0.0.1 only): its URL in full, password and all.
   // A DATABASE_URL of your own keeps its password masked.
   const seeded = await seedDemoPortfolio(engine.apiUrl!, keys.admin);
+  const treated = await seedDemoTreatments(engine.apiUrl!, keys);
   const payloads = config.codec.encryption
     ? `encrypted (key ring ${config.codec.keysFile ?? 'RECOUP_CODEC_KEYS'}); the Temporal UI decodes them through the API`
     : 'in clear (RECOUP_PAYLOAD_ENCRYPTION=false)';
@@ -98,6 +99,7 @@ Recoup is running.
   PostgreSQL:  ${db ? databaseUrl : databaseUrl.replace(/:[^:@/]+@/, ':***@')}
   API docs:    ${engine.apiUrl}/v1/docs
   Demo portfolio: ${seeded.length} overdue accounts (${seeded.join(', ')})
+  Treatments:  ${treated.join('; ')}
   API keys (new each start): ${Object.entries(keys)
     .map(([role, key]) => `\n    ${role.padEnd(13)} ${key}`)
     .join('')}

@@ -1,5 +1,6 @@
 import { createApiKey, ROLES, type Role } from '../api/auth';
 import type { Sql } from '../db/index';
+import { addDays, localDate } from '../shared/calendar';
 
 /** A small demo portfolio, opened through the public API like a lender's system would. */
 const ACCOUNTS = [
@@ -15,6 +16,8 @@ const ACCOUNTS = [
       region: 'Haidian',
     },
     guarantors: [{ id: 'G-0001', name: '李保证', phones: ['+86 139 0013 9000'], address: '北京市朝阳区建国路2号' }],
+    creditGrade: 'C',
+    segment: 'micro-loan',
   },
   {
     accountId: 'ML-2026-0002',
@@ -28,6 +31,8 @@ const ACCOUNTS = [
       region: 'Chaoyang',
     },
     guarantors: [],
+    creditGrade: 'B',
+    segment: 'micro-loan',
   },
   {
     accountId: 'ML-2026-0003',
@@ -35,6 +40,22 @@ const ACCOUNTS = [
     amountMinor: 5_600_000,
     debtor: { name: '陈氏农资店 (Chen Farm Supplies)', phones: ['+86 136 0013 6000'], address: '北京市海淀区西三旗4号', region: 'Haidian' },
     guarantors: [],
+    creditGrade: 'D',
+    segment: 'sme',
+  },
+  {
+    accountId: 'ML-2026-0004',
+    dueDate: '2026-11-10',
+    amountMinor: 2_400_000,
+    debtor: {
+      name: '刘记餐馆 (Liu Family Restaurant)',
+      phones: ['+86 135 0013 5000'],
+      address: '北京市朝阳区望京街5号',
+      region: 'Chaoyang',
+    },
+    guarantors: [],
+    creditGrade: 'B',
+    segment: 'sme',
   },
 ];
 
@@ -69,9 +90,62 @@ export async function seedDemoPortfolio(apiUrl: string, adminKey: string): Promi
         dueDate: a.dueDate,
         amountDue: { amountMinor: a.amountMinor, currency: 'CNY' },
         collectorId: 'collector-1',
+        creditGrade: a.creditGrade,
+        segment: a.segment,
       }),
     });
     if (res.status !== 202) throw new Error(`seeding ${a.accountId}: ${res.status} ${await res.text()}`);
   }
   return ACCOUNTS.map((a) => a.accountId);
+}
+
+/**
+ * Treatments worth looking at (issue 12): ML-2026-0004 on a restructuring plan (three monthly
+ * instalments, reviewed by finance and legal, approved by a manager), ML-2026-0003 offering an asset
+ * in kind, ML-2026-0002 with a recommendation from the funds a call observed. Each only once: a
+ * restarted demo finds them done.
+ */
+export async function seedDemoTreatments(apiUrl: string, keys: Record<Role, string>): Promise<string[]> {
+  const call = async (method: 'GET' | 'POST', path: string, key: string, body?: unknown) => {
+    const res = await fetch(`${apiUrl}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    if (res.status >= 300) throw new Error(`demo ${method} ${path}: ${res.status} ${text}`);
+    return text ? (JSON.parse(text) as Record<string, unknown>) : {};
+  };
+  const done: string[] = [];
+  const plan = await call('GET', '/v1/cases/ML-2026-0004', keys.supervisor);
+  if (!plan.plans && plan.stage === 'open') {
+    const owed = plan.outstandingMinor as number;
+    const today = localDate(Date.now(), 'Asia/Shanghai');
+    const third = Math.floor(owed / 3);
+    await call('POST', '/v1/cases/ML-2026-0004/plans', keys.collector, {
+      instalments: [15, 45, 75].map((d, i) => ({ dueDate: addDays(today, d), amountMinor: i < 2 ? third : owed - 2 * third })),
+      penalty: { mode: 'frozen' },
+      security: { kind: 'collateral', description: '餐馆厨房设备抵押 (kitchen equipment)', valueMinor: 900_000 },
+      note: 'business recovering after renovation',
+    });
+    await call('POST', '/v1/cases/ML-2026-0004/plans/decisions', keys.finance, { decision: 'approve' });
+    await call('POST', '/v1/cases/ML-2026-0004/plans/decisions', keys.legal, { decision: 'approve', note: 'collateral registered' });
+    await call('POST', '/v1/cases/ML-2026-0004/plans/decisions', keys.manager, { decision: 'approve' });
+  }
+  done.push('ML-2026-0004 restructured (plan 1)');
+  const inKind = await call('GET', '/v1/cases/ML-2026-0003', keys.supervisor);
+  if (!inKind.inKind && inKind.stage === 'open') {
+    await call('POST', '/v1/cases/ML-2026-0003/situation', keys.collector, { funds: 'short-poorly-run' });
+    await call('POST', '/v1/cases/ML-2026-0003/in-kind', keys.collector, {
+      step: 'offered',
+      asset: '仓库存货：化肥 40 吨 (40 t of fertiliser)',
+    });
+  }
+  done.push('ML-2026-0003 settling in kind (asset offered)');
+  const situation = await call('GET', '/v1/cases/ML-2026-0002', keys.supervisor);
+  if (!(situation.situation as { funds?: string } | undefined)?.funds && situation.stage === 'open') {
+    await call('POST', '/v1/cases/ML-2026-0002/situation', keys.collector, { funds: 'short-prospects' });
+  }
+  done.push('ML-2026-0002 recommended: restructure');
+  return done;
 }

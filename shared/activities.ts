@@ -1,4 +1,16 @@
-import type { CaseStage, ContactOutcome, Debtor, Guarantor, LegalEvent, MissedPayment, PaymentReceived, TimelineEntry } from './case';
+import type {
+  CaseStage,
+  ContactOutcome,
+  Debtor,
+  Guarantor,
+  InKindRecord,
+  LegalEvent,
+  MissedPayment,
+  PaymentReceived,
+  PlanRecord,
+  Situation,
+  TimelineEntry,
+} from './case';
 import type { Allocation, Balance } from './money';
 import type { ActionKind, TreatmentKind } from './playbook';
 
@@ -27,6 +39,8 @@ export interface CaseOpening extends CaseRef {
   playbookId: string;
   playbookVersion: number;
   openedAt: string;
+  /** Credit grade and segment given at intake (cases since 'treatments'). */
+  situation?: Situation;
 }
 
 export interface PaymentRecord extends CaseRef {
@@ -40,6 +54,12 @@ export interface CaseClosing extends CaseRef {
   closedAt: string;
   paidMinor: number;
   outstandingMinor: number;
+  /**
+   * Lift the account's credit hold (cases since 'treatments': only when paid, or settled with nothing
+   * forgiven; a written-off or legal-closed case keeps it until a supervisor releases it). Absent: lift
+   * it (older cases lifted it on every close).
+   */
+  liftHold?: boolean;
 }
 
 /** A playbook step to carry out: a visit, call, letter, demand or referral. */
@@ -73,6 +93,8 @@ export interface StepRequest extends CaseRef {
   /** The case is in dispute (the guard refuses contact). */
   inDispute: boolean;
   costMinor: number;
+  /** Part of costMinor charged to the debt's fees part (a recoverable cost, already in `balance`). */
+  feeMinor?: number;
   letterLanguage: 'zh-CN' | 'en';
   creditor: { name: string; address?: string; phone?: string };
   daysOverdue: number;
@@ -102,6 +124,8 @@ export interface CaseProjection extends CaseRef {
   nextActionAt?: string;
   /** Start of the local day the oldest unpaid instalment became overdue (cases since 'lean-case'). */
   overdueSince?: string;
+  /** Credit grade, segment and funds, once known (cases since 'treatments'). */
+  situation?: { creditGrade?: string; segment?: string; funds?: string };
 }
 
 export interface PromiseLedgerRecord extends CaseRef {
@@ -157,6 +181,8 @@ export interface WriteOffRecord extends CaseRef {
 
 export interface SupervisorReminder extends CaseRef {
   subject: string;
+  /** The message's text (default: the legal referral's approval reminder). */
+  body?: string;
   reminder: number;
   /** Rows written once the reminder is sent (its timeline entry, since 'step-one-write'). */
   afterDone?: LedgerWrite[];
@@ -186,6 +212,36 @@ export interface BlacklistRequest extends CaseRef {
   daysOverdue: number;
 }
 
+/**
+ * A restructuring plan as it stands after an event (proposed, an approval, started, an instalment
+ * paid, kept, broken, refused): the ledger keeps the plan, its instalments and its approvals. Rows
+ * never go back: a revision older than the one written is ignored.
+ */
+export interface PlanLedgerRecord extends CaseRef {
+  plan: PlanRecord;
+  /** Plan paid so far (since it started), for the instalments' paid amounts. */
+  paidMinor: number;
+  revision: number;
+  event: string;
+  /** Who caused the event (a person, or 'case-workflow'). */
+  actor: string;
+}
+
+/** The settlement in kind after a step (offered, appraised, preserved, shortfall decided, transferred, abandoned). */
+export interface InKindLedgerRecord extends CaseRef {
+  inKind: InKindRecord;
+  revision: number;
+  event: string;
+  actor: string;
+}
+
+/** Reasons 4 and 5 are payment problems, not delinquency: finance looks for the money. */
+export interface PaymentInvestigationRequest extends CaseRef {
+  reasonCategory: 4 | 5;
+  reportedBy: string;
+  note: string;
+}
+
 /** Timeline entries of a case, numbered from 1 across continue-as-new. */
 export interface TimelineRecord extends CaseRef {
   entries: Array<TimelineEntry & { seq: number }>;
@@ -210,6 +266,10 @@ export const BATCHED_WRITES = [
   'recordVisitApproval',
   'cancelVisit',
   'recordTimeline',
+  'recordPlan',
+  'recordInKind',
+  'openPaymentInvestigation',
+  'recordWriteOff',
 ] as const satisfies ReadonlyArray<keyof CaseActivities>;
 type BatchedWrite = (typeof BATCHED_WRITES)[number];
 export type LedgerWrite = { [K in BatchedWrite]: { fn: K; arg: Parameters<CaseActivities[K]>[0] } }[BatchedWrite];
@@ -242,6 +302,9 @@ export interface CaseActivities {
   recordStepFailure(alert: StepFailure): Promise<void>;
   recordContactDetails(record: ContactDetailsRecord): Promise<void>;
   recordTimeline(record: TimelineRecord): Promise<void>;
+  recordPlan(record: PlanLedgerRecord): Promise<void>;
+  recordInKind(record: InKindLedgerRecord): Promise<void>;
+  openPaymentInvestigation(request: PaymentInvestigationRequest): Promise<void>;
   /** Several of the writes above, in order, in one transaction (BATCHED_WRITES). */
   writeLedger(batch: { caseKey: string; writes: LedgerWrite[] }): Promise<void>;
 }

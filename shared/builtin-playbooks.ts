@@ -5,8 +5,11 @@ import type { Playbook } from './playbook';
 // schemas and two parses cost every new or replayed case milliseconds of worker CPU. A unit test
 // checks that the schema takes each of them unchanged.
 
-/** The micro-loan plan's ladder (seed, part 1), row for row. Penalty 5 bps = 0.05 % a day. */
-export const DEFAULT_PLAYBOOK: Playbook = {
+/**
+ * The micro-loan plan's ladder (seed, part 1), row for row. Penalty 5 bps = 0.05 % a day. Version 1:
+ * cases started with it keep it (the letter fee is the lender's cost only).
+ */
+export const DEFAULT_PLAYBOOK_V1: Playbook = {
   id: 'micro-loan-default',
   version: 1,
   name: 'Micro-loan escalation ladder',
@@ -27,7 +30,22 @@ export const DEFAULT_PLAYBOOK: Playbook = {
   costs: {
     fieldVisitMinor: 5000,
     letterMinor: 2000,
+    recoverable: [],
   },
+  restructure: {
+    graceDays: 5,
+    onBroken: 'resume-ladder',
+    penaltyOnBreak: 'whole-plan',
+  },
+  inKind: {
+    stepReminderDays: 7,
+  },
+  treatmentTable: [
+    { funds: 'good', treatment: 'collect' },
+    { funds: 'short-prospects', treatment: 'restructure' },
+    { funds: 'short-poorly-run', treatment: 'settle-in-kind' },
+    { funds: 'evasive', treatment: 'litigate' },
+  ],
   stepAttempts: 12,
   letterLanguage: 'zh-CN',
   creditor: {
@@ -149,6 +167,20 @@ export const DEFAULT_PLAYBOOK: Playbook = {
 };
 
 /**
+ * Version 2 of the micro-loan ladder: the letter fee (20.00) is recoverable, charged to the debt's
+ * fees part when a letter is issued (the sales plan's "costs charged to the case").
+ */
+export const DEFAULT_PLAYBOOK: Playbook = {
+  ...DEFAULT_PLAYBOOK_V1,
+  version: 2,
+  costs: {
+    fieldVisitMinor: 5000,
+    letterMinor: 2000,
+    recoverable: ['letter'],
+  },
+};
+
+/**
  * The sales company's receivables plan (seed, part 4): reconcile and send the statement of account
  * first, then phone and letter, visits approved by an executive with the full set of papers, and
  * legal for those who stall. Penalty is the contract's liquidated damages (违约金) rate.
@@ -174,7 +206,22 @@ export const RECEIVABLES_PLAYBOOK: Playbook = {
   costs: {
     fieldVisitMinor: 20000,
     letterMinor: 2000,
+    recoverable: [],
   },
+  restructure: {
+    graceDays: 5,
+    onBroken: 'resume-ladder',
+    penaltyOnBreak: 'whole-plan',
+  },
+  inKind: {
+    stepReminderDays: 7,
+  },
+  treatmentTable: [
+    { funds: 'good', treatment: 'collect' },
+    { funds: 'short-prospects', treatment: 'restructure' },
+    { funds: 'short-poorly-run', treatment: 'settle-in-kind' },
+    { funds: 'evasive', treatment: 'litigate' },
+  ],
   stepAttempts: 12,
   letterLanguage: 'zh-CN',
   creditor: {

@@ -44,6 +44,17 @@ export const Guarantor = z.object({
 });
 export type Guarantor = z.infer<typeof Guarantor>;
 
+// ---- the debtor's situation (issue 12): grade and segment from the lender, funds observed by people ----
+export const CreditGrade = z.enum(['A', 'B', 'C', 'D', 'E']);
+export type CreditGrade = z.infer<typeof CreditGrade>;
+/** A portfolio segment the lender names (lower case, digits, dashes): 'micro-loan', 'sme', 'consumer'. */
+export const Segment = z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'lower-case letters, digits and dashes, at most 40');
+/** The debtor's funds as seen on a visit or a call: the rows of the receivables policy's article 16. */
+const Funds = z.enum(['good', 'short-prospects', 'short-poorly-run', 'evasive']);
+type Funds = z.infer<typeof Funds>;
+export const Situation = z.object({ creditGrade: CreditGrade.optional(), segment: Segment.optional() });
+export type Situation = z.infer<typeof Situation>;
+
 export const MissedPayment = z.object({ dueDate: IsoDate, amountMinor: AmountMinor, currency: CurrencyCode });
 export type MissedPayment = z.infer<typeof MissedPayment>;
 
@@ -54,6 +65,8 @@ export const CaseInput = z.object({
   currency: CurrencyCode,
   firstMissed: MissedPayment,
   collectorId: z.string().min(1).max(100).optional(),
+  /** Credit grade and segment, as the lender's system knows them (updatable later: setSituation). */
+  situation: Situation.optional(),
   /** The playbook itself (tests, custom ladders), or ... */
   playbook: Playbook.optional(),
   /** ... a built-in one by id and version (shared/playbooks.ts): the case's input stays small. */
@@ -80,6 +93,8 @@ export const ContactOutcome = z.object({
   channel: ContactChannel,
   outcome: z.enum(['reached', 'no-answer', 'refused', 'wrong-number', 'promise']),
   reasonCategory: ReasonCategory.optional(),
+  /** The debtor's funds as the contact showed them. */
+  funds: Funds.optional(),
   note: z.string().max(2000).default(''),
   /** The collector or field officer reporting it. */
   actor: z.string().min(1).max(100).default('unknown'),
@@ -100,6 +115,8 @@ export const VisitReportInput = z.object({
   signedStatement: z.boolean(),
   /** A written promise brought back from the visit: a promise to pay, like recordPromise's. */
   writtenPromise: PromiseToPay.strict().optional(),
+  /** The debtor's funds as the visit showed them. */
+  funds: Funds.optional(),
   note: z.string().max(2000).default(''),
   officerId: z.string().min(1).max(100).optional(),
 });
@@ -133,10 +150,12 @@ export const ContactDetails = z
   .refine(someDetail, "give the debtor's or a guarantor's new details");
 export type ContactDetails = z.infer<typeof ContactDetails>;
 
-export const SetTreatment = z.object({ treatment: TreatmentKind });
+/** `by`: who decided (the API sets it); the case notes whether it follows its recommendation. */
+export const SetTreatment = z.object({ treatment: TreatmentKind, by: z.string().min(1).max(100).optional() });
 export type SetTreatment = z.infer<typeof SetTreatment>;
 
-export const Approver = z.object({ by: z.string().min(1).max(100), role: z.enum(['supervisor', 'manager', 'legal', 'finance']) });
+export const ApproverRole = z.enum(['supervisor', 'manager', 'legal', 'finance']);
+export const Approver = z.object({ by: z.string().min(1).max(100), role: ApproverRole });
 export type Approver = z.infer<typeof Approver>;
 
 export const Hold = z.object({ reason: z.string().min(1).max(500), until: IsoInstant.optional() });
@@ -162,8 +181,131 @@ export const LegalEvent = z.discriminatedUnion('kind', [
 ]);
 export type LegalEvent = z.infer<typeof LegalEvent>;
 
+/** Grade and segment (the lender's), funds (observed): what is given replaces what the case had. */
+export const SituationBody = z
+  .object({ creditGrade: CreditGrade.optional(), segment: Segment.optional(), funds: Funds.optional() })
+  .strict()
+  .refine((b) => Object.keys(b).length > 0, 'give creditGrade, segment or funds');
+export const SituationChange = z.object({
+  creditGrade: CreditGrade.optional(),
+  segment: Segment.optional(),
+  funds: Funds.optional(),
+  by: z.string().min(1).max(100),
+});
+export type SituationChange = z.infer<typeof SituationChange>;
+
+// ---- restructuring plans (issue 12) ----
+const PlanInstalment = z.object({ dueDate: IsoDate, amountMinor: AmountMinor }).strict();
+type PlanInstalment = z.infer<typeof PlanInstalment>;
+const PlanPenalty = z.discriminatedUnion('mode', [
+  z.object({ mode: z.literal('frozen') }).strict(),
+  z.object({ mode: z.literal('reduced'), bpsPerDay: z.number().int().min(0).max(10_000) }).strict(),
+]);
+type PlanPenalty = z.infer<typeof PlanPenalty>;
+/** A restructuring plan as proposed (the API's body; `by` is the caller). */
+export const PlanProposalBody = z
+  .object({
+    /** Dated instalments in minor units, due dates ascending; they add up to the balance to cover. */
+    instalments: z.array(PlanInstalment).min(1).max(60),
+    /** Days an instalment may stay unpaid after its due date before the plan breaks (default: the playbook's). */
+    graceDays: z.number().int().min(0).max(60).optional(),
+    /** Penalty while the plan holds: frozen, or reduced to bpsPerDay (default frozen). */
+    penalty: PlanPenalty.default({ mode: 'frozen' }),
+    /** A reduced amount to settle for, when the approvers agree to one (instead of the whole balance). */
+    reducedToMinor: AmountMinor.optional(),
+    /** Collateral or a guarantee the plan is made against. */
+    security: z
+      .object({ kind: z.enum(['collateral', 'guarantee']), description: OneLine(500), valueMinor: AmountMinor.optional() })
+      .strict()
+      .optional(),
+    note: z.string().max(2000).optional(),
+  })
+  .strict();
+export const PlanProposal = PlanProposalBody.extend({ by: z.string().min(1).max(100) });
+export type PlanProposal = z.infer<typeof PlanProposal>;
+/** A review of the proposed plan: finance and legal, then a manager. A refusal ends the proposal. */
+export const PlanDecisionBody = z.object({ decision: z.enum(['approve', 'refuse']), note: z.string().max(2000).optional() }).strict();
+export const PlanDecision = PlanDecisionBody.extend({ by: z.string().min(1).max(100), role: ApproverRole });
+export type PlanDecision = z.infer<typeof PlanDecision>;
+
+// ---- settlement in kind (issue 12) ----
+export const InKindStepBody = z.discriminatedUnion('step', [
+  z.object({ step: z.literal('offered'), asset: OneLine(500), estimatedValueMinor: AmountMinor.optional() }).strict(),
+  z.object({ step: z.literal('appraised'), valueMinor: AmountMinor, appraiser: OneLine(200), document: OneLine(500) }).strict(),
+  z.object({ step: z.literal('preserved'), reference: OneLine(200), note: z.string().max(2000).optional() }).strict(),
+  z.object({ step: z.literal('transferred'), document: OneLine(500) }).strict(),
+  z.object({ step: z.literal('abandoned'), reason: OneLine(500) }).strict(),
+]);
+export type InKindStepBody = z.infer<typeof InKindStepBody>;
+export type InKindStepInput = InKindStepBody & { by: string; role: string };
+export const ShortfallDecisionBody = z
+  .object({ decision: z.enum(['write-off', 'collect']), note: z.string().max(2000).optional() })
+  .strict();
+export const ShortfallDecision = ShortfallDecisionBody.extend({ by: z.string().min(1).max(100), role: ApproverRole });
+export type ShortfallDecision = z.infer<typeof ShortfallDecision>;
+
 // ---- state ----
 export type { CaseStage } from './stages';
+
+interface PlanApproval {
+  role: 'finance' | 'legal' | 'manager';
+  by: string;
+  at: string;
+  decision: 'approve' | 'refuse';
+  note?: string;
+}
+
+/** A restructuring plan the case keeps (state.plans, the last one current). */
+export interface PlanRecord {
+  no: number;
+  status: 'proposed' | 'active' | 'kept' | 'broken' | 'refused';
+  proposedBy: string;
+  proposedAt: string;
+  /** As proposed, then as rebased at approval (the balance of that day) and grown by a reduced penalty. */
+  instalments: PlanInstalment[];
+  graceDays: number;
+  penalty: PlanPenalty;
+  reducedToMinor?: number;
+  security?: PlanProposal['security'];
+  note?: string;
+  approvals: PlanApproval[];
+  startedAt?: string;
+  /** state.paidMinor when the plan started: the plan is paid by what was paid since. */
+  paidAtStartMinor?: number;
+  /** Penalty charged at the plan's reduced rate (added to the last instalment). */
+  penaltyChargedMinor?: number;
+  /** Local date through which the plan's penalty was charged. */
+  accruedThrough?: string;
+  /** Instalments paid so far, and instalments whose due date was noted. */
+  paidInstalments?: number;
+  dueNoted?: number;
+  endedAt?: string;
+  /** The instalment (1-based) whose grace ran out. */
+  brokenInstalment?: number;
+  /** What the plan forgave when it was kept (a reduced amount). */
+  waivedMinor?: number;
+}
+
+export interface InKindRecord {
+  status: 'offered' | 'appraised' | 'preserved' | 'transferred' | 'abandoned';
+  asset: string;
+  estimatedValueMinor?: number;
+  appraisal?: { valueMinor: number; appraiser: string; document: string; by: string; at: string };
+  preservation?: { reference: string; note?: string; by: string; at: string };
+  transfer?: { document: string; by: string; at: string };
+  shortfall?: { decision: 'write-off' | 'collect'; by: string; role: string; at: string; note?: string };
+  abandoned?: { reason: string; by: string; at: string };
+  offeredBy: string;
+  /** When the process last moved: a reminder goes when the next step waits too long. */
+  since: string;
+  remindersSent: number;
+  /** The appraised value was applied as a payment (its payment id). */
+  appliedPaymentId?: string;
+  /** Title transferred and nothing left to collect (paid, or the shortfall written off): the case closes settled. */
+  closesCase?: boolean;
+  /** What was left after the appraised value was applied, when title passed. */
+  shortfallMinor?: number;
+}
 
 export interface AppliedPayment extends PaymentReceived {
   allocation: Allocation;
@@ -223,8 +365,20 @@ export interface CaseState {
   guarantors: Array<Guarantor & { status: GuarantorStatus }>;
   guarantorDemand?: { demandedAt: string; deadline: string; outcome?: 'will-pay' | 'refuses' | 'paid' | 'silent' };
   reasonCategory?: number;
+  /** Credit grade and segment (the lender's) and funds (observed); cases since 'treatments'. */
+  situation?: { creditGrade?: CreditGrade; segment?: string; funds?: Funds };
   legalReviewRequested: boolean;
-  treatment: { kind: z.infer<typeof TreatmentKind>; approved: boolean; approvedBy?: string };
+  treatment: { kind: z.infer<typeof TreatmentKind>; approved: boolean; approvedBy?: string; decidedBy?: string };
+  /** Restructuring plans proposed, the last one current (cases since 'treatments'). */
+  plans?: PlanRecord[];
+  /** Settlement in kind in progress or done (cases since 'treatments'). */
+  inKind?: InKindRecord;
+  /** Payment investigations opened for reasons 4 and 5, by reason. */
+  investigations?: number[];
+  /** Recoverable costs charged to the fees part, by step occurrence (cases since 'treatments'). */
+  feesCharged?: Record<string, number>;
+  /** A closing that leaves the credit hold on (written off, legal-closed, settled with something forgiven). */
+  holdKept?: boolean;
   promises: PromiseRecord[];
   brokenPromises: number;
   hold?: Hold & { since: string };
@@ -266,6 +420,8 @@ export interface CaseState {
 export interface CaseView extends CaseState {
   daysOverdue: number;
   outstandingMinor: number;
+  /** The treatment the situation calls for (the playbook's table), and why; absent until there is one. */
+  recommendation?: { treatment: z.infer<typeof TreatmentKind>; why: string };
 }
 
 export interface CaseResult {

@@ -7,11 +7,16 @@ import type {
   Dispute,
   GuarantorResponse,
   Hold,
+  InKindStepInput,
   LegalEvent,
   MissedPayment,
   PaymentReceived,
+  PlanDecision,
+  PlanProposal,
   PromiseToPay,
   SetTreatment,
+  ShortfallDecision,
+  SituationChange,
   VisitReportInput,
   WriteOff,
 } from './case';
@@ -51,6 +56,18 @@ export const approveVisitUpdate = defineUpdate<UpdateAck, [Approver]>('approveVi
 export const recordVisitReportUpdate = defineUpdate<UpdateAck & { promiseId?: number }, [VisitReportInput]>('recordVisitReport');
 /** New or corrected phones, email or address of the debtor or a guarantor; a letter waiting for an address then catches up. */
 export const updateContactDetailsUpdate = defineUpdate<UpdateAck, [ContactDetails]>('updateContactDetails');
+
+// Treatments that run (cases since 'treatments').
+/** A restructuring plan proposed: dated instalments adding up to the balance (or a reduced amount); reviews follow. */
+export const proposePlanUpdate = defineUpdate<UpdateAck & { planNo: number }, [PlanProposal]>('proposePlan');
+/** Finance's or legal's review of the proposed plan, then the manager's approval (which starts it); a refusal ends it. */
+export const decidePlanUpdate = defineUpdate<UpdateAck & { planNo: number; planStatus: string }, [PlanDecision]>('decidePlan');
+/** A step of the settlement in kind: offered, appraised, preserved, transferred (or abandoned). */
+export const inKindStepUpdate = defineUpdate<UpdateAck, [InKindStepInput]>('inKindStep');
+/** The manager's decision on what the appraised value leaves unpaid: written off, or still collected. */
+export const decideShortfallUpdate = defineUpdate<UpdateAck, [ShortfallDecision]>('decideShortfall');
+/** Credit grade and segment (the lender's), funds (observed): the situation the recommendation is made from. */
+export const setSituationUpdate = defineUpdate<UpdateAck, [SituationChange]>('setSituation');
 
 /** The API's way in: start-or-add a missed instalment (update-with-start) and learn whether it opened the case. */
 export const registerMissedPaymentUpdate = defineUpdate<{ created: boolean; caseKey: string; outstandingMinor: number }, [MissedPayment]>(

@@ -32,6 +32,16 @@ const StepConditions = z
     reasonCategoryIn: z.array(ReasonCategory).min(1).optional(),
     brokenPromisesAtLeast: z.number().int().nonnegative().optional(),
     treatmentIn: z.array(TreatmentKind).min(1).optional(),
+    /** The debtor's situation (cases since 'treatments'): credit grade, segment, funds observed. */
+    creditGradeIn: z
+      .array(z.enum(['A', 'B', 'C', 'D', 'E']))
+      .min(1)
+      .optional(),
+    segmentIn: z.array(z.string().min(1)).min(1).optional(),
+    fundsIn: z
+      .array(z.enum(['good', 'short-prospects', 'short-poorly-run', 'evasive']))
+      .min(1)
+      .optional(),
   })
   .strict();
 type StepConditions = z.infer<typeof StepConditions>;
@@ -86,11 +96,42 @@ export const Playbook = z
         approvalReminderHours: z.number().int().positive(),
       })
       .strict(),
-    /** What each kind of step costs the lender, charged to the case (cost control). */
+    /**
+     * What each kind of step costs the lender, recorded against the case (cost control). `recoverable`:
+     * the costs also charged to the debt's fees part when incurred (shown on letters, paid by allocationOrder).
+     */
     costs: z
-      .object({ fieldVisitMinor: z.number().int().nonnegative(), letterMinor: z.number().int().nonnegative() })
+      .object({
+        fieldVisitMinor: z.number().int().nonnegative(),
+        letterMinor: z.number().int().nonnegative(),
+        recoverable: z.array(z.enum(['letter', 'field-visit'])).default([]),
+      })
       .strict()
-      .default({ fieldVisitMinor: 0, letterMinor: 0 }),
+      .default({ fieldVisitMinor: 0, letterMinor: 0, recoverable: [] }),
+    /**
+     * Restructuring plans: days an instalment may stay unpaid after its due date (unless the plan says),
+     * what a broken plan leads to, and the penalty it brings back: 'whole-plan' charges the plan's days at
+     * the playbook's rate (less what the plan charged), 'from-break' only the days after the break.
+     */
+    restructure: z
+      .object({
+        graceDays: z.number().int().min(0).max(60),
+        onBroken: z.enum(['resume-ladder', 'legal-referral']),
+        penaltyOnBreak: z.enum(['whole-plan', 'from-break']),
+      })
+      .strict()
+      .default({ graceDays: 5, onBroken: 'resume-ladder', penaltyOnBreak: 'whole-plan' }),
+    /** Settlement in kind: days a step (appraisal, preservation, transfer) may wait before supervisors are reminded. */
+    inKind: z.object({ stepReminderDays: z.number().int().positive() }).strict().default({ stepReminderDays: 7 }),
+    /** The treatment each funds situation calls for (the receivables policy's article 16); reason 6 always calls for litigate. */
+    treatmentTable: z
+      .array(z.object({ funds: z.enum(['good', 'short-prospects', 'short-poorly-run', 'evasive']), treatment: TreatmentKind }).strict())
+      .default([
+        { funds: 'good', treatment: 'collect' },
+        { funds: 'short-prospects', treatment: 'restructure' },
+        { funds: 'short-poorly-run', treatment: 'settle-in-kind' },
+        { funds: 'evasive', treatment: 'litigate' },
+      ]),
     /**
      * Attempts a step's activity gets (retried with backoff capped at 5 minutes, so 12 is about 35
      * minutes) before the step is recorded failed and supervisors are told: a gateway that stays down
@@ -121,4 +162,4 @@ export type Playbook = z.infer<typeof Playbook>;
 export type PlaybookInput = z.input<typeof Playbook>;
 
 // The built-in playbooks are plain data (no zod in the workflow bundle): ./builtin-playbooks.ts.
-export { DEFAULT_PLAYBOOK, RECEIVABLES_PLAYBOOK } from './builtin-playbooks';
+export { DEFAULT_PLAYBOOK, DEFAULT_PLAYBOOK_V1, RECEIVABLES_PLAYBOOK } from './builtin-playbooks';

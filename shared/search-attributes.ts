@@ -17,6 +17,11 @@ export const Treatment = defineSearchAttributeKey('Treatment', SearchAttributeTy
  */
 export const OverdueSince = defineSearchAttributeKey('OverdueSince', SearchAttributeType.DATETIME);
 
+/** The debtor's situation (cases since 'treatments'): credit grade and segment from the lender, funds as observed. */
+export const CreditGrade = defineSearchAttributeKey('CreditGrade', SearchAttributeType.KEYWORD);
+export const Segment = defineSearchAttributeKey('Segment', SearchAttributeType.KEYWORD);
+export const Funds = defineSearchAttributeKey('Funds', SearchAttributeType.KEYWORD);
+
 export const CASE_SEARCH_ATTRIBUTES = [
   CaseStage,
   DaysOverdue,
@@ -26,6 +31,9 @@ export const CASE_SEARCH_ATTRIBUTES = [
   BrokenPromises,
   Treatment,
   OverdueSince,
+  CreditGrade,
+  Segment,
+  Funds,
 ] as const;
 
 /** The Temporal CLI's spelling of each search attribute type (`--type` of `search-attribute create`, `start-dev`). */

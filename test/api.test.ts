@@ -507,17 +507,15 @@ describe('case actions', () => {
     expectProblem(await act(c.accountId, 'holds', { reason: 'x', until: '2020-01-01T00:00:00Z' }, stack.keys.supervisor), 422);
   });
 
-  it('treatment restructure, then a supervisor approves it: the case closes settled', async () => {
+  it('treatment restructure is set by a supervisor without an approval; an approval of a treatment is 422', async () => {
     const c = await openCase({ prefix: 'TRT' });
     const set = await act(c.accountId, 'treatment', { treatment: 'restructure' }, stack.keys.supervisor);
     expect(set.status).toBe(200);
-    expect(set.body.detail).toMatch(/needs an approval/);
+    expect(set.body.detail).toBe('treatment is restructure');
     const approved = await act(c.accountId, 'approvals', { kind: 'treatment' }, stack.keys.supervisor);
-    expect(approved).toMatchObject({ status: 200, body: { accepted: true } });
-    expect(await c.handle.result()).toMatchObject({ stage: 'settled' });
-    expect(await stack.sql`select actor from audit_log where account_id = ${c.accountId} and action = 'treatment-restructure'`).toEqual([
-      { actor: 'supervisor-1' },
-    ]);
+    expectProblem(approved, 422);
+    expect(approved.body.detail).toMatch(/^a treatment needs no approval/);
+    expect((await caseState(c.accountId)).treatment).toMatchObject({ kind: 'restructure', decidedBy: 'supervisor-1' });
   });
 
   it('approvals and legal events that do not apply are 422; legal events are for legal only', async () => {

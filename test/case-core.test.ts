@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CaseInput, CaseState, PaymentReceived } from '../shared/case';
-import { DEFAULT_PLAYBOOK, Playbook, RECEIVABLES_PLAYBOOK, type PlaybookInput } from '../shared/playbook';
+import { DEFAULT_PLAYBOOK, DEFAULT_PLAYBOOK_V1, Playbook, RECEIVABLES_PLAYBOOK, type PlaybookInput } from '../shared/playbook';
 import {
   accrue,
   activePause,
@@ -134,7 +134,7 @@ function expectedLadder(withGuarantor: boolean, through: number): Ran[] {
 describe('the built-in playbooks', () => {
   // They are plain data (the workflow bundle carries no zod): the schema must take each unchanged,
   // every default spelled out, in the schema's key order (a replayed case sees the same object).
-  it.each([DEFAULT_PLAYBOOK, RECEIVABLES_PLAYBOOK])('$id is what the schema makes of it', (p) => {
+  it.each([DEFAULT_PLAYBOOK_V1, DEFAULT_PLAYBOOK, RECEIVABLES_PLAYBOOK])('$id v$version is what the schema makes of it', (p) => {
     const parsed = Playbook.parse(p);
     expect(parsed).toStrictEqual(p);
     expect(JSON.stringify(parsed)).toBe(JSON.stringify(p));

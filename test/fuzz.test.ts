@@ -117,6 +117,19 @@ const validBodies = (accountId: string): Record<string, Record<string, unknown>>
   '/v1/cases/:accountId/approvals': { kind: 'treatment' },
   '/v1/cases/:accountId/legal-events': { kind: 'filed', court: 'c', caseNumber: 'n', costMinor: 100 },
   '/v1/cases/:accountId/write-off': { reason: 'r' },
+  '/v1/cases/:accountId/plans': {
+    instalments: [{ dueDate: inDays(30), amountMinor: 10_000 }],
+    graceDays: 3,
+    penalty: { mode: 'reduced', bpsPerDay: 1 },
+    security: { kind: 'guarantee', description: 'd', valueMinor: 100 },
+    note: 'n',
+  },
+  '/v1/cases/:accountId/plans/decisions': { decision: 'approve', note: 'n' },
+  '/v1/cases/:accountId/in-kind': { step: 'appraised', valueMinor: 100, appraiser: 'a', document: 'd' },
+  '/v1/cases/:accountId/in-kind/shortfall': { decision: 'collect', note: 'n' },
+  '/v1/cases/:accountId/situation': { creditGrade: 'B', segment: 'sme', funds: 'good' },
+  '/v1/cases/:accountId/receipts': { paymentId: 'P-1' },
+  '/v1/accounts/:accountId/credit-hold/release': { reason: 'r' },
 });
 
 function endpoints(): Endpoint[] {
@@ -146,7 +159,9 @@ function serverView(ep: Endpoint, raw: string): { value: unknown } | undefined {
       return undefined;
     }
   }
-  // express.json with strict: an empty body is {}, else only an object or an array is parsed.
+  // express.json with strict: an empty body is {}, else only an object or an array is parsed. Its
+  // UTF-8 decoding drops a leading byte order mark.
+  raw = raw.replace(/^\uFEFF/, '');
   if (raw.length === 0) return { value: {} };
   const first = /^[\x20\x09\x0a\x0d]*(.)/s.exec(raw)?.[1];
   if (first !== '{' && first !== '[') return undefined;

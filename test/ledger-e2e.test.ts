@@ -79,8 +79,13 @@ describe('default playbook on the real ledger', () => {
       ['guarantor-demand', day(s.day0, 8), '李保证'],
       ['lawyers-letter', day(s.day0, 16), '王建国'],
     ]);
-    // Every letter's total is the ledger's balance of its day: principal plus the penalty accrued so far.
-    expect(notices.map((n) => n.total_minor)).toEqual([1_000_000 + 7 * 500, 1_000_000 + 8 * 500, 1_000_000 + 16 * 500]);
+    // Every letter's total is the ledger's balance of its day: principal, the penalty accrued so far, and the
+    // recoverable letter fees (20.00 each, playbook v2) of the notice and the guarantor demand.
+    expect(notices.map((n) => n.total_minor)).toEqual([
+      1_000_000 + 7 * 500 + 2_000,
+      1_000_000 + 8 * 500 + 4_000,
+      1_000_000 + 16 * 500 + 4_000,
+    ]);
     const [referral] = await sql`select status, reason, approved_by, dossier from legal_referrals where account_id = ${s.accountId}`;
     expect(referral).toMatchObject({ status: 'approved', reason: 'the guarantor did not answer the demand', approved_by: 'sup-1' });
     expect(referral!.dossier.identity).toMatchObject({ name: '王建国', idNumber: '110108199001011234' });

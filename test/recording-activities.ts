@@ -60,6 +60,9 @@ export function recordingActivities(): { calls: RecordedCall[]; activities: Case
     recordStepFailure: async (r) => void (await rec('recordStepFailure')(r)),
     recordContactDetails: async (r) => void (await rec('recordContactDetails')(r)),
     recordTimeline: async (r) => void (await rec('recordTimeline')(r)),
+    recordPlan: async (r) => void (await rec('recordPlan')(r)),
+    recordInKind: async (r) => void (await rec('recordInKind')(r)),
+    openPaymentInvestigation: async (r) => void (await rec('openPaymentInvestigation')(r)),
     // The ledger batch records each of its writes, as if it were its own activity.
     writeLedger: async ({ writes }) => {
       for (const w of writes) await (activities[w.fn] as (arg: unknown) => Promise<unknown>)(w.arg);

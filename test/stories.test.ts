@@ -79,7 +79,7 @@ describe('default playbook stories', () => {
     const day7 = await s.handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
     expect(day7.currentDetails).toMatch(
       new RegExp(
-        /^Day 7: overdue notice served \(serveOverdueNotice#\d+\)\. Outstanding 10,035\.00 CNY\. /.source +
+        /^Day 7: overdue notice served \(serveOverdueNotice#\d+\)\. Outstanding 10,055\.00 CNY\. /.source +
           /Next: daily phone call on day 8, 09:00 Asia\/Shanghai\.$/.source,
       ),
     );

@@ -136,24 +136,25 @@ describe('case updates on the dev server', () => {
     const { handle } = await openCase();
     await rejected(handle.executeUpdate(approveLegalReferralUpdate, { args: [{ by: 's1', role: 'supervisor' }] }), /no legal referral/);
     await rejected(handle.executeUpdate(recordLegalEventUpdate, { args: [{ kind: 'filed', court: 'c', caseNumber: 'n' }] }), /stage legal/);
-    await rejected(handle.executeUpdate(approveUpdate, { args: [{ by: 'm1', role: 'manager' }] }), /no treatment is awaiting/);
+    await rejected(handle.executeUpdate(approveUpdate, { args: [{ by: 'm1', role: 'manager' }] }), /a treatment needs no approval/);
     await handle.terminate('test done');
   });
 
-  it("restructure needs a manager's approval, then the case closes settled in the ledger", async () => {
+  it('a treatment is set without an approval and closes nothing; restructuring goes through a plan (treatments.test.ts)', async () => {
     const { accountId, handle } = await openCase();
-    const set = await handle.executeUpdate(setTreatmentUpdate, { args: [{ treatment: 'restructure' }] });
-    expect(set.detail).toMatch(/needs an approval/);
-    await rejected(handle.executeUpdate(approveUpdate, { args: [{ by: 'l1', role: 'legal' }] }), /cannot approve/);
-    await handle.executeUpdate(approveUpdate, { args: [{ by: 'm1', role: 'manager' }] });
-    expect(await handle.result()).toMatchObject({ stage: 'settled' });
-    const [row] = await stack.sql`select stage, closed_at from cases where account_id = ${accountId}`;
-    expect(row).toMatchObject({ stage: 'settled' });
-    expect(await stack.sql`select actor from audit_log where account_id = ${accountId} and action = 'treatment-restructure'`).toEqual([
-      { actor: 'm1' },
-    ]);
-    expect((await stack.sql`select lift_reason from credit_holds where account_id = ${accountId}`)[0]).toEqual({
-      lift_reason: 'case closed: settled',
+    const set = await handle.executeUpdate(setTreatmentUpdate, { args: [{ treatment: 'restructure', by: 's1' }] });
+    expect(set.detail).toBe('treatment is restructure');
+    await rejected(handle.executeUpdate(approveUpdate, { args: [{ by: 'm1', role: 'manager' }] }), /a treatment needs no approval/);
+    await expect
+      .poll(async () => (await stack.sql`select treatment from cases where account_id = ${accountId}`)[0]?.treatment)
+      .toBe('restructure');
+    expect((await handle.query(caseStateQuery)).stage).toBe('open');
+    await handle.executeUpdate(writeOffUpdate, { args: [{ reason: 'uncollectable', by: 's1' }] });
+    expect(await handle.result()).toMatchObject({ stage: 'written-off' });
+    // Written off: the credit hold stays until a supervisor releases it.
+    expect((await stack.sql`select lifted_at, lift_reason from credit_holds where account_id = ${accountId}`)[0]).toEqual({
+      lifted_at: null,
+      lift_reason: null,
     });
     // A closed case takes no more updates.
     await expect(handle.executeUpdate(writeOffUpdate, { args: [{ reason: 'late', by: 'x' }] })).rejects.toThrow(/completed/i);

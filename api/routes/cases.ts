@@ -1,4 +1,4 @@
-import { defaultPayloadConverter, WorkflowNotFoundError, type UpdateDefinition } from '@temporalio/common';
+import { defaultPayloadConverter } from '@temporalio/common';
 import proto from '@temporalio/proto'; // CommonJS: its namespaces are on the default export
 import { z } from 'zod';
 import {
@@ -13,7 +13,7 @@ import {
   VisitReportInput,
   WriteOff,
 } from '../../shared/case';
-import { accountIdFromWorkflowId, caseWorkflowId } from '../../shared/ids';
+import { accountIdFromWorkflowId } from '../../shared/ids';
 import { CASE_STAGES } from '../../shared/stages';
 import {
   approveLegalReferralUpdate,
@@ -33,13 +33,12 @@ import {
   updateContactDetailsUpdate,
   writeOffUpdate,
 } from '../../shared/messages';
-import { ROLES, type Principal } from '../auth';
+import type { Principal } from '../auth';
 import type { ApiDeps } from '../deps';
 import { HttpProblem } from '../errors';
 import { route } from '../registry';
-import { AccountId } from './intake';
+import { AccountParams, caseMessaging } from './case-actions';
 
-const AccountParams = z.object({ accountId: AccountId }).strict();
 const Stage = z.enum(CASE_STAGES);
 
 const CaseViewSchema = z
@@ -57,15 +56,6 @@ const CaseViewSchema = z
     timeline: z.array(z.object({ at: z.string(), day: z.number().int(), what: z.string(), outcome: z.string() })),
   })
   .loose();
-
-const Ack = z.object({ accepted: z.literal(true), stage: Stage, detail: z.string() });
-const Accepted = z.object({ accepted: z.literal(true) });
-/** What an action answers when the case takes it: an update's acknowledgement, a recorded promise, or a delivered signal. */
-const SUCCESS = {
-  200: { description: 'Accepted by the case', schema: Ack.extend({ promiseId: z.number().int().optional() }) },
-  201: { description: 'The promise is recorded', schema: Ack.extend({ promiseId: z.number().int() }) },
-  202: { description: 'Delivered to the case', schema: Accepted },
-} as const;
 
 const ListQuery = z
   .object({
@@ -115,70 +105,16 @@ const Approval = z.object({ kind: z.enum(['treatment', 'legal-referral', 'visit'
 /** The role a workflow approval records for an API key's role. */
 function approverRole(p: Principal): 'supervisor' | 'manager' | 'legal' | 'finance' {
   if (p.role === 'admin') return 'manager';
-  if (p.role === 'supervisor' || p.role === 'legal') return p.role;
+  if (p.role === 'supervisor' || p.role === 'legal' || p.role === 'manager') return p.role;
   return 'finance';
 }
 
-const STAFF = ['collector', 'field-officer', 'supervisor', 'legal'] as const;
+const STAFF = ['collector', 'field-officer', 'supervisor', 'legal', 'manager', 'finance'] as const;
 
 const DAY_MS = 86_400_000;
 
 export function caseRoutes(d: ApiDeps) {
-  const handle = (accountId: string) => d.client.workflow.getHandle(caseWorkflowId(accountId));
-  /** A message to a case that has ended is a 409, not a 404: the case exists, closed. */
-  const closedIs409 = async <T>(accountId: string, p: Promise<T>): Promise<T> => {
-    try {
-      return await p;
-    } catch (e) {
-      if (e instanceof WorkflowNotFoundError) {
-        const status = await handle(accountId)
-          .describe()
-          .then(
-            (x) => x.status.name,
-            () => undefined,
-          );
-        if (status && status !== 'RUNNING')
-          throw new HttpProblem(409, 'Case closed', `the case for ${accountId} is ${status.toLowerCase()}`);
-      }
-      throw e;
-    }
-  };
-  const update = <R, A extends unknown[]>(def: UpdateDefinition<R, A>, accountId: string, args: A): Promise<R> =>
-    closedIs409(
-      accountId,
-      handle(accountId).executeUpdate(def as unknown as UpdateDefinition<R, [unknown]>, { args: args as unknown as [unknown] }),
-    );
-
-  const action = <B extends z.ZodType>(opts: {
-    name: string;
-    summary: string;
-    roles: readonly (typeof ROLES)[number][];
-    body: B;
-    answers: keyof typeof SUCCESS;
-    run: (accountId: string, body: z.infer<B>, p: Principal) => Promise<{ status: number; body: unknown }>;
-  }) =>
-    route({
-      method: 'post',
-      path: `/v1/cases/:accountId/${opts.name}`,
-      tag: 'case actions',
-      summary: opts.summary,
-      access: { roles: opts.roles },
-      params: AccountParams,
-      body: opts.body,
-      responses: {
-        [opts.answers]: SUCCESS[opts.answers],
-        400: { description: 'Invalid body' },
-        404: { description: 'No case for the account' },
-        409: { description: 'The case is closed' },
-        422: { description: 'Rejected by the case (the reason is in detail)' },
-      },
-      handler: async ({ params, body, principal }) => opts.run(params.accountId, body, principal!),
-    });
-
-  const signal = async (accountId: string, def: Parameters<ReturnType<typeof handle>['signal']>[0], arg: unknown) => {
-    await closedIs409(accountId, handle(accountId).signal(def as never, arg as never));
-    return { status: 202, body: { accepted: true } };
-  };
+  const { handle, update, action, signal } = caseMessaging(d);
   const ok = (r: unknown) => ({ status: 200, body: r });
   const Empty = z.object({}).strict();
 
@@ -346,16 +282,18 @@ export function caseRoutes(d: ApiDeps) {
     action({
       name: 'treatment',
       answers: 200,
-      summary: 'Set the treatment (collect, restructure, settle-in-kind, litigate)',
-      roles: ['supervisor'],
-      body: SetTreatment.strict(),
-      run: async (a, b) => ok(await update(setTreatmentUpdate, a, [b])),
+      summary:
+        'Set the treatment (collect, restructure, settle-in-kind, litigate): accepts or overrides the case’s recommendation ' +
+        '(no approval: a plan and a settlement in kind carry their own)',
+      roles: ['supervisor', 'manager'],
+      body: SetTreatment.omit({ by: true }).strict(),
+      run: async (a, b, p) => ok(await update(setTreatmentUpdate, a, [{ ...b, by: p.subject }])),
     }),
     action({
       name: 'approvals',
       answers: 200,
-      summary: 'Approve what waits for approval: a treatment, the legal referral, or a field visit',
-      roles: ['supervisor', 'legal'],
+      summary: 'Approve what waits for approval: the legal referral, or a field visit (a treatment, in cases from before plans)',
+      roles: ['supervisor', 'legal', 'manager'],
       body: Approval,
       run: async (a, b, p) => {
         const approver = { by: p.subject, role: approverRole(p) };

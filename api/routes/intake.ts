@@ -2,13 +2,20 @@ import { WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporal
 import { ApplicationFailure, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
 import { z } from 'zod';
 import { addDays, isValidTimeZone, localDate } from '../../shared/calendar';
-import { CaseInput, Debtor, Guarantor, IsoDate, PaymentReceived } from '../../shared/case';
+import { CaseInput, CreditGrade, Debtor, Guarantor, IsoDate, PaymentReceived, Segment } from '../../shared/case';
 import { ErrorTypes } from '../../shared/errors';
 import { caseWorkflowId } from '../../shared/ids';
 import { receivePaymentUpdate, registerMissedPaymentUpdate } from '../../shared/messages';
 import { Money } from '../../shared/money-schema';
 import { DEFAULT_PLAYBOOK_ID, PLAYBOOKS } from '../../shared/playbooks';
-import { CaseStage, CollectorId, HasGuarantor, OutstandingMinor } from '../../shared/search-attributes';
+import {
+  CaseStage,
+  CollectorId,
+  CreditGrade as CreditGradeKey,
+  HasGuarantor,
+  OutstandingMinor,
+  Segment as SegmentKey,
+} from '../../shared/search-attributes';
 import { verifySignature } from '../../shared/signature';
 import type { ApiDeps } from '../deps';
 import { HttpProblem, toProblem } from '../errors';
@@ -35,6 +42,9 @@ export const MissedPaymentBody = z
       .string()
       .regex(/^[\w.-]{1,100}$/)
       .optional(),
+    /** Credit grade (A best … E worst) and portfolio segment, as the lender's system knows them. */
+    creditGrade: CreditGrade.optional(),
+    segment: Segment.optional(),
   })
   .strict();
 
@@ -93,6 +103,14 @@ export function intakeRoutes(d: ApiDeps) {
           // By id and version: the case's input (and every history) stays small; the worker has the playbook.
           playbookRef: { id: body.playbookId, version: PLAYBOOKS[body.playbookId]!.version },
           ...(body.collectorId ? { collectorId: body.collectorId } : {}),
+          ...(body.creditGrade || body.segment
+            ? {
+                situation: {
+                  ...(body.creditGrade ? { creditGrade: body.creditGrade } : {}),
+                  ...(body.segment ? { segment: body.segment } : {}),
+                },
+              }
+            : {}),
         };
         const options = {
           workflowId,
@@ -104,6 +122,8 @@ export function intakeRoutes(d: ApiDeps) {
             { key: OutstandingMinor, value: missed.amountMinor },
             { key: HasGuarantor, value: body.guarantors.length > 0 },
             ...(body.collectorId ? [{ key: CollectorId, value: body.collectorId }] : []),
+            ...(body.creditGrade ? [{ key: CreditGradeKey, value: body.creditGrade }] : []),
+            ...(body.segment ? [{ key: SegmentKey, value: body.segment }] : []),
           ],
         };
         // A new case is a plain start, answered as soon as the server has it: the instalment is in the

@@ -1,7 +1,7 @@
 import { ApplicationFailure, patched, workflowInfo, type CancellationScope } from '@temporalio/workflow';
 import type { CaseActivities, CaseRef, LedgerWrite, PaymentRecord } from '../../shared/activities';
 import { localDate, localTime } from '../../shared/calendar';
-import type { CaseInput, CaseState } from '../../shared/case';
+import type { CaseInput, CaseState, PaymentReceived } from '../../shared/case';
 import type { UpdateAck } from '../../shared/messages';
 import { formatAmount } from '../../shared/money';
 import type { Playbook } from '../../shared/playbook';
@@ -41,6 +41,14 @@ export interface CaseContext {
    * timeline's older entries live only in the ledger. Decided once per run; older runs keep the old shape.
    */
   readonly lean: boolean;
+  /**
+   * A run since patch 'treatments' (issue 12): restructuring plans, settlement in kind, the debtor's
+   * situation and the recommendation, recoverable costs, payment investigations, and the credit hold
+   * kept on cases that close owing something. Older runs keep the treatment-approval close they began with.
+   */
+  readonly treatments: boolean;
+  /** Applies a payment through the ledger (set by the payment handlers): the in-kind transfer's appraised value. */
+  applyPayment(p: PaymentReceived): Promise<boolean>;
   /** The case and its first instalment are in the ledger (a payment's row refers to them). */
   ledgerOpened: boolean;
   /** Payments being written to the ledger right now (they decide whether the case is paid). */
@@ -94,13 +102,15 @@ export function createContext(input: CaseInput): CaseContext {
   // Cases opened since this patch count days overdue from the oldest unpaid instalment and accrue
   // penalty per instalment (workflows/core/case-core.ts); older cases keep the rule they began with.
   const lean = patched('lean-case');
+  const treatments = lean && patched('treatments');
   const pb = resolvePlaybook(input);
   if (!pb) {
     const ref = input.playbookRef;
     throw ApplicationFailure.nonRetryable(`no playbook ${ref?.id} v${ref?.version} in this worker`, 'UnknownPlaybook');
   }
   const state: CaseState =
-    input.carried ?? newCaseState(input, now(), `${info.workflowId}/${info.runId}`, { perInstalment: patched('per-instalment-accrual') });
+    input.carried ??
+    newCaseState(input, now(), `${info.workflowId}/${info.runId}`, { perInstalment: patched('per-instalment-accrual'), treatments });
   const ledgerQueue: QueuedWrite[] = [];
   const notes = () => state.notes ?? state.timeline.length;
   const ref = (suffix: string): CaseRef => ({
@@ -115,6 +125,8 @@ export function createContext(input: CaseInput): CaseContext {
     state,
     fresh,
     lean,
+    treatments,
+    applyPayment: () => Promise.reject(new Error('applyPayment before the payment handlers were registered')),
     ledgerOpened: !fresh,
     paymentsInFlight: 0,
     ledgerQueue,

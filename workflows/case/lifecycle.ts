@@ -30,6 +30,7 @@ export async function openCase(ctx: CaseContext, publish: Publish): Promise<void
     playbookId: pb.id,
     playbookVersion: pb.version,
     openedAt: state.openedAt,
+    ...(ctx.treatments && state.situation ? { situation: { ...state.situation } } : {}),
   };
   const first = input.firstMissed;
   const openSummary = `Open the case in the ledger (day ${state.openedOnDay})`;
@@ -62,6 +63,8 @@ export async function closeCase(ctx: CaseContext, publish: Publish, stage: CaseS
     closedAt: state.closedAt!,
     paidMinor: state.paidMinor,
     outstandingMinor: outstandingMinor(state),
+    // The credit hold is lifted when nothing is owed: paid, or settled with nothing forgiven (cases since 'treatments').
+    ...(ctx.treatments ? { liftHold: (stage === 'paid' || stage === 'settled') && outstandingMinor(state) <= 0 } : {}),
   });
   const listing = (dpd: number) => ({ ...ctx.ref('blacklist'), debtorName: input.debtor.name, daysOverdue: dpd });
   const listed = (dpd: number) => {

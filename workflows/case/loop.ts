@@ -1,5 +1,6 @@
 import { allHandlersFinished, condition, patched, workflowInfo } from '@temporalio/workflow';
 import { STEP_ACTIVITY } from '../../shared/activities';
+import { addDays } from '../../shared/calendar';
 import type { CaseInput, CaseState } from '../../shared/case';
 import type { PlaybookStep } from '../../shared/playbook';
 import { ErrorTypes } from '../../shared/errors';
@@ -10,6 +11,7 @@ import {
   endStage,
   legalReferralTriggered,
   nextAction,
+  outstandingMinor,
   nextReminderAt,
   recordStepRan,
   settleGuarantorDemand,
@@ -17,9 +19,20 @@ import {
   wakeAt,
   type Plan,
 } from '../core/case-core';
+import {
+  activePlan,
+  currentPlan,
+  inKindReminderAt,
+  inKindWaitingFor,
+  keptPlanWaiver,
+  planWakeAt,
+  settlePlan,
+  skipPlanDays,
+} from '../core/treatments';
 import { drainLedger, type CaseContext, type Drafted } from './context';
+import { inKindPaymentId, queueInKindRow, queuePlanRow } from './handlers/treatments';
 import { closeCase } from './lifecycle';
-import { DONE_WORDS, isLocalStep, runStep, stepRequest } from './steps';
+import { DONE_WORDS, isLocalStep, recoverableFee, runStep, stepRequest } from './steps';
 
 type Publish = (plan?: Plan) => void;
 /** What a pass of the loop ended with: look again now, the case closed, or hand the state to a new run. */
@@ -103,7 +116,8 @@ async function onePass(ctx: CaseContext, publish: Publish): Promise<Pass> {
 
   // Sleep until the next thing is due, or until a message changes the picture.
   // A lean run wakes only when something is due: days overdue and penalty are worked out when read.
-  const wake = wakeAt(state, plan, reminderAt, t, ctx.lean ? { atMidnight: false, pb } : { atMidnight: true });
+  const also = ctx.treatments ? [planWakeAt(state, t), inKindReminderAt(state, pb)] : undefined;
+  const wake = wakeAt(state, plan, reminderAt, t, ctx.lean ? { atMidnight: false, pb, ...(also ? { also } : {}) } : { atMidnight: true });
   const version = state.version;
   const changed = () => state.version !== version || ctx.ledgerQueue.length > 0;
   if (wake === undefined) {
@@ -125,6 +139,7 @@ async function onePass(ctx: CaseContext, publish: Publish): Promise<Pass> {
 async function keepTheBooks(ctx: CaseContext, t: number): Promise<boolean> {
   const { state, pb } = ctx;
   accrue(state, pb, t);
+  if (ctx.treatments && (await keepThePlan(ctx, t))) return true;
   for (const c of settlePromises(state, pb, t)) {
     ctx.note(`promise ${c.id}`, c.status);
     const p = state.promises[c.id - 1]!;
@@ -168,14 +183,119 @@ async function keepTheBooks(ctx: CaseContext, t: number): Promise<boolean> {
   return false;
 }
 
+/**
+ * The restructuring plan's news (instalments paid or due, kept, broken) and the settlement in kind's
+ * reminder. True when it ran an activity.
+ */
+async function keepThePlan(ctx: CaseContext, t: number): Promise<boolean> {
+  const { state, pb } = ctx;
+  const held = activePlan(state);
+  for (const e of settlePlan(state, t)) {
+    const plan = held!;
+    if (e.kind === 'paid') {
+      ctx.note(`plan ${plan.no}`, `instalment ${e.n} of ${plan.instalments.length} paid`);
+      queuePlanRow(ctx, plan, `instalment-${e.n}-paid`, 'case-workflow');
+    } else if (e.kind === 'due') {
+      const until = addDays(plan.instalments[e.n - 1]!.dueDate, plan.graceDays);
+      ctx.note(`plan ${plan.no}`, `instalment ${e.n} due: ${ctx.money(e.unpaidMinor)} unpaid, grace until the end of ${until}`);
+    } else if (e.kind === 'kept') {
+      ctx.note(
+        `plan ${plan.no} kept`,
+        plan.waivedMinor ? `the reduced amount is paid; ${ctx.money(plan.waivedMinor)} is forgiven` : 'paid in full',
+      );
+      queuePlanRow(ctx, plan, 'kept', 'case-workflow');
+      ctx.lastEvent = `plan ${plan.no} kept`;
+    } else {
+      // Broken: the penalty the plan held back, per the playbook, then the full balance is due again.
+      const before = state.balance.penaltyMinor;
+      if (pb.restructure.penaltyOnBreak === 'from-break') skipPlanDays(state, t);
+      accrue(state, pb, t);
+      const credit = Math.min(state.balance.penaltyMinor - before, plan.penaltyChargedMinor ?? 0);
+      if (credit > 0) state.balance = { ...state.balance, penaltyMinor: state.balance.penaltyMinor - credit };
+      const then = pb.restructure.onBroken === 'legal-referral' ? 'the legal referral comes forward' : 'the ladder resumes';
+      ctx.note(
+        `plan ${plan.no} broken`,
+        `instalment ${e.n}: ${ctx.money(e.unpaidMinor)} unpaid after ${plan.graceDays} days' grace; ` +
+          `the full balance ${ctx.money(outstandingMinor(state))} is due again ` +
+          `(penalty ${ctx.money(state.balance.penaltyMinor - before)} ` +
+          `for the plan's days); ${then}`,
+      );
+      queuePlanRow(ctx, plan, 'broken', 'case-workflow');
+      ctx.lastEvent = `plan ${plan.no} broken`;
+    }
+    ctx.touch();
+  }
+  const k = state.inKind;
+  const remindAt = inKindReminderAt(state, pb);
+  if (k && remindAt !== undefined && t >= remindAt) {
+    const n = k.remindersSent + 1;
+    const waiting = inKindWaitingFor(k);
+    await ctx.call('remindSupervisor', `Remind supervisors: settlement in kind waits for ${waiting} (${n})`, {
+      ...ctx.ref(`in-kind-reminder:${k.status}:${n}`),
+      subject: `Settlement in kind of ${state.accountId} waits for ${waiting}`,
+      body: `The asset (${k.asset}) has waited ${n * pb.inKind.stepReminderDays} days for ${waiting} since it was ${k.status}.`,
+      reminder: n,
+    });
+    k.remindersSent = n;
+    ctx.note('reminder', `settlement in kind waits for ${waiting} (${n})`);
+    return true;
+  }
+  return false;
+}
+
+/** Title passed: the shortfall is written off and the case settles, or it is still collected. True when the case closed. */
+async function settleInKind(ctx: CaseContext, publish: Publish): Promise<boolean> {
+  const { state } = ctx;
+  const k = state.inKind;
+  if (k?.status !== 'transferred' || k.shortfallMinor !== undefined) return false;
+  if (!state.payments.some((p) => p.paymentId === inKindPaymentId(state))) return false; // the appraised value is not applied yet
+  const left = outstandingMinor(state);
+  k.shortfallMinor = Math.max(0, left);
+  k.closesCase = left <= 0 || k.shortfall?.decision === 'write-off';
+  queueInKindRow(ctx, k, k.closesCase ? 'settled' : 'shortfall-collected', 'case-workflow');
+  if (!k.closesCase) {
+    ctx.note('settlement in kind', `shortfall ${ctx.money(left)} still collected: the ladder resumes`);
+    state.treatment = { kind: 'collect', approved: true };
+    return false;
+  }
+  if (left > 0) {
+    await ctx.call('recordWriteOff', `Write off the shortfall of the settlement in kind: ${ctx.money(left)}`, {
+      ...ctx.ref('in-kind-shortfall'),
+      reason: `settlement in kind: shortfall ${ctx.money(left)} written off`,
+      by: k.shortfall!.by,
+      balance: { ...state.balance },
+    });
+  }
+  await closeCase(ctx, publish, 'settled', `title transferred${left > 0 ? `, shortfall ${ctx.money(left)} written off` : ''}`);
+  return true;
+}
+
 /** End states first: money, then decisions people made. True when the case closed. */
 async function closeIfEnded(ctx: CaseContext, publish: Publish): Promise<boolean> {
   const { state } = ctx;
   // A payment being written to the ledger right now decides whether the case is paid: wait for it.
   if (ctx.paymentsInFlight > 0) await condition(() => ctx.paymentsInFlight === 0);
+  if (ctx.treatments) {
+    if (await settleInKind(ctx, publish)) return true;
+    const waiver = keptPlanWaiver(state);
+    if (waiver) {
+      const manager = waiver.plan.approvals.find((a) => a.role === 'manager')?.by ?? 'manager';
+      await ctx.call('recordWriteOff', `Forgive the rest of the reduced plan: ${ctx.money(waiver.waivedMinor)}`, {
+        ...ctx.ref(`plan-waiver:${waiver.plan.no}`),
+        reason: `restructuring plan ${waiver.plan.no} kept at the reduced amount: ${ctx.money(waiver.waivedMinor)} forgiven`,
+        by: manager,
+        balance: { ...state.balance },
+      });
+      await closeCase(ctx, publish, 'settled', `restructuring plan ${waiver.plan.no} kept (reduced amount)`);
+      return true;
+    }
+  }
   const ended = endStage(state);
   if (ended) {
-    await closeCase(ctx, publish, ended, ended === 'paid' ? 'balance covered' : 'mediated settlement paid');
+    const plan = ctx.treatments ? currentPlan(state) : undefined;
+    const why =
+      ended === 'settled' ? 'mediated settlement paid' : plan?.status === 'kept' ? `restructuring plan ${plan.no} paid` : 'balance covered';
+    await closeCase(ctx, publish, ended, why);
     return true;
   }
   if (state.writeOff) {
@@ -189,7 +309,7 @@ async function closeIfEnded(ctx: CaseContext, publish: Publish): Promise<boolean
     return true;
   }
   const t = state.treatment;
-  if (t.approved && (t.kind === 'restructure' || t.kind === 'settle-in-kind')) {
+  if (!ctx.treatments && t.approved && (t.kind === 'restructure' || t.kind === 'settle-in-kind')) {
     await ctx.call('recordTreatment', `Record approved ${t.kind}`, {
       ...ctx.ref(`treatment:${t.kind}`),
       treatment: t.kind,
@@ -238,7 +358,13 @@ async function runDueStep(ctx: CaseContext, next: NonNullable<Plan['next']>): Pr
   const step = pb.steps.find((s) => s.id === next.stepId)!;
   const { day, key } = next;
   const reason = step.action === 'legal-referral' ? legalReferralTriggered(state, pb) : undefined;
-  const req = stepRequest(ctx, step, day, key, reason);
+  // A recoverable cost is charged to the debt's fees part when incurred: the letter shows it (given back if the step does not happen).
+  const fee = ctx.treatments ? recoverableFee(ctx, step.action) : 0;
+  if (fee > 0) {
+    state.balance = { ...state.balance, feesMinor: state.balance.feesMinor + fee };
+    state.feesCharged = { ...state.feesCharged, [key]: fee };
+  }
+  const req = { ...stepRequest(ctx, step, day, key, reason), ...(fee > 0 ? { feeMinor: fee } : {}) };
   // A lean run's call, visit or guarantor contact writes its timeline entry and the cases row it leaves
   // in its own transaction once done: one local activity per wake, not two (patch 'step-one-write').
   const drafts = isLocalStep(ctx, step.action) && patched('step-one-write') ? draftStepRows(ctx, step, key, req.windowEnd) : [];
@@ -249,6 +375,10 @@ async function runDueStep(ctx: CaseContext, next: NonNullable<Plan['next']>): Pr
     `Day ${day}: ${step.description}`,
   );
   if (result.status !== 'done') for (const d of drafts) d.abandon();
+  if (result.status !== 'done' && fee > 0) {
+    state.balance = { ...state.balance, feesMinor: Math.max(0, state.balance.feesMinor - fee) };
+    delete state.feesCharged![key];
+  }
   const words = step.action.replace(/-/g, ' ');
   if (result.status === 'cancelled') {
     // The case reached an end state while the step ran: the next pass closes it.

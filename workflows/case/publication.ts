@@ -4,16 +4,32 @@ import {
   BrokenPromises,
   CaseStage,
   CollectorId,
+  CreditGrade,
   DaysOverdue,
+  Funds,
   HasGuarantor,
   OutstandingMinor,
   OverdueSince,
+  Segment,
   Treatment,
 } from '../../shared/search-attributes';
-import { dayIndex, daysOverdue, describeNext, nextAction, outstandingMinor, overdueSince, type Plan } from '../core/case-core';
+import { dayIndex, daysOverdue, describeNext, isClosed, nextAction, outstandingMinor, overdueSince, type Plan } from '../core/case-core';
+import { recommendation } from '../core/treatments';
 import type { CaseContext } from './context';
 
-const KEYS = { CaseStage, DaysOverdue, OutstandingMinor, HasGuarantor, BrokenPromises, Treatment, CollectorId, OverdueSince } as const;
+const KEYS = {
+  CaseStage,
+  DaysOverdue,
+  OutstandingMinor,
+  HasGuarantor,
+  BrokenPromises,
+  Treatment,
+  CollectorId,
+  OverdueSince,
+  CreditGrade,
+  Segment,
+  Funds,
+} as const;
 
 export const upcoming = (plan?: Plan): CaseState['nextAction'] =>
   plan?.next ? { stepId: plan.next.stepId, action: plan.next.action, day: plan.next.day, dueAt: plan.next.dueAt } : undefined;
@@ -41,6 +57,7 @@ export function createPublication(ctx: CaseContext): (plan?: Plan) => void {
     nextAction: next,
     ...(s.nextAction ? { nextActionAt: s.nextAction.dueAt } : {}),
     ...(ctx.lean ? { overdueSince: overdueSince(s) } : {}),
+    ...(s.situation ? { situation: { ...s.situation } } : {}),
   });
   const projectIfChanged = (next: string) => {
     const row = rowOf(state, next);
@@ -84,6 +101,10 @@ export function createPublication(ctx: CaseContext): (plan?: Plan) => void {
       Treatment: state.treatment.kind,
       CollectorId: state.collectorId ?? '',
       ...(ctx.lean ? { OverdueSince: overdueSince(state) } : {}),
+      // The situation, once known (cases since 'treatments'); never a person's particulars.
+      ...(state.situation?.creditGrade ? { CreditGrade: state.situation.creditGrade } : {}),
+      ...(state.situation?.segment ? { Segment: state.situation.segment } : {}),
+      ...(state.situation?.funds ? { Funds: state.situation.funds } : {}),
     };
     let changed = Object.entries(values).filter(([k, v]) => published[k] !== v);
     // A lean run does not upsert for time passing alone: DaysOverdue and the penalty in OutstandingMinor
@@ -104,7 +125,11 @@ export function createPublication(ctx: CaseContext): (plan?: Plan) => void {
     const next = describeNext(state, ctx.pb, plan);
     state.nextAction = upcoming(plan);
     ctx.plannedVersion = state.version;
-    setCurrentDetails(`Day ${dayIndex(state, t)}: ${ctx.lastEvent}. Outstanding ${ctx.money(outstandingMinor(state))}. Next: ${next}.`);
+    const rec = ctx.treatments && !isClosed(state) ? recommendation(state, ctx.pb) : undefined;
+    const advice = rec && rec.treatment !== state.treatment.kind ? ` Recommended: ${rec.treatment} (${rec.why}).` : '';
+    setCurrentDetails(
+      `Day ${dayIndex(state, t)}: ${ctx.lastEvent}. Outstanding ${ctx.money(outstandingMinor(state))}. Next: ${next}.${advice}`,
+    );
     projectIfChanged(next);
   };
 }

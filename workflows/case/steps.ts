@@ -8,6 +8,8 @@ import { drainLedger, type CaseContext } from './context';
 
 type StepShape = Pick<PlaybookStep, 'id' | 'action' | 'description'> & Partial<Pick<PlaybookStep, 'window' | 'approval' | 'materials'>>;
 const LETTERS = new Set<PlaybookStep['action']>(['overdue-notice', 'guarantor-demand', 'statement-of-account', 'legal-referral']);
+/** The letters a recoverable letter fee is charged for: those sent to the debtor or a guarantor (not the referral to legal). */
+const CHARGED_LETTERS = new Set<PlaybookStep['action']>(['overdue-notice', 'guarantor-demand', 'statement-of-account']);
 
 /** The request a step's activity gets: the occurrence, its window, the case's amounts and people. */
 export function stepRequest(ctx: CaseContext, step: StepShape, day: number, key: string, reason?: string): StepRequest {
@@ -39,6 +41,18 @@ export function stepRequest(ctx: CaseContext, step: StepShape, day: number, key:
     guarantorIds: state.guarantors.map((g) => g.id),
     ...(reason ? { reason } : {}),
   };
+}
+
+/**
+ * What a step charges to the debt's fees part: its cost, when the playbook makes that cost recoverable
+ * (the guarantor demand is a letter to each guarantor, each one charged).
+ */
+export function recoverableFee(ctx: CaseContext, action: PlaybookStep['action']): number {
+  const { pb, state } = ctx;
+  const recoverable = pb.costs.recoverable ?? [];
+  if (action === 'field-visit') return recoverable.includes('field-visit') ? pb.costs.fieldVisitMinor : 0;
+  if (!CHARGED_LETTERS.has(action) || !recoverable.includes('letter')) return 0;
+  return pb.costs.letterMinor * (action === 'guarantor-demand' ? state.guarantors.length : 1);
 }
 
 /** A lean run's step that runs as a local activity (not a letter). */

@@ -7,6 +7,7 @@ import { registerLegalHandlers } from './handlers/legal';
 import { registerPaymentHandlers } from './handlers/payments';
 import { registerPromiseHandlers } from './handlers/promises';
 import { registerQuery } from './handlers/query';
+import { registerTreatmentHandlers } from './handlers/treatments';
 import { openCase } from './lifecycle';
 import { runCase } from './loop';
 import { createPublication } from './publication';
@@ -25,6 +26,7 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
   registerPromiseHandlers(ctx);
   registerDecisionHandlers(ctx);
   registerLegalHandlers(ctx);
+  registerTreatmentHandlers(ctx);
   const publish = createPublication(ctx);
 
   if (ctx.fresh) await openCase(ctx, publish);

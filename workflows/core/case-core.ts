@@ -35,13 +35,19 @@ import type {
   PaymentReceived,
   PromiseToPay,
 } from '../../shared/case';
-import { accruePenalty, allocatePayment, dailyPenaltyMinor, totalOf, type Allocation } from '../../shared/money';
+import { accruePenalty, allocatePayment, dailyPenaltyMinor, formatAmount, totalOf, type Allocation } from '../../shared/money';
 import type { Playbook, PlaybookStep } from '../../shared/playbook';
 import { END_STAGES } from '../../shared/stages';
+import { accruePlan, activePlan, currentPlan, describePlan, inKindActive, inKindWaitingFor } from './treatments';
 
 const HOUR = 3_600_000;
 
-export function newCaseState(input: CaseInput, nowMs: number, caseKey: string, opts: { perInstalment?: boolean } = {}): CaseState {
+export function newCaseState(
+  input: CaseInput,
+  nowMs: number,
+  caseKey: string,
+  opts: { perInstalment?: boolean; treatments?: boolean } = {},
+): CaseState {
   const day0 = addDays(input.firstMissed.dueDate, 1);
   const pb = input.playbook ?? input.playbookRef!;
   const state: CaseState = {
@@ -75,6 +81,7 @@ export function newCaseState(input: CaseInput, nowMs: number, caseKey: string, o
     version: 0,
     runs: 1,
     ...(opts.perInstalment ? { instalments: {} } : {}),
+    ...(opts.treatments && input.situation && Object.keys(input.situation).length > 0 ? { situation: { ...input.situation } } : {}),
   };
   state.openedOnDay = Math.max(0, dayIndex(state, nowMs));
   addMissedPayment(state, input.firstMissed);
@@ -137,6 +144,9 @@ export function addMissedPayment(state: CaseState, m: MissedPayment): boolean {
 /** Accrues penalty interest for every ladder day from day 1 up to the day of `nowMs`. */
 export function accrue(state: CaseState, pb: Playbook, nowMs: number): void {
   if (isClosed(state)) return;
+  // While a restructuring plan holds, its own penalty rule (frozen, or a reduced rate).
+  const plan = activePlan(state);
+  if (plan) return accruePlan(state, plan, nowMs);
   if (state.instalments) return accruePerInstalment(state, state.instalments, pb, nowMs);
   const through = dayIndex(state, nowMs);
   if (through <= state.accruedThroughDay) return;
@@ -215,6 +225,7 @@ function promiseDeadline(state: CaseState, pb: Playbook, date: string): number {
 /** Why a promise is refused, or undefined when it is acceptable. */
 export function promiseRefusal(state: CaseState, pb: Playbook, p: PromiseToPay, nowMs: number): string | undefined {
   if (isClosed(state)) return `the case is ${state.stage}`;
+  if (state.stage === 'restructured') return 'a restructuring plan holds: its instalments are the promise';
   if (!Number.isSafeInteger(p.amountMinor) || p.amountMinor <= 0)
     return 'the promised amount must be a positive whole number of minor units';
   const today = localDate(nowMs, state.timeZone);
@@ -275,6 +286,8 @@ export function legalReferralTriggered(state: CaseState, pb: Playbook): string |
   if (outcome === 'refuses') return 'the guarantor refused to pay';
   if (state.brokenPromises >= pb.legal.brokenPromisesForReferral) return `${state.brokenPromises} broken promises`;
   if (state.treatment.kind === 'litigate') return 'treatment set to litigate';
+  const plan = currentPlan(state);
+  if (plan?.status === 'broken' && pb.restructure?.onBroken === 'legal-referral') return `restructuring plan ${plan.no} broken`;
   return undefined;
 }
 
@@ -291,6 +304,10 @@ function conditionsHold(step: PlaybookStep, state: CaseState): boolean {
   if (c.reasonCategoryIn && (state.reasonCategory === undefined || !c.reasonCategoryIn.includes(state.reasonCategory as 1))) return false;
   if (c.brokenPromisesAtLeast !== undefined && state.brokenPromises < c.brokenPromisesAtLeast) return false;
   if (c.treatmentIn && !c.treatmentIn.includes(state.treatment.kind)) return false;
+  const sit = state.situation;
+  if (c.creditGradeIn && (!sit?.creditGrade || !c.creditGradeIn.includes(sit.creditGrade))) return false;
+  if (c.segmentIn && (!sit?.segment || !c.segmentIn.includes(sit.segment))) return false;
+  if (c.fundsIn && (!sit?.funds || !c.fundsIn.includes(sit.funds))) return false;
   return true;
 }
 
@@ -299,6 +316,7 @@ export type Pause = { reason: string; until?: number };
 /** What stops contact now: a hold, a dispute, or a pending promise (until its date plus grace). */
 export function activePause(state: CaseState, pb: Playbook, nowMs: number): Pause | undefined {
   if (state.dispute) return { reason: `in dispute: ${state.dispute.reason}` };
+  if (inKindActive(state)) return { reason: `settlement in kind: waiting for ${inKindWaitingFor(state.inKind!)}` };
   if (state.hold && (!state.hold.until || Date.parse(state.hold.until) > nowMs)) {
     return { reason: `on hold: ${state.hold.reason}`, ...(state.hold.until ? { until: Date.parse(state.hold.until) } : {}) };
   }
@@ -387,7 +405,7 @@ export function nextAction(state: CaseState, pb: Playbook, nowMs: number): Plan 
 
 /** The stage a case ends in now, if any: paid in full, or a mediated settlement paid. */
 export function endStage(state: CaseState): 'paid' | 'settled' | undefined {
-  if (state.stage !== 'open' && state.stage !== 'legal') return undefined;
+  if (state.stage !== 'open' && state.stage !== 'legal' && state.stage !== 'restructured') return undefined;
   if (outstandingMinor(state) <= 0) return 'paid';
   const settlement = state.legal?.settlementMinor;
   if (settlement !== undefined) {
@@ -451,7 +469,7 @@ export function wakeAt(
   plan: Plan,
   reminderAt: number | undefined,
   nowMs: number,
-  opts: { atMidnight: true } | { atMidnight: false; pb: Playbook } = { atMidnight: true },
+  opts: { atMidnight: true } | { atMidnight: false; pb: Playbook; also?: Array<number | undefined> } = { atMidnight: true },
 ): number | undefined {
   // Without the daily wake-up, each pending promise's deadline wakes the case to settle it.
   const promiseDeadlines = opts.atMidnight
@@ -465,6 +483,7 @@ export function wakeAt(
     state.pendingVisit ? Date.parse(state.pendingVisit.deadline) : undefined,
     opts.atMidnight ? nextLocalMidnight(state, nowMs) : undefined,
     ...promiseDeadlines,
+    ...(!opts.atMidnight && opts.also ? opts.also : []),
   ].filter((x): x is number => x !== undefined && x > nowMs);
   return candidates.length > 0 ? Math.min(...candidates) : undefined;
 }
@@ -483,6 +502,8 @@ export function describeNext(state: CaseState, pb: Playbook, plan: Plan | undefi
   if (plan?.pause) return `paused (${plan.pause.reason})`;
   if (state.legal?.status === 'awaiting-approval') return "legal referral awaiting a supervisor's approval";
   if (state.stage === 'legal') return 'in legal proceedings';
+  const held = activePlan(state);
+  if (held) return describePlan(state, held, (m) => formatAmount(m, state.currency));
   if (!plan?.next) return 'nothing scheduled';
   const at = Date.parse(plan.next.dueAt);
   const step = pb.steps.find((s) => s.id === plan.next!.stepId)!;

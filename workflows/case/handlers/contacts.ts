@@ -21,10 +21,12 @@ export function registerContactHandlers(ctx: CaseContext): void {
     const day = dayIndex(state, ctx.now());
     if (o.reasonCategory !== undefined) state.reasonCategory = o.reasonCategory;
     if (o.reasonCategory === 6 && !state.legalReviewRequested) state.legalReviewRequested = true;
+    if (ctx.treatments && o.funds) state.situation = { ...state.situation, funds: o.funds };
     const n = ctx.notes();
     ctx.note(
       `contact outcome (${o.channel})`,
-      `${o.outcome}${o.reasonCategory ? `, reason ${o.reasonCategory}` : ''}${o.note ? `: ${o.note}` : ''}`,
+      `${o.outcome}${o.reasonCategory ? `, reason ${o.reasonCategory}` : ''}` +
+        `${ctx.treatments && o.funds ? `, funds ${o.funds}` : ''}${o.note ? `: ${o.note}` : ''}`,
     );
     ctx.queue('recordContactOutcome', `Record ${o.channel} outcome: ${o.outcome}`, {
       ...ctx.ref(`outcome:${n}`),
@@ -32,17 +34,32 @@ export function registerContactHandlers(ctx: CaseContext): void {
       outcome: o,
       actor: o.actor,
     });
+    // Reasons 4 and 5 are payment problems, not delinquency: finance looks for the money (once per reason).
+    const r = o.reasonCategory;
+    if (ctx.treatments && (r === 4 || r === 5) && !state.investigations?.includes(r)) {
+      state.investigations = [...(state.investigations ?? []), r];
+      const why = r === 4 ? 'deposited less than the instalment' : 'paid into the wrong account or card';
+      ctx.note('payment investigation', `opened for finance: reason ${r}, ${why}`);
+      ctx.queue('openPaymentInvestigation', `Payment investigation for finance: reason ${r}`, {
+        ...ctx.ref(`investigation:${r}`),
+        reasonCategory: r,
+        reportedBy: o.actor,
+        note: o.note,
+      });
+    }
     ctx.touch();
   });
 
   const takeVisitReport = (v: VisitReportInput, promise?: PromiseToPay): number | undefined => {
+    if (ctx.treatments && v.funds) state.situation = { ...state.situation, funds: v.funds };
     const n = ctx.notes();
     const written = promise
       ? `, written promise: ${ctx.money(promise.amountMinor)} by ${promise.date}`
       : typeof v.writtenPromise === 'string'
         ? `, written promise: ${v.writtenPromise}`
         : '';
-    ctx.note('visit report', `${v.outcome}${v.signedStatement ? ', signed statement' : ''}${written}`);
+    const funds = ctx.treatments && v.funds ? `, funds ${v.funds}` : '';
+    ctx.note('visit report', `${v.outcome}${v.signedStatement ? ', signed statement' : ''}${written}${funds}`);
     ctx.queue('recordVisitReport', `Record visit report: ${v.outcome}`, {
       ...ctx.ref(`visit-report:${n}`),
       visitReference: state.lastVisitReference!,

@@ -9,6 +9,7 @@ import {
   writeOffUpdate,
 } from '../../../shared/messages';
 import { mayApprove } from '../../core/case-core';
+import { recommendation } from '../../core/treatments';
 import type { CaseContext } from '../context';
 
 /** What supervisors decide: the treatment and its approval, holds, disputes, the write-off. */
@@ -23,7 +24,19 @@ export function registerDecisionHandlers(ctx: CaseContext): void {
 
   setHandler(
     setTreatmentUpdate,
-    ({ treatment }) => {
+    ({ treatment, by }) => {
+      if (ctx.treatments) {
+        // A person accepts the case's recommendation or overrides it; the processes (a plan, the
+        // settlement in kind) carry their own approvals.
+        const rec = recommendation(state, ctx.pb);
+        state.treatment = { kind: treatment, approved: true, ...(by ? { decidedBy: by } : {}) };
+        const stance = !rec
+          ? ''
+          : rec.treatment === treatment
+            ? ' (accepts the recommendation)'
+            : ` (overrides the recommendation: ${rec.treatment})`;
+        return decide('treatment set', `${treatment}${stance}${by ? ` by ${by}` : ''}`, `treatment is ${treatment}${stance}`);
+      }
       const needsApproval = treatment === 'restructure' || treatment === 'settle-in-kind';
       state.treatment = { kind: treatment, approved: !needsApproval };
       return decide(
@@ -44,6 +57,10 @@ export function registerDecisionHandlers(ctx: CaseContext): void {
     {
       validator: ({ role }) => {
         ctx.mustBeActive();
+        if (ctx.treatments)
+          throw new Error(
+            'a treatment needs no approval: a restructuring plan is reviewed through its plan, a settlement in kind step by step',
+          );
         if (state.treatment.approved) throw new Error('no treatment is awaiting approval');
         if (!mayApprove(role, 'supervisor')) throw new Error(`a ${role} cannot approve a ${state.treatment.kind}`);
       },

@@ -113,6 +113,7 @@ export function registerPaymentHandlers(ctx: CaseContext): void {
       ctx.paymentsInFlight -= 1;
     });
   };
+  ctx.applyPayment = recordThenTakePayment;
   const takePayment = (p: PaymentReceived): boolean | Promise<boolean> =>
     patched('payment-ledger-first') ? recordThenTakePayment(p) : takePaymentThenRecord(p);
 

@@ -1,6 +1,7 @@
 import { setHandler } from '@temporalio/workflow';
 import { caseStateQuery } from '../../../shared/messages';
 import { accrue, isClosed, nextAction, view } from '../../core/case-core';
+import { recommendation } from '../../core/treatments';
 import type { CaseContext } from '../context';
 import { upcoming } from '../publication';
 
@@ -18,6 +19,8 @@ export function registerQuery(ctx: CaseContext): void {
     const now = isClosed(state) ? state : (JSON.parse(JSON.stringify(state)) as typeof state);
     if (now !== state) accrue(now, ctx.pb, t);
     const v = view(now, t);
+    const rec = ctx.treatments && !isClosed(state) ? recommendation(state, ctx.pb) : undefined;
+    if (rec) v.recommendation = rec;
     if (state.version !== ctx.plannedVersion && !isClosed(state) && state.stage !== 'legal')
       v.nextAction = upcoming(nextAction(state, ctx.pb, t));
     return v;
