@@ -284,6 +284,10 @@ export interface PlanRecord {
   brokenInstalment?: number;
   /** What the plan forgave when it was kept (a reduced amount). */
   waivedMinor?: number;
+  /** Principal of instalments reported missed while the plan held: not the plan's, never forgiven by it. */
+  addedMinor?: number;
+  /** The forgiven rest was written down (recordWriteOff) and taken off the balance. */
+  waiverRecorded?: boolean;
 }
 
 export interface InKindRecord {

@@ -25,6 +25,7 @@ import {
   settlePlan,
   shortfallRefusal,
   takeInKindStep,
+  writeDown,
 } from '../workflows/core/treatments';
 
 // Due 2026-03-01: day 0 is 2026-03-02 in Asia/Shanghai (UTC+8). 10,000.00 CNY at 5 bps: 5.00 a day.
@@ -174,6 +175,24 @@ describe('a restructuring plan', () => {
     pay(s, 600_000, at(15));
     expect(settlePlan(s, at(15)).at(-1)).toEqual({ kind: 'kept' });
     expect(keptPlanWaiver(s)?.waivedMinor).toBe(PRINCIPAL + 10 * DAILY - 600_000);
+    writeDown(s, s.plans![0]!);
+    expect(outstandingMinor(s)).toBe(0);
+    expect(keptPlanWaiver(s)).toBeUndefined();
+  });
+
+  it('a full-balance plan kept with an instalment reported meanwhile forgives nothing: that instalment is still owed', () => {
+    const s = openCase(at(10));
+    accrue(s, pb, at(10));
+    const total = outstandingMinor(s);
+    proposePlan(s, pb, threeMonthly(total), at(10));
+    approveAll(s, at(10));
+    s.plans![0]!.addedMinor = 50_000; // as the payment handler records an instalment reported while the plan holds
+    s.balance.principalMinor += 50_000;
+    pay(s, total, at(15));
+    expect(settlePlan(s, at(15)).at(-1)).toEqual({ kind: 'kept' });
+    expect(keptPlanWaiver(s)).toBeUndefined();
+    expect(s.stage).toBe('open');
+    expect(outstandingMinor(s)).toBe(50_000);
   });
 
   it('a reduced penalty rate accrues on the unpaid principal and joins the last instalment', () => {

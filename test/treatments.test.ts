@@ -183,6 +183,36 @@ describe('restructuring plans', () => {
     expect((await sql`select status from repayment_plans where account_id = ${s.accountId}`)[0]!.status).toBe('broken');
   });
 
+  it('a reduced amount agreed: paid, the rest forgiven by the manager, settled with nothing owed (hold lifted)', async () => {
+    const s = await kit.openCase({ prefix: 'PLAN-REDUCED' });
+    await s.at(10, '12:00');
+    await s.handle.executeUpdate(proposePlanUpdate, {
+      args: [
+        {
+          instalments: [{ dueDate: addDays(s.day0, 30), amountMinor: 700_000 }],
+          reducedToMinor: 700_000,
+          penalty: { mode: 'frozen' },
+          by: 'col-1',
+        },
+      ],
+    });
+    await review(s, { decision: 'approve', by: 'fin-1', role: 'finance' });
+    await review(s, { decision: 'approve', by: 'law-1', role: 'legal' });
+    await review(s, { decision: 'approve', by: 'mgr-1', role: 'manager' });
+    await s.at(29, '12:00');
+    await s.pay(700_000);
+    const result = await s.handle.result();
+    expect(result.stage).toBe('settled');
+    const [writeOff] =
+      await sql`select actor, detail->>'reason' as reason from audit_log where account_id = ${s.accountId} and action = 'write-off'`;
+    expect(writeOff).toEqual({
+      actor: 'mgr-1',
+      reason: expect.stringMatching(/^restructuring plan 1 kept at the reduced amount: 3,\d{3}\.00 CNY forgiven$/),
+    });
+    expect((await sql`select outstanding_minor from cases where account_id = ${s.accountId}`)[0]!.outstanding_minor).toBe(0);
+    expect((await sql`select lifted_at from credit_holds where account_id = ${s.accountId}`)[0]!.lifted_at).not.toBeNull();
+  });
+
   it('refused by legal: no plan, the ladder goes on', async () => {
     const s = await kit.openCase({ prefix: 'PLAN-REFUSED' });
     await s.at(10, '12:00');

@@ -25,6 +25,7 @@ import {
   inKindReminderAt,
   inKindWaitingFor,
   keptPlanWaiver,
+  writeDown,
   planWakeAt,
   settlePlan,
   skipPlanDays,
@@ -279,6 +280,7 @@ async function closeIfEnded(ctx: CaseContext, publish: Publish): Promise<boolean
     if (await settleInKind(ctx, publish)) return true;
     const waiver = keptPlanWaiver(state);
     if (waiver) {
+      // The reduced amount is paid: the rest is forgiven as the manager approved (written down, recorded).
       const manager = waiver.plan.approvals.find((a) => a.role === 'manager')?.by ?? 'manager';
       await ctx.call('recordWriteOff', `Forgive the rest of the reduced plan: ${ctx.money(waiver.waivedMinor)}`, {
         ...ctx.ref(`plan-waiver:${waiver.plan.no}`),
@@ -286,8 +288,12 @@ async function closeIfEnded(ctx: CaseContext, publish: Publish): Promise<boolean
         by: manager,
         balance: { ...state.balance },
       });
-      await closeCase(ctx, publish, 'settled', `restructuring plan ${waiver.plan.no} kept (reduced amount)`);
-      return true;
+      writeDown(state, waiver.plan);
+      ctx.note(`plan ${waiver.plan.no}`, `${ctx.money(waiver.waivedMinor)} forgiven (approved by ${manager})`);
+      if (outstandingMinor(state) <= 0) {
+        await closeCase(ctx, publish, 'settled', `restructuring plan ${waiver.plan.no} kept (reduced amount)`);
+        return true;
+      }
     }
   }
   const ended = endStage(state);

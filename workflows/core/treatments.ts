@@ -234,8 +234,9 @@ export function settlePlan(state: CaseState, nowMs: number): PlanEvent[] {
   plan.status = 'kept';
   plan.endedAt = new Date(nowMs).toISOString();
   if (state.stage === 'restructured') state.stage = 'open';
-  const left = totalOf(state.balance);
-  if (left > 0) plan.waivedMinor = left;
+  // A plan for a reduced amount forgives the rest of the debt it covered (not an instalment reported since).
+  const left = totalOf(state.balance) - (plan.addedMinor ?? 0);
+  if (left > 0 && plan.reducedToMinor !== undefined) plan.waivedMinor = left;
   events.push({ kind: 'kept' });
   return events;
 }
@@ -243,10 +244,22 @@ export function settlePlan(state: CaseState, nowMs: number): PlanEvent[] {
 /** A kept plan that forgave the rest (a reduced amount): the case closes settled once that is written off. */
 export const keptPlanWaiver = (state: CaseState): { plan: PlanRecord; waivedMinor: number } | undefined => {
   const plan = currentPlan(state);
-  return plan?.status === 'kept' && (plan.waivedMinor ?? 0) > 0 && totalOf(state.balance) > 0
-    ? { plan, waivedMinor: totalOf(state.balance) }
-    : undefined;
+  const pending = plan?.status === 'kept' && (plan.waivedMinor ?? 0) > 0 && !plan.waiverRecorded;
+  return pending ? { plan, waivedMinor: plan.waivedMinor! } : undefined;
 };
+
+/** Takes the forgiven rest off the balance (fees, then penalty, then principal): what is left is debt the plan did not cover. */
+export function writeDown(state: CaseState, plan: PlanRecord): void {
+  let left = plan.waivedMinor ?? 0;
+  const b = { ...state.balance };
+  for (const k of ['feesMinor', 'penaltyMinor', 'principalMinor'] as const) {
+    const take = Math.min(left, b[k]);
+    b[k] -= take;
+    left -= take;
+  }
+  state.balance = b;
+  plan.waiverRecorded = true;
+}
 
 /** When the active plan next needs the case awake: an instalment falling due, or its grace running out. */
 export function planWakeAt(state: CaseState, nowMs: number): number | undefined {

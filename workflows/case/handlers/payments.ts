@@ -3,6 +3,7 @@ import { localDate } from '../../../shared/calendar';
 import type { CaseState, MissedPayment, PaymentReceived } from '../../../shared/case';
 import { missedPaymentSignal, paymentReceivedSignal, receivePaymentUpdate, registerMissedPaymentUpdate } from '../../../shared/messages';
 import { accrue, addMissedPayment, applyPayment, commitPayment, outstandingMinor, planPayment } from '../../core/case-core';
+import { activePlan } from '../../core/treatments';
 import { recordPaymentNow, writePaymentNow } from '../activities';
 import type { CaseContext, Drafted } from '../context';
 
@@ -13,6 +14,9 @@ export function registerPaymentHandlers(ctx: CaseContext): void {
   const takeMissedPayment = (m: MissedPayment): void => {
     accrue(state, pb, ctx.now()); // days so far accrue on the principal before this instalment joins it
     if (addMissedPayment(state, m)) {
+      // Reported while a restructuring plan holds: owed besides the plan, never forgiven by it.
+      const held = activePlan(state);
+      if (held) held.addedMinor = (held.addedMinor ?? 0) + m.amountMinor;
       accrue(state, pb, ctx.now()); // an instalment reported late accrues its own past days (per-instalment rule)
       ctx.note('missed payment', `${ctx.money(m.amountMinor, m.currency)} due ${m.dueDate}`);
       ctx.queue('recordMissedPayment', `Record missed instalment due ${m.dueDate}`, { ...ctx.ref(`missed:${m.dueDate}`), missed: m });
