@@ -1,5 +1,6 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { extractText } from 'unpdf';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createActivities } from '../activities/index';
 import { connectDb } from '../db/index';
@@ -342,8 +343,15 @@ describe("the debtor's situation, payment problems and fees", () => {
   it('the recoverable letter fee of the default playbook: the notice shows it and a payment pays it first', async () => {
     const s = await kit.openCase({ prefix: 'FEE' });
     await s.at(7, '12:00');
-    const [notice] = await sql`select kind, fees_minor from notices where account_id = ${s.accountId}`;
-    expect(notice).toEqual({ kind: 'overdue-notice', fees_minor: DEFAULT_PLAYBOOK.costs.letterMinor });
+    const [notice] = await sql<{ kind: string; fees_minor: number; document: Buffer }[]>`
+      select kind, fees_minor, document from notices where account_id = ${s.accountId}`;
+    expect({ kind: notice!.kind, fees_minor: notice!.fees_minor }).toEqual({
+      kind: 'overdue-notice',
+      fees_minor: DEFAULT_PLAYBOOK.costs.letterMinor,
+    });
+    // The letter itself (zh-CN) lists the fee with the principal and the penalty.
+    const { text } = await extractText(new Uint8Array(notice!.document), { mergePages: true });
+    expect(text.replace(/\s+/g, '')).toContain('费用¥20.00合计¥10,055.00');
     expect((await state(s)).balance.feesMinor).toBe(DEFAULT_PLAYBOOK.costs.letterMinor);
     const [cost] =
       await sql`select amount_minor, recoverable from case_costs where account_id = ${s.accountId} and kind = 'overdue-notice'`;
