@@ -1,15 +1,10 @@
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createActivities } from '../activities/index';
 import { connectDb } from '../db/index';
-import { toolPaths } from '../dev/tools';
 import { addDays, instantOf } from '../shared/calendar';
 import { approveLegalReferralUpdate, approveVisitUpdate, caseStateQuery } from '../shared/messages';
 import { DEFAULT_PLAYBOOK, Playbook, RECEIVABLES_PLAYBOOK } from '../shared/playbook';
-import { ensureSearchAttributes } from '../worker/search-attributes';
-import { WORKFLOWS_PATH } from '../worker/worker';
-import { storyKit, STORY_REGION, STORY_TZ } from './story-kit';
+import { startLedgerStories } from './ledger-stories';
+import { type storyKit, STORY_TZ } from './story-kit';
 
 /**
  * The default playbook end to end on the time-skipping server, with the real activities and the
@@ -17,32 +12,15 @@ import { storyKit, STORY_REGION, STORY_TZ } from './story-kit';
  */
 const TASK_QUEUE = 'ledger-e2e';
 const sql = connectDb(inject('databaseUrl'));
-let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+let stories: Awaited<ReturnType<typeof startLedgerStories>> | undefined;
 let kit: ReturnType<typeof storyKit>;
 
 beforeAll(async () => {
-  env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path: toolPaths().testServer } },
-  });
-  await ensureSearchAttributes(env.connection, 'default');
-  await sql`insert into field_officers (officer_id, name, region, vehicle) values ('HD-01', '赵外勤', ${STORY_REGION}, '京A-12345')
-            on conflict (officer_id) do nothing`;
-  const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH });
-  worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue: TASK_QUEUE,
-    workflowBundle,
-    activities: createActivities({ sql }),
-  });
-  running = worker.run();
-  kit = storyKit(env, TASK_QUEUE);
+  stories = await startLedgerStories(TASK_QUEUE, sql);
+  kit = stories.kit;
 });
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
+  await stories?.stop();
   await sql.end();
 });
 
@@ -115,7 +93,7 @@ describe('default playbook on the real ledger', () => {
     await s.at(2, '10:00');
     await s.pay(await s.outstanding());
     expect((await s.handle.result()).stage).toBe('paid');
-    await env.sleep('10 days');
+    await stories!.env.sleep('10 days');
 
     const endOfDay2 = instantOf(addDays(s.day0, 3), '00:00', STORY_TZ);
     const dated = await sql`

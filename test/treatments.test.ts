@@ -1,10 +1,6 @@
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { extractText } from 'unpdf';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createActivities } from '../activities/index';
 import { connectDb } from '../db/index';
-import { toolPaths } from '../dev/tools';
 import { addDays } from '../shared/calendar';
 import type { PlanDecision } from '../shared/case';
 import {
@@ -19,10 +15,9 @@ import {
 } from '../shared/messages';
 import { dailyPenaltyMinor } from '../shared/money';
 import { DEFAULT_PLAYBOOK } from '../shared/playbook';
-import { ensureSearchAttributes } from '../worker/search-attributes';
-import { WORKFLOWS_PATH } from '../worker/worker';
 import { recording, saveHistories } from './record-histories';
-import { storyKit, STORY_PRINCIPAL as PRINCIPAL, STORY_REGION, STORY_TZ, type Story } from './story-kit';
+import { startLedgerStories } from './ledger-stories';
+import { type storyKit, STORY_PRINCIPAL as PRINCIPAL, STORY_TZ, type Story } from './story-kit';
 
 /**
  * Treatments that run (issue 12), on the time-skipping server with the real activities and the real
@@ -31,39 +26,22 @@ import { storyKit, STORY_PRINCIPAL as PRINCIPAL, STORY_REGION, STORY_TZ, type St
  */
 const TASK_QUEUE = 'treatments';
 const sql = connectDb(inject('databaseUrl'));
-let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+let stories: Awaited<ReturnType<typeof startLedgerStories>> | undefined;
 let kit: ReturnType<typeof storyKit>;
 
 beforeAll(async () => {
-  env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path: toolPaths().testServer } },
-  });
-  await ensureSearchAttributes(env.connection, 'default');
-  await sql`insert into field_officers (officer_id, name, region, vehicle) values ('HD-01', '赵外勤', ${STORY_REGION}, '京A-12345')
-            on conflict (officer_id) do nothing`;
-  const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH });
-  worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue: TASK_QUEUE,
-    workflowBundle,
-    activities: createActivities({ sql }),
-  });
-  running = worker.run();
-  kit = storyKit(env, TASK_QUEUE);
+  stories = await startLedgerStories(TASK_QUEUE, sql);
+  kit = stories.kit;
 });
 afterAll(async () => {
-  if (recording) {
+  if (recording && stories) {
     await saveHistories(
-      env.client,
+      stories.env.client,
       kit.started.map(({ name, handle }) => ({ name, workflowId: handle.workflowId, firstExecutionRunId: handle.firstExecutionRunId })),
       'treatments-',
     );
   }
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
+  await stories?.stop();
   await sql.end();
 });
 
@@ -80,7 +58,10 @@ async function stepsBetween(s: Story, from: number, to: number): Promise<string[
     select 'call' as what, ${local('due_at')}::text as d from call_tasks where account_id = ${s.accountId}
     union all select 'visit', planned_for::text from visits where account_id = ${s.accountId}
     union all select kind, ${local('issued_at')}::text from notices where account_id = ${s.accountId}`;
-  return rows.filter((r) => r.d >= lo && r.d <= hi).map((r) => `${r.d}:${r.what}`);
+  return rows
+    .filter((r) => r.d >= lo && r.d <= hi)
+    .map((r) => `${r.d}:${r.what}`)
+    .sort();
 }
 
 /** Proposes three monthly instalments (days 20, 50, 80) adding up to what is outstanding now, and has them approved. */
