@@ -26,7 +26,8 @@ export interface CodecDeps {
 const Base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'base64');
 /** A payload the way the UI sends it: the proto's JSON form (metadata values and data base64). */
 const JsonPayload = z.object({ metadata: z.record(z.string(), Base64).optional(), data: Base64.optional() });
-const CodecBody = z.object({ payloads: z.array(JsonPayload).max(10_000) });
+// The Temporal CLI sends `{}` for no payloads (a query without arguments): an empty list, not an error.
+const CodecBody = z.object({ payloads: z.array(JsonPayload).max(10_000).default([]) });
 
 const fromJson = (p: z.infer<typeof JsonPayload>) => ({
   metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')])),

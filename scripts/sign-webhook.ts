@@ -19,4 +19,6 @@ if (printOnly) {
 } else {
   const res = await fetch(url!, { method: 'POST', headers: { 'content-type': 'application/json', 'recoup-signature': header }, body });
   console.log(res.status, await res.text());
+  // A refused webhook fails the command, so a script can tell.
+  if (res.status >= 400) process.exit(1);
 }

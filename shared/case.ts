@@ -381,7 +381,7 @@ export interface CaseState {
   investigations?: number[];
   /** Recoverable costs charged to the fees part, by step occurrence (cases since 'treatments'). */
   feesCharged?: Record<string, number>;
-  /** A closing that leaves the credit hold on (written off, legal-closed, settled with something forgiven). */
+  /** Something was written off on the way to the close (an in-kind shortfall): the credit hold stays on. */
   holdKept?: boolean;
   promises: PromiseRecord[];
   brokenPromises: number;

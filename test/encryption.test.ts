@@ -179,6 +179,9 @@ describe('the codec server', () => {
     );
     expect(enc.status).toBe(200);
     expect(Buffer.from(enc.body.payloads[0].metadata.encoding, 'base64').toString()).toBe(ENCRYPTED_ENCODING);
+    // The Temporal CLI sends {} for no payloads (a query without arguments): an empty list back.
+    const none = await postJson(`${stack.apiUrl}/v1/codec/decode`, {}, stack.keys.supervisor);
+    expect(none).toMatchObject({ status: 200, body: { payloads: [] } });
     const bad = await postJson(`${stack.apiUrl}/v1/codec/decode`, { payloads: [{ data: 'not base64!' }] }, stack.keys.supervisor);
     expect(bad.status).toBe(400);
     expect(bad.body.issues[0].path).toBe('body.payloads.0.data');

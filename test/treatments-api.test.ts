@@ -83,6 +83,30 @@ describe('restructuring plans through the API', () => {
   });
 });
 
+describe('settlement in kind through the API', () => {
+  it('each step by the roles that record it: another role is 403, naming who may', async () => {
+    const accountId = await openCase('API-KIND');
+    expect((await postJson(url(accountId, 'in-kind'), { step: 'offered', asset: 'a van' }, s.keys.collector)).status).toBe(200);
+    const wrong = await postJson(
+      url(accountId, 'in-kind'),
+      { step: 'appraised', valueMinor: 1, appraiser: 'a', document: 'd' },
+      s.keys.collector,
+    );
+    expect(wrong.status).toBe(403);
+    expect(wrong.body.detail).toBe("the appraised step is recorded by supervisor, finance or a manager; the key is a collector's");
+    const appraised = await postJson(
+      url(accountId, 'in-kind'),
+      { step: 'appraised', valueMinor: 1, appraiser: 'a', document: 'd' },
+      s.keys.finance,
+    );
+    expect(appraised.status).toBe(200);
+    expect((await view(accountId)).inKind).toMatchObject({ status: 'appraised', appraisal: { valueMinor: 1, by: 'finance-1' } });
+    // Out of order is the case's refusal: 422 with the reason.
+    const early = await postJson(url(accountId, 'in-kind'), { step: 'transferred', document: 'd' }, s.keys.legal);
+    expect(early).toMatchObject({ status: 422, body: { detail: 'title transfer follows legal preservation' } });
+  });
+});
+
 describe('payment problems for finance', () => {
   it('reason 5 opens an investigation; finance attaches an unmatched receipt: applied once, twice answered the same', async () => {
     const accountId = await openCase('API-R5');

@@ -225,7 +225,7 @@ describe('settlement in kind', () => {
       'appraisal follows an offered asset',
     );
     expect(inKindRefusal(s, { step: 'offered', asset: 'truck', by: 'f', role: 'field-officer' }, money)).toBe(
-      'a field-officer does not record the offered step',
+      'the offered step is recorded by collector, supervisor or a manager, not field-officer',
     );
     takeInKindStep(s, { step: 'offered', asset: 'Truck 京A-12345', by: 'col-1', role: 'collector' }, at(5));
     expect(activePause(s, pb, at(6))?.reason).toBe('settlement in kind: waiting for appraisal');

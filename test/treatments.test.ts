@@ -251,7 +251,13 @@ describe('settlement in kind', () => {
     const [payment] = await sql`select amount_minor from payments where account_id = ${s.accountId}`;
     expect(Number(payment!.amount_minor)).toBe(800_000);
     expect((await sql`select count(*)::int as n from audit_log where account_id = ${s.accountId} and action = 'write-off'`)[0]!.n).toBe(1);
-    // Something was forgiven: the credit hold stays until a supervisor releases it.
+    // Written off the balance: the case owes nothing more (its last row says so) ...
+    expect((await state(s)).outstandingMinor).toBe(0);
+    expect((await sql`select outstanding_minor, stage from cases where account_id = ${s.accountId}`)[0]).toEqual({
+      outstanding_minor: 0,
+      stage: 'settled',
+    });
+    // ... but it was written off, not paid: the credit hold stays until a supervisor releases it.
     expect((await sql`select lifted_at from credit_holds where account_id = ${s.accountId}`)[0]!.lifted_at).toBeNull();
   });
 

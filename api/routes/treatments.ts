@@ -16,6 +16,7 @@ import {
   setSituationUpdate,
 } from '../../shared/messages';
 import { FUNDS_LABELS, REASONS } from '../../shared/reasons';
+import { IN_KIND_STEP_ROLES } from '../../workflows/core/treatments';
 import { audit } from '../../activities/audit';
 import type { Principal } from '../auth';
 import type { ApiDeps } from '../deps';
@@ -80,7 +81,17 @@ export function treatmentRoutes(d: ApiDeps) {
         'transferred (legal, supervisor: the appraised value is applied as a payment), abandoned (supervisor); managers any',
       roles: ['collector', 'supervisor', 'finance', 'legal', 'manager'],
       body: InKindStepBody,
-      run: async (a, b, p) => ok(await update(inKindStepUpdate, a, [{ ...b, by: p.subject, role: actingRole(p) }])),
+      run: async (a, b, p) => {
+        const role = actingRole(p);
+        const roles = IN_KIND_STEP_ROLES[b.step];
+        if (role !== 'manager' && !roles.includes(role))
+          throw new HttpProblem(
+            403,
+            'Forbidden',
+            `the ${b.step} step is recorded by ${roles.join(', ')} or a manager; the key is a ${role}'s`,
+          );
+        return ok(await update(inKindStepUpdate, a, [{ ...b, by: p.subject, role }]));
+      },
     }),
     action({
       name: 'in-kind/shortfall',

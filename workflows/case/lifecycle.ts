@@ -64,7 +64,7 @@ export async function closeCase(ctx: CaseContext, publish: Publish, stage: CaseS
     paidMinor: state.paidMinor,
     outstandingMinor: outstandingMinor(state),
     // The credit hold is lifted when nothing is owed: paid, or settled with nothing forgiven (cases since 'treatments').
-    ...(ctx.treatments ? { liftHold: (stage === 'paid' || stage === 'settled') && outstandingMinor(state) <= 0 } : {}),
+    ...(ctx.treatments ? { liftHold: (stage === 'paid' || stage === 'settled') && outstandingMinor(state) <= 0 && !state.holdKept } : {}),
   });
   const listing = (dpd: number) => ({ ...ctx.ref('blacklist'), debtorName: input.debtor.name, daysOverdue: dpd });
   const listed = (dpd: number) => {

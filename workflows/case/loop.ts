@@ -26,6 +26,7 @@ import {
   inKindWaitingFor,
   keptPlanWaiver,
   writeDown,
+  writeDownBalance,
   planWakeAt,
   settlePlan,
   skipPlanDays,
@@ -266,6 +267,9 @@ async function settleInKind(ctx: CaseContext, publish: Publish): Promise<boolean
       by: k.shortfall!.by,
       balance: { ...state.balance },
     });
+    // Off the balance (the case owes nothing more), but written off: the credit hold stays.
+    writeDownBalance(state, left);
+    state.holdKept = true;
   }
   await closeCase(ctx, publish, 'settled', `title transferred${left > 0 ? `, shortfall ${ctx.money(left)} written off` : ''}`);
   return true;

@@ -248,9 +248,9 @@ export const keptPlanWaiver = (state: CaseState): { plan: PlanRecord; waivedMino
   return pending ? { plan, waivedMinor: plan.waivedMinor! } : undefined;
 };
 
-/** Takes the forgiven rest off the balance (fees, then penalty, then principal): what is left is debt the plan did not cover. */
-export function writeDown(state: CaseState, plan: PlanRecord): void {
-  let left = plan.waivedMinor ?? 0;
+/** Takes a forgiven or written-off amount off the balance: fees, then penalty, then principal. */
+export function writeDownBalance(state: CaseState, amountMinor: number): void {
+  let left = amountMinor;
   const b = { ...state.balance };
   for (const k of ['feesMinor', 'penaltyMinor', 'principalMinor'] as const) {
     const take = Math.min(left, b[k]);
@@ -258,6 +258,11 @@ export function writeDown(state: CaseState, plan: PlanRecord): void {
     left -= take;
   }
   state.balance = b;
+}
+
+/** The kept plan's forgiven rest comes off the balance: what is left is debt the plan did not cover. */
+export function writeDown(state: CaseState, plan: PlanRecord): void {
+  writeDownBalance(state, plan.waivedMinor ?? 0);
   plan.waiverRecorded = true;
 }
 
@@ -309,7 +314,7 @@ const IN_PROGRESS = new Set<InKindRecord['status']>(['offered', 'appraised', 'pr
 export const inKindActive = (state: CaseState): boolean => !!state.inKind && IN_PROGRESS.has(state.inKind.status);
 
 /** Who records each step. Managers (and admins, as managers) may record any. */
-const STEP_ROLES: Record<InKindStepInput['step'], readonly string[]> = {
+export const IN_KIND_STEP_ROLES: Record<InKindStepInput['step'], readonly string[]> = {
   offered: ['collector', 'supervisor'],
   appraised: ['supervisor', 'finance'],
   preserved: ['legal'],
@@ -327,7 +332,9 @@ export const inKindWaitingFor = (k: InKindRecord): string => NEXT[k.status];
 
 /** Why a step of the settlement in kind is refused (the balance accrued to now), or undefined. */
 export function inKindRefusal(state: CaseState, s: InKindStepInput, money: (m: number) => string): string | undefined {
-  if (!STEP_ROLES[s.step].includes(s.role) && s.role !== 'manager') return `a ${s.role} does not record the ${s.step} step`;
+  const roles = IN_KIND_STEP_ROLES[s.step];
+  if (!roles.includes(s.role) && s.role !== 'manager')
+    return `the ${s.step} step is recorded by ${roles.join(', ')} or a manager, not ${s.role}`;
   const k = state.inKind;
   switch (s.step) {
     case 'offered':
