@@ -108,10 +108,11 @@ export function createContactActivities({ sql }: { sql: Sql }): ContactActivitie
       if (refused) return refused;
       if (!phone) return { status: 'refused', rule: 'no-phone-number', reason: `no phone number on file for the ${party}` };
       const c = await loadCase(tx, req.caseKey);
+      // The case's owner and team as routed (cases.collector_id / team_id); a task without a collector is its team's.
       const [row] = await tx<{ id: number }[]>`
-        insert into call_tasks (idempotency_key, case_key, account_id, collector_id, party, party_ref, phone, due_at, window_end)
-        values (${key}, ${req.caseKey}, ${req.accountId}, ${req.collectorId ?? c.collector_id}, ${party}, ${partyRef}, ${phone}, ${req.at},
-                ${req.windowEnd})
+        insert into call_tasks (idempotency_key, case_key, account_id, collector_id, team_id, party, party_ref, phone, due_at, window_end)
+        values (${key}, ${req.caseKey}, ${req.accountId}, ${req.collectorId ?? c.collector_id},
+                (select team_id from cases where case_key = ${req.caseKey}), ${party}, ${partyRef}, ${phone}, ${req.at}, ${req.windowEnd})
         returning id`;
       await tx`
         insert into contact_attempts (idempotency_key, case_key, account_id, channel, party, status, note, actor, attempted_at)

@@ -6,6 +6,7 @@ import { createContactActivities } from './contact';
 import { createLegalActivities } from './legal';
 import { createLedgerActivities } from './ledger';
 import { createNoticeActivities } from './notices';
+import { createTeamActivities } from './teams';
 import { createTreatmentActivities } from './treatments';
 
 export interface ActivityDeps {
@@ -25,6 +26,7 @@ export function createActivities(deps: ActivityDeps): CaseActivities {
     ...createNoticeActivities({ sql: deps.sql, letters }),
     ...createLegalActivities({ sql: deps.sql, letters, notify }),
     ...createTreatmentActivities(deps),
+    ...createTeamActivities({ sql: deps.sql, notify }),
   };
   /** The ledger's writes, on a transaction (their own transactions become savepoints: db/index.ts atomically). */
   const writeOn = async (tx: Sql, writes: LedgerWrite[]) => {

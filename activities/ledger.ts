@@ -155,6 +155,7 @@ export function createLedgerActivities({ sql }: { sql: Sql }): LedgerActivities 
           broken_promises = ${p.brokenPromises}, treatment = ${p.treatment}, in_dispute = ${p.inDispute},
           next_action = ${p.nextAction ?? null}, next_action_at = ${p.nextActionAt ?? null},
           overdue_since = coalesce(${p.overdueSince ?? null}::timestamptz, overdue_since),
+          paused = coalesce(${p.paused ?? null}::boolean, paused),
           credit_grade = coalesce(${p.situation?.creditGrade ?? null}, credit_grade),
           segment = coalesce(${p.situation?.segment ?? null}, segment),
           funds = coalesce(${p.situation?.funds ?? null}, funds),
@@ -188,6 +189,8 @@ export function createLedgerActivities({ sql }: { sql: Sql }): LedgerActivities 
         if (lift)
           await tx`update credit_holds set lifted_at = ${c.closedAt}, lift_reason = ${`case closed: ${c.stage}`}
                    where case_key = ${c.caseKey} and lifted_at is null`;
+        // A closed case's calls leave every queue.
+        await tx`update call_tasks set status = 'cancelled' where case_key = ${c.caseKey} and status = 'open'`;
         if (closed.length > 0)
           await audit(tx, ACTOR, 'case-closed', c, {
             stage: c.stage,

@@ -11,6 +11,8 @@ import { createLogger, requestLogging } from './logging';
 import { openApiDocument } from './openapi';
 import type { RouteDef } from './registry';
 import { caseRoutes } from './routes/cases';
+import { scorecardRoutes } from './routes/scorecards';
+import { teamRoutes } from './routes/teams';
 import { treatmentRoutes } from './routes/treatments';
 import { checkWebhookSignature, intakeRoutes } from './routes/intake';
 import { opsRoutes } from './routes/ops';
@@ -19,7 +21,15 @@ import { queueRoutes } from './routes/queues';
 export type { ApiDeps } from './deps';
 
 export function allRoutes(d: ApiDeps): RouteDef[] {
-  return [...opsRoutes(d), ...intakeRoutes(d), ...caseRoutes(d), ...treatmentRoutes(d), ...queueRoutes(d)];
+  return [
+    ...opsRoutes(d),
+    ...intakeRoutes(d),
+    ...caseRoutes(d),
+    ...treatmentRoutes(d),
+    ...queueRoutes(d),
+    ...teamRoutes(d),
+    ...scorecardRoutes(d),
+  ];
 }
 
 /** Thin over Temporal and PostgreSQL: zod in, one Temporal call (or a ledger read), errors mapped, JSON out. */
@@ -83,6 +93,7 @@ export function createApp(d: ApiDeps, log: Logger = createLogger(process.env.LOG
       const principal = (req as unknown as { principal?: { subject: string; role: never } }).principal;
       const out = await r.handler({ params, query, body, ...(principal ? { principal } : {}), req, res });
       if (out.body === undefined) res.status(out.status).end();
+      else if (out.contentType) res.status(out.status).type(out.contentType).send(out.body);
       else res.status(out.status).json(out.body);
     });
     app[r.method](r.path, ...chain);

@@ -53,7 +53,10 @@ export function openApiDocument(routes: readonly RouteDef[], serverUrl?: string)
       responses[code] = {
         description: res.description,
         content: res.schema
-          ? { 'application/json': { schema: schemaOf(res.schema, 'output') } }
+          ? {
+              'application/json': { schema: schemaOf(res.schema, 'output') },
+              ...Object.fromEntries((res.text ?? []).map((t) => [t, { schema: { type: 'string' } }])),
+            }
           : isProblem
             ? { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } }
             : undefined,

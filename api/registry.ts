@@ -20,6 +20,8 @@ interface RouteContext<P, Q, B> {
 interface RouteResult {
   status: number;
   body?: unknown;
+  /** A body that is not JSON (a string, sent as is) with this content type, e.g. 'text/csv; charset=utf-8'. */
+  contentType?: string;
 }
 
 export interface RouteDef<P extends z.ZodType = z.ZodType, Q extends z.ZodType = z.ZodType, B extends z.ZodType = z.ZodType> {
@@ -32,7 +34,8 @@ export interface RouteDef<P extends z.ZodType = z.ZodType, Q extends z.ZodType =
   params?: P;
   query?: Q;
   body?: B;
-  responses: Record<number, { description: string; schema?: z.ZodType }>;
+  /** `text`: other media types the response may have instead of JSON (a string body), e.g. ['text/csv']. */
+  responses: Record<number, { description: string; schema?: z.ZodType; text?: readonly string[] }>;
   handler(ctx: RouteContext<z.infer<P>, z.infer<Q>, z.infer<B>>): Promise<RouteResult>;
 }
 

@@ -126,6 +126,8 @@ export interface CaseProjection extends CaseRef {
   overdueSince?: string;
   /** Credit grade, segment and funds, once known (cases since 'treatments'). */
   situation?: { creditGrade?: string; segment?: string; funds?: string };
+  /** Contact is paused (hold, dispute, promise, plan, settlement in kind): cases since 'teams'. */
+  paused?: boolean;
 }
 
 export interface PromiseLedgerRecord extends CaseRef {
@@ -305,6 +307,8 @@ export interface CaseActivities {
   recordPlan(record: PlanLedgerRecord): Promise<void>;
   recordInKind(record: InKindLedgerRecord): Promise<void>;
   openPaymentInvestigation(request: PaymentInvestigationRequest): Promise<void>;
+  assignCase(request: AssignmentRequest): Promise<Assignment>;
+  escalateToLeader(request: EscalationRequest): Promise<void>;
   /** Several of the writes above, in order, in one transaction (BATCHED_WRITES). */
   writeLedger(batch: { caseKey: string; writes: LedgerWrite[] }): Promise<void>;
 }
@@ -319,3 +323,38 @@ export const STEP_ACTIVITY: Record<ActionKind, keyof CaseActivities> = {
   'statement-of-account': 'sendStatementOfAccount',
   'legal-referral': 'requestLegalReferral',
 };
+
+/**
+ * Route a case (issue 13): at intake, when a playbook's reassessment day comes, or to the person a
+ * supervisor names. The rules choose a team; within it, the working collector with the least open
+ * load. The case row, its open call tasks and the assignment history follow, in one transaction.
+ */
+export interface AssignmentRequest extends CaseRef {
+  reason: string;
+  /** Who asked: 'case-workflow', or the supervisor reassigning. */
+  by: string;
+  /** A supervisor's choice: this collector (and their team, unless teamId says otherwise). */
+  collectorId?: string;
+  teamId?: string;
+  region?: string;
+  segment?: string;
+  language: string;
+  outstandingMinor: number;
+  daysOverdue: number;
+  /** The debtor's local date: who is working that day. */
+  localDate: string;
+}
+
+export interface Assignment {
+  teamId?: string;
+  collectorId?: string;
+  leaderId?: string;
+  ruleId?: number;
+}
+
+/** A large or old case: the team leader joins it as a second owner and is told once. */
+export interface EscalationRequest extends CaseRef {
+  leaderId: string;
+  teamId: string;
+  reason: string;
+}

@@ -40,6 +40,13 @@ export const DEFAULT_PLAYBOOK_V1: Playbook = {
   inKind: {
     stepReminderDays: 7,
   },
+  routing: {
+    reassessOnDays: [30],
+    escalateAt: {
+      balanceAtLeastMinor: 5_000_000,
+      daysOverdueAtLeast: 61,
+    },
+  },
   treatmentTable: [
     { funds: 'good', treatment: 'collect' },
     { funds: 'short-prospects', treatment: 'restructure' },
@@ -215,6 +222,13 @@ export const RECEIVABLES_PLAYBOOK: Playbook = {
   },
   inKind: {
     stepReminderDays: 7,
+  },
+  routing: {
+    reassessOnDays: [30],
+    escalateAt: {
+      balanceAtLeastMinor: 5_000_000,
+      daysOverdueAtLeast: 61,
+    },
   },
   treatmentTable: [
     { funds: 'good', treatment: 'collect' },

@@ -244,6 +244,20 @@ export const ShortfallDecisionBody = z
 export const ShortfallDecision = ShortfallDecisionBody.extend({ by: z.string().min(1).max(100), role: ApproverRole });
 export type ShortfallDecision = z.infer<typeof ShortfallDecision>;
 
+/** A supervisor moves the case (and its open tasks) to a collector, audited. */
+export const ReassignBody = z
+  .object({
+    collectorId: z.string().regex(/^[\w.-]{1,100}$/),
+    teamId: z
+      .string()
+      .regex(/^[\w.-]{1,100}$/)
+      .optional(),
+    reason: OneLine(500),
+  })
+  .strict();
+export const Reassign = ReassignBody.extend({ by: z.string().min(1).max(100) });
+export type Reassign = z.infer<typeof Reassign>;
+
 // ---- state ----
 export type { CaseStage } from './stages';
 
@@ -383,6 +397,13 @@ export interface CaseState {
   feesCharged?: Record<string, number>;
   /** Something was written off on the way to the close (an in-kind shortfall): the credit hold stays on. */
   holdKept?: boolean;
+  /** The case's team and its leader, as routed (cases since 'teams'). */
+  teamId?: string;
+  leaderId?: string;
+  /** Playbook reassessment days (ladder days) already routed. */
+  reassessed?: number[];
+  /** The leader joined the case as a second owner. */
+  escalated?: { leaderId: string; at: string; reason: string };
   promises: PromiseRecord[];
   brokenPromises: number;
   hold?: Hold & { since: string };

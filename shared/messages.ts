@@ -14,6 +14,7 @@ import type {
   PlanDecision,
   PlanProposal,
   PromiseToPay,
+  Reassign,
   SetTreatment,
   ShortfallDecision,
   SituationChange,
@@ -66,6 +67,8 @@ export const decidePlanUpdate = defineUpdate<UpdateAck & { planNo: number; planS
 export const inKindStepUpdate = defineUpdate<UpdateAck, [InKindStepInput]>('inKindStep');
 /** The manager's decision on what the appraised value leaves unpaid: written off, or still collected. */
 export const decideShortfallUpdate = defineUpdate<UpdateAck, [ShortfallDecision]>('decideShortfall');
+/** A supervisor moves the case and its open tasks to another collector (cases since 'teams'). */
+export const reassignUpdate = defineUpdate<UpdateAck & { teamId?: string; collectorId?: string }, [Reassign]>('reassign');
 /** Credit grade and segment (the lender's), funds (observed): the situation the recommendation is made from. */
 export const setSituationUpdate = defineUpdate<UpdateAck, [SituationChange]>('setSituation');
 

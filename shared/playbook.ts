@@ -123,6 +123,23 @@ export const Playbook = z
       .default({ graceDays: 5, onBroken: 'resume-ladder', penaltyOnBreak: 'whole-plan' }),
     /** Settlement in kind: days a step (appraisal, preservation, transfer) may wait before supervisors are reminded. */
     inKind: z.object({ stepReminderDays: z.number().int().positive() }).strict().default({ stepReminderDays: 7 }),
+    /**
+     * Routing (cases since 'teams'): ladder days on which the assignment rules choose the case's team
+     * again (e.g. 30: the senior team), and the balance or days overdue at which the team leader joins
+     * the case as a second owner (escalation; either is enough).
+     */
+    routing: z
+      .object({
+        reassessOnDays: z.array(z.number().int().positive()).max(10),
+        escalateAt: z
+          .object({
+            balanceAtLeastMinor: z.number().int().positive().optional(),
+            daysOverdueAtLeast: z.number().int().positive().optional(),
+          })
+          .strict(),
+      })
+      .strict()
+      .default({ reassessOnDays: [30], escalateAt: { balanceAtLeastMinor: 5_000_000, daysOverdueAtLeast: 61 } }),
     /** The treatment each funds situation calls for (the receivables policy's article 16); reason 6 always calls for litigate. */
     treatmentTable: z
       .array(z.object({ funds: z.enum(['good', 'short-prospects', 'short-poorly-run', 'evasive']), treatment: TreatmentKind }).strict())

@@ -21,6 +21,8 @@ export const OverdueSince = defineSearchAttributeKey('OverdueSince', SearchAttri
 export const CreditGrade = defineSearchAttributeKey('CreditGrade', SearchAttributeType.KEYWORD);
 export const Segment = defineSearchAttributeKey('Segment', SearchAttributeType.KEYWORD);
 export const Funds = defineSearchAttributeKey('Funds', SearchAttributeType.KEYWORD);
+/** The team that owns the case (cases since 'teams'). */
+export const TeamId = defineSearchAttributeKey('TeamId', SearchAttributeType.KEYWORD);
 
 export const CASE_SEARCH_ATTRIBUTES = [
   CaseStage,
@@ -34,6 +36,7 @@ export const CASE_SEARCH_ATTRIBUTES = [
   CreditGrade,
   Segment,
   Funds,
+  TeamId,
 ] as const;
 
 /** The Temporal CLI's spelling of each search attribute type (`--type` of `search-attribute create`, `start-dev`). */

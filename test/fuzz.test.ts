@@ -18,7 +18,7 @@ import { getJson, postJson, postSignedWebhook, startStack, uniqueAccountId, WEBH
  */
 const SEED = 20_261_128;
 const CONCURRENCY = 8;
-const BODIES = 1_000;
+const BODIES = 2_000;
 const TZ = 'Asia/Shanghai';
 
 let stack: Stack;
@@ -130,6 +130,32 @@ const validBodies = (accountId: string): Record<string, Record<string, unknown>>
   '/v1/cases/:accountId/situation': { creditGrade: 'B', segment: 'sme', funds: 'good' },
   '/v1/cases/:accountId/receipts': { paymentId: 'P-1' },
   '/v1/accounts/:accountId/credit-hold/release': { reason: 'r' },
+  '/v1/teams': { teamId: 'fuzz-team', name: 'n', leaderId: 'fuzz-person', region: 'r', segments: ['sme'] },
+  '/v1/people': {
+    personId: 'fuzz-person',
+    name: 'n',
+    role: 'collector',
+    teamId: 'fuzz-team',
+    callsPerDay: 10,
+    visitsPerDay: 1,
+    languages: ['zh-CN'],
+    active: true,
+  },
+  '/v1/people/:personId/days-off': { days: [inDays(3)] },
+  '/v1/people/:personId/api-keys': {},
+  '/v1/assignment-rules': {
+    priority: 1,
+    teamId: 'fuzz-team',
+    region: 'r',
+    segment: 's',
+    minBalanceMinor: 1,
+    maxBalanceMinor: 2,
+    minDaysOverdue: 1,
+    maxDaysOverdue: 2,
+    language: 'zh-CN',
+  },
+  '/v1/cases/:accountId/reassign': { collectorId: 'fuzz-person', teamId: 'fuzz-team', reason: 'r' },
+  '/v1/work-queues/calls/:taskId/assign': { collectorId: 'fuzz-person' },
 });
 
 function endpoints(): Endpoint[] {
@@ -141,7 +167,7 @@ function endpoints(): Endpoint[] {
         r.path === '/v1/missed-payments' ? 'admin' : typeof r.access === 'object' ? r.access.roles[0] : undefined;
       return {
         name: r.path,
-        url: `${stack.apiUrl}${r.path.replace(':accountId', target)}`,
+        url: `${stack.apiUrl}${r.path.replace(':accountId', target).replace(':personId', 'fuzz-person').replace(':taskId', '1')}`,
         schema: r.body!,
         signed: r.access === 'signature',
         ...(role ? { key: stack.keys[role] } : {}),

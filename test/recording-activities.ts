@@ -63,6 +63,8 @@ export function recordingActivities(): { calls: RecordedCall[]; activities: Case
     recordPlan: async (r) => void (await rec('recordPlan')(r)),
     recordInKind: async (r) => void (await rec('recordInKind')(r)),
     openPaymentInvestigation: async (r) => void (await rec('openPaymentInvestigation')(r)),
+    assignCase: async (r) => (await rec('assignCase')(r), {}),
+    escalateToLeader: async (r) => void (await rec('escalateToLeader')(r)),
     // The ledger batch records each of its writes, as if it were its own activity.
     writeLedger: async ({ writes }) => {
       for (const w of writes) await (activities[w.fn] as (arg: unknown) => Promise<unknown>)(w.arg);

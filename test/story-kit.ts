@@ -27,7 +27,14 @@ export function storyKit(env: TestWorkflowEnvironment, taskQueue: string) {
   const started: Array<{ name: string; handle: WorkflowHandleWithFirstExecutionRunId }> = [];
 
   async function openCase(
-    opts: { guarantor?: boolean; prefix?: string; playbook?: Playbook; maxHistoryEvents?: number } = {},
+    opts: {
+      guarantor?: boolean;
+      prefix?: string;
+      playbook?: Playbook;
+      maxHistoryEvents?: number;
+      situation?: CaseInput['situation'];
+      collectorId?: string;
+    } = {},
   ): Promise<Story> {
     const accountId = `${opts.prefix ?? 'STORY'}-${++seq}-${Date.now()}`;
     // Start at 00:30 local on a fresh day, so day 0 has every window ahead of it.
@@ -50,6 +57,8 @@ export function storyKit(env: TestWorkflowEnvironment, taskQueue: string) {
       firstMissed: { dueDate: addDays(day0, -1), amountMinor: STORY_PRINCIPAL, currency: 'CNY' },
       playbook: opts.playbook ?? DEFAULT_PLAYBOOK,
       ...(opts.maxHistoryEvents ? { maxHistoryEvents: opts.maxHistoryEvents } : {}),
+      ...(opts.situation ? { situation: opts.situation } : {}),
+      ...(opts.collectorId ? { collectorId: opts.collectorId } : {}),
     };
     const handle = await env.client.workflow.start('collectionCase', { taskQueue, workflowId: caseWorkflowId(accountId), args: [input] });
     started.push({ name: expect.getState().currentTestName ?? accountId, handle });

@@ -44,28 +44,45 @@ export function queueRoutes(d: ApiDeps) {
       method: 'get',
       path: '/v1/work-queues/calls',
       tag: 'work queues',
-      summary: "A collector's open call tasks for a day (the debtor's local date)",
-      access: { roles: ['collector', 'supervisor'] },
-      query: z.object({ collectorId: Agent, date: IsoDate }).strict(),
+      summary:
+        "A collector's open call tasks for a day (the debtor's local date), in the order to make them: a promise due that day, " +
+        'broken promises, highest balance, oldest delinquency; a page at a time. Calls of a closed, paid or paused case are not here.',
+      access: { roles: ['collector', 'supervisor', 'manager'] },
+      query: z
+        .object({
+          collectorId: Agent,
+          date: IsoDate,
+          pageSize: z.coerce.number().int().min(1).max(200).default(50),
+          pageToken: z
+            .string()
+            .regex(/^\d{1,6}$/)
+            .optional(),
+        })
+        .strict(),
       responses: {
         200: {
           description: 'The calls to make',
-          schema: z.object({ collectorId: z.string(), date: z.string(), calls: z.array(CallTask) }),
+          schema: z.object({ collectorId: z.string(), date: z.string(), calls: z.array(CallTask), nextPageToken: z.string().optional() }),
         },
       },
       async handler({ query, principal }) {
         ownQueue(principal, query.collectorId);
+        const offset = Number(query.pageToken ?? 0);
         const rows = await d.sql`
           select t.id, t.account_id, t.party, t.party_ref, t.phone, t.due_at, t.window_end, d.name, c.outstanding_minor, c.currency
           from call_tasks t join debtors d on d.account_id = t.account_id join cases c on c.case_key = t.case_key
           where t.collector_id = ${query.collectorId} and t.status = 'open' and (t.due_at at time zone d.time_zone)::date = ${query.date}
-          order by t.due_at, t.id`;
+            and c.closed_at is null and not c.paused and c.outstanding_minor > 0
+          order by exists (select 1 from promises p
+                           where p.case_key = t.case_key and p.status = 'pending' and p.promised_date = ${query.date}) desc,
+                   c.broken_promises > 0 desc, c.outstanding_minor desc, c.overdue_since nulls last, t.due_at, t.id
+          limit ${query.pageSize + 1} offset ${offset}`;
         return {
           status: 200,
           body: {
             collectorId: query.collectorId,
             date: query.date,
-            calls: rows.map((r) => ({
+            calls: rows.slice(0, query.pageSize).map((r) => ({
               taskId: r.id,
               accountId: r.account_id,
               party: r.party,
@@ -77,6 +94,7 @@ export function queueRoutes(d: ApiDeps) {
               outstandingMinor: r.outstanding_minor,
               currency: r.currency,
             })),
+            ...(rows.length > query.pageSize ? { nextPageToken: String(offset + query.pageSize) } : {}),
           },
         };
       },

@@ -47,6 +47,8 @@ export interface CaseContext {
    * kept on cases that close owing something. Older runs keep the treatment-approval close they began with.
    */
   readonly treatments: boolean;
+  /** A run since patch 'teams' (issue 13): routed at intake and on the playbook's reassessment days, reassignable, escalated. */
+  readonly teams: boolean;
   /** Applies a payment through the ledger (set by the payment handlers): the in-kind transfer's appraised value. */
   applyPayment(p: PaymentReceived): Promise<boolean>;
   /** The case and its first instalment are in the ledger (a payment's row refers to them). */
@@ -103,6 +105,7 @@ export function createContext(input: CaseInput): CaseContext {
   // penalty per instalment (workflows/core/case-core.ts); older cases keep the rule they began with.
   const lean = patched('lean-case');
   const treatments = lean && patched('treatments');
+  const teams = treatments && patched('teams');
   const pb = resolvePlaybook(input);
   if (!pb) {
     const ref = input.playbookRef;
@@ -126,6 +129,7 @@ export function createContext(input: CaseInput): CaseContext {
     fresh,
     lean,
     treatments,
+    teams,
     applyPayment: () => Promise.reject(new Error('applyPayment before the payment handlers were registered')),
     ledgerOpened: !fresh,
     paymentsInFlight: 0,

@@ -4,6 +4,7 @@ import { ErrorTypes } from '../../shared/errors';
 import { daysOverdue, outstandingMinor, type Plan } from '../core/case-core';
 import { act } from './activities';
 import { drainLedger, type CaseContext } from './context';
+import { markPassedReassessments, route } from './routing';
 
 type Publish = (plan?: Plan) => void;
 
@@ -48,6 +49,11 @@ export async function openCase(ctx: CaseContext, publish: Publish): Promise<void
     await act('recordMissedPayment', missedSummary, missed);
   }
   ctx.ledgerOpened = true;
+  // Routed by the rules unless the lender named the collector (cases since 'teams').
+  if (ctx.teams) {
+    markPassedReassessments(ctx);
+    if (!input.collectorId) await route(ctx, 'assign:intake', 'intake', 'case-workflow');
+  }
 }
 
 /** Closes the case in an end stage: the ledger's last rows, the blacklist when paid after a long delinquency. */

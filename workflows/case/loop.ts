@@ -9,6 +9,7 @@ import {
   dayIndex,
   deferUntil,
   endStage,
+  isClosed,
   legalReferralTriggered,
   nextAction,
   outstandingMinor,
@@ -33,6 +34,7 @@ import {
 } from '../core/treatments';
 import { drainLedger, type CaseContext, type Drafted } from './context';
 import { inKindPaymentId, queueInKindRow, queuePlanRow } from './handlers/treatments';
+import { dueReassessment, escalationReason, route, routingWakeAt } from './routing';
 import { closeCase } from './lifecycle';
 import { DONE_WORDS, isLocalStep, recoverableFee, runStep, stepRequest } from './steps';
 
@@ -118,7 +120,9 @@ async function onePass(ctx: CaseContext, publish: Publish): Promise<Pass> {
 
   // Sleep until the next thing is due, or until a message changes the picture.
   // A lean run wakes only when something is due: days overdue and penalty are worked out when read.
-  const also = ctx.treatments ? [planWakeAt(state, t), inKindReminderAt(state, pb)] : undefined;
+  const also = ctx.treatments
+    ? [planWakeAt(state, t), inKindReminderAt(state, pb), ...(ctx.teams ? [routingWakeAt(ctx, t)] : [])]
+    : undefined;
   const wake = wakeAt(state, plan, reminderAt, t, ctx.lean ? { atMidnight: false, pb, ...(also ? { also } : {}) } : { atMidnight: true });
   const version = state.version;
   const changed = () => state.version !== version || ctx.ledgerQueue.length > 0;
@@ -142,6 +146,7 @@ async function keepTheBooks(ctx: CaseContext, t: number): Promise<boolean> {
   const { state, pb } = ctx;
   accrue(state, pb, t);
   if (ctx.treatments && (await keepThePlan(ctx, t))) return true;
+  if (ctx.teams && (await keepTheRouting(ctx, t))) return true;
   for (const c of settlePromises(state, pb, t)) {
     ctx.note(`promise ${c.id}`, c.status);
     const p = state.promises[c.id - 1]!;
@@ -240,6 +245,33 @@ async function keepThePlan(ctx: CaseContext, t: number): Promise<boolean> {
     });
     k.remindersSent = n;
     ctx.note('reminder', `settlement in kind waits for ${waiting} (${n})`);
+    return true;
+  }
+  return false;
+}
+
+/** The playbook's reassessment days (the rules choose the team again, once each) and escalation to the team leader. */
+async function keepTheRouting(ctx: CaseContext, t: number): Promise<boolean> {
+  const { state } = ctx;
+  if (isClosed(state) || state.stage === 'legal') return false;
+  const day = dueReassessment(ctx, t);
+  if (day !== undefined) {
+    state.reassessed = [...(state.reassessed ?? []), day];
+    await route(ctx, `assign:day-${day}`, `day ${day} reassessment`, 'case-workflow');
+    return true;
+  }
+  const why = escalationReason(ctx, t);
+  if (why) {
+    const leaderId = state.leaderId!;
+    await ctx.call('escalateToLeader', `Escalate to team leader ${leaderId}: ${why}`, {
+      ...ctx.ref(`escalate:${state.teamId}:${leaderId}`),
+      leaderId,
+      teamId: state.teamId!,
+      reason: why,
+    });
+    state.escalated = { leaderId, at: new Date(t).toISOString(), reason: why };
+    ctx.note('escalated', `team leader ${leaderId} joins the case: ${why}`);
+    ctx.touch();
     return true;
   }
   return false;

@@ -11,6 +11,7 @@ import {
   OutstandingMinor,
   OverdueSince,
   Segment,
+  TeamId,
   Treatment,
 } from '../../shared/search-attributes';
 import { dayIndex, daysOverdue, describeNext, isClosed, nextAction, outstandingMinor, overdueSince, type Plan } from '../core/case-core';
@@ -29,6 +30,7 @@ const KEYS = {
   CreditGrade,
   Segment,
   Funds,
+  TeamId,
 } as const;
 
 export const upcoming = (plan?: Plan): CaseState['nextAction'] =>
@@ -58,6 +60,8 @@ export function createPublication(ctx: CaseContext): (plan?: Plan) => void {
     ...(s.nextAction ? { nextActionAt: s.nextAction.dueAt } : {}),
     ...(ctx.lean ? { overdueSince: overdueSince(s) } : {}),
     ...(s.situation ? { situation: { ...s.situation } } : {}),
+    // Contact paused (its call tasks leave every queue): cases since 'teams'.
+    ...(ctx.teams ? { paused: next.startsWith('paused') || s.stage === 'restructured' } : {}),
   });
   const projectIfChanged = (next: string) => {
     const row = rowOf(state, next);
@@ -105,6 +109,7 @@ export function createPublication(ctx: CaseContext): (plan?: Plan) => void {
       ...(state.situation?.creditGrade ? { CreditGrade: state.situation.creditGrade } : {}),
       ...(state.situation?.segment ? { Segment: state.situation.segment } : {}),
       ...(state.situation?.funds ? { Funds: state.situation.funds } : {}),
+      ...(state.teamId ? { TeamId: state.teamId } : {}),
     };
     let changed = Object.entries(values).filter(([k, v]) => published[k] !== v);
     // A lean run does not upsert for time passing alone: DaysOverdue and the penalty in OutstandingMinor

@@ -7,6 +7,7 @@ import { registerLegalHandlers } from './handlers/legal';
 import { registerPaymentHandlers } from './handlers/payments';
 import { registerPromiseHandlers } from './handlers/promises';
 import { registerQuery } from './handlers/query';
+import { registerRoutingHandlers } from './handlers/routing';
 import { registerTreatmentHandlers } from './handlers/treatments';
 import { openCase } from './lifecycle';
 import { runCase } from './loop';
@@ -27,6 +28,7 @@ export async function collectionCase(input: CaseInput): Promise<CaseResult> {
   registerDecisionHandlers(ctx);
   registerLegalHandlers(ctx);
   registerTreatmentHandlers(ctx);
+  registerRoutingHandlers(ctx);
   const publish = createPublication(ctx);
 
   if (ctx.fresh) await openCase(ctx, publish);
