@@ -54,16 +54,20 @@ export function createTeamActivities({ sql, notify }: { sql: Sql; notify: Channe
         }
         let collectorId = r.collectorId;
         if (!collectorId && teamId) {
+          // Working that day, below the day's call capacity; the least open load first.
           const [least] = await tx<{ person_id: string }[]>`
-            select p.person_id
-            from people p
-            where p.team_id = ${teamId} and p.role = 'collector' and p.active
-              and not exists (select 1 from days_off o where o.person_id = p.person_id and o.day = ${r.localDate})
-            order by ${CASE_WEIGHT} * (select count(*) from cases c where c.collector_id = p.person_id and c.closed_at is null
-                                         and c.case_key <> ${r.caseKey})
-                     + (select count(*) from call_tasks t where t.collector_id = p.person_id and t.status = 'open'
-                          and t.due_at >= ${r.localDate}::date - 1 and t.due_at < ${r.localDate}::date + 2),
-                     p.person_id
+            select person_id from (
+              select p.person_id, p.calls_per_day,
+                     (select count(*) from cases c where c.collector_id = p.person_id and c.closed_at is null
+                        and c.case_key <> ${r.caseKey}) as open_cases,
+                     (select count(*) from call_tasks t where t.collector_id = p.person_id and t.status = 'open'
+                        and t.due_at >= ${r.localDate}::date - 1 and t.due_at < ${r.localDate}::date + 2) as todays_calls
+              from people p
+              where p.team_id = ${teamId} and p.role = 'collector' and p.active
+                and not exists (select 1 from days_off o where o.person_id = p.person_id and o.day = ${r.localDate})
+            ) m
+            where todays_calls < calls_per_day
+            order by ${CASE_WEIGHT} * open_cases + todays_calls, person_id
             limit 1`;
           collectorId = least?.person_id;
         }

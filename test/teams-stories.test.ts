@@ -132,6 +132,13 @@ describe('routing over the life of a case', () => {
       { email: `${person(JUNIOR, 1)}@recoup.local`, subject: expect.stringMatching(/^Case ROUTE-ESC-\d+-\d+ needs you: balance /) },
     ]);
     expect((await s.handle.query(caseStateQuery)).escalated?.leaderId).toBe(person(JUNIOR, 1));
+    // In the leader's list (the leader's own key; another leader's key is refused).
+    const leaderKey = await createApiKey(sql, person(JUNIOR, 1), 'supervisor');
+    const list = await getJson(`${api!.url}/v1/work-queues/escalated?leaderId=${person(JUNIOR, 1)}`, leaderKey);
+    expect(list.status).toBe(200);
+    expect(list.body.cases.map((c: { accountId: string }) => c.accountId)).toContain(s.accountId);
+    const otherKey = await createApiKey(sql, person(SENIOR, 1), 'supervisor');
+    expect((await getJson(`${api!.url}/v1/work-queues/escalated?leaderId=${person(JUNIOR, 1)}`, otherKey)).status).toBe(403);
   });
 
   it("paid at 10:00: the day's call is gone from the queue at once", async () => {

@@ -64,6 +64,7 @@ const TaskRow = z.object({
 export function teamRoutes(d: ApiDeps) {
   const { update, action } = caseMessaging(d);
   const ok = (body: unknown) => ({ status: 200, body });
+  const isPerson = async (id: string) => (await d.sql`select 1 from people where person_id = ${id}`).length > 0;
   const notFound = async (table: 'teams' | 'people', id: string) => {
     const col = table === 'teams' ? 'team_id' : 'person_id';
     const [row] = await d.sql.unsafe(`select 1 from ${table} where ${col} = $1`, [id]);
@@ -252,6 +253,50 @@ export function teamRoutes(d: ApiDeps) {
             and c.closed_at is null and not c.paused and c.outstanding_minor > 0
           order by t.due_at, t.id limit 500`;
         return ok({ teamId: query.teamId, calls: rows.map(taskRow) });
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/v1/work-queues/escalated',
+      tag: 'work queues',
+      summary: "A team leader's list: the open cases they joined as a second owner (escalated), largest balance first",
+      access: { roles: ['supervisor', 'manager'] },
+      query: z.object({ leaderId: Id }).strict(),
+      responses: {
+        200: {
+          description: 'The escalated cases',
+          schema: z.object({
+            leaderId: z.string(),
+            cases: z.array(
+              z.object({
+                accountId: z.string(),
+                teamId: z.string().nullable(),
+                collectorId: z.string().nullable(),
+                outstandingMinor: z.number().int(),
+                escalatedAt: z.string(),
+              }),
+            ),
+          }),
+        },
+      },
+      async handler({ query, principal }) {
+        // A leader's own key reads their own list; a manager (or admin) anyone's.
+        if (principal?.role === 'supervisor' && principal.subject !== query.leaderId && (await isPerson(principal.subject)))
+          throw new HttpProblem(403, 'Forbidden', 'a team leader reads their own list of escalated cases');
+        const rows = await d.sql<
+          { account_id: string; team_id: string | null; collector_id: string | null; outstanding_minor: number; escalated_at: Date }[]
+        >`select account_id, team_id, collector_id, outstanding_minor, escalated_at from cases
+          where second_owner_id = ${query.leaderId} and closed_at is null order by outstanding_minor desc, escalated_at limit 500`;
+        return ok({
+          leaderId: query.leaderId,
+          cases: rows.map((r) => ({
+            accountId: r.account_id,
+            teamId: r.team_id,
+            collectorId: r.collector_id,
+            outstandingMinor: r.outstanding_minor,
+            escalatedAt: r.escalated_at.toISOString(),
+          })),
+        });
       },
     }),
     route({
