@@ -78,7 +78,35 @@ export async function demoApiKeys(sql: Sql): Promise<Record<Role, string>> {
   return keys;
 }
 
+/**
+ * The demo's clearance team (issue 13): its leader is the demo supervisor, two collectors (the demo's
+ * collector key is collector-1's), and one rule that routes every case to it. Upserts; the rule once.
+ */
+async function seedDemoTeam(apiUrl: string, adminKey: string): Promise<void> {
+  const call = async (method: 'GET' | 'POST', path: string, body?: unknown) => {
+    const res = await fetch(`${apiUrl}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${adminKey}` },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    if (res.status >= 300) throw new Error(`demo ${method} ${path}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as Record<string, unknown>;
+  };
+  await call('POST', '/v1/teams', {
+    teamId: 'clearance',
+    name: '清欠小组 (clearance team)',
+    leaderId: 'demo-supervisor',
+    region: 'Beijing',
+  });
+  await call('POST', '/v1/people', { personId: 'collector-1', name: '张催收', role: 'collector', teamId: 'clearance' });
+  await call('POST', '/v1/people', { personId: 'collector-2', name: '周催收', role: 'collector', teamId: 'clearance' });
+  await call('POST', '/v1/people', { personId: 'demo-supervisor', name: '刘组长', role: 'supervisor', teamId: 'clearance' });
+  const { rules } = (await call('GET', '/v1/assignment-rules')) as { rules: Array<{ teamId: string }> };
+  if (!rules.some((r) => r.teamId === 'clearance')) await call('POST', '/v1/assignment-rules', { priority: 100, teamId: 'clearance' });
+}
+
 export async function seedDemoPortfolio(apiUrl: string, adminKey: string): Promise<string[]> {
+  await seedDemoTeam(apiUrl, adminKey);
   for (const a of ACCOUNTS) {
     const res = await fetch(`${apiUrl}/v1/missed-payments`, {
       method: 'POST',
@@ -89,7 +117,7 @@ export async function seedDemoPortfolio(apiUrl: string, adminKey: string): Promi
         guarantors: a.guarantors,
         dueDate: a.dueDate,
         amountDue: { amountMinor: a.amountMinor, currency: 'CNY' },
-        collectorId: 'collector-1',
+        // No collector named: the rules route each case to the clearance team's least loaded collector.
         creditGrade: a.creditGrade,
         segment: a.segment,
       }),
