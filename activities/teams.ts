@@ -36,7 +36,12 @@ export function createTeamActivities({ sql, notify }: { sql: Sql; notify: Channe
             select team_id, role, active from people where person_id = ${r.collectorId}`;
           if (!p || !p.active || p.role !== 'collector')
             throw ApplicationFailure.nonRetryable(`no active collector ${r.collectorId}`, ErrorTypes.InvalidInput);
-          teamId ??= p.team_id ?? undefined;
+          if (teamId && teamId !== p.team_id)
+            throw ApplicationFailure.nonRetryable(
+              `collector ${r.collectorId} is in team ${p.team_id ?? '(none)'}, not ${teamId}: move them first (POST /v1/people)`,
+              ErrorTypes.InvalidInput,
+            );
+          teamId = p.team_id ?? undefined;
         } else if (!teamId) {
           const [rule] = await tx<Rule[]>`
             select id, team_id from assignment_rules

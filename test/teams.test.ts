@@ -56,6 +56,15 @@ describe('teams, rules and routing at intake', () => {
     // A rule for a team that does not exist is a 404, an unknown field a 400.
     expect((await admin('/v1/assignment-rules', { priority: 1, teamId: `nope-${tag}` })).status).toBe(404);
     expect((await admin('/v1/assignment-rules', { priority: 1, teamId: NORTH, colour: 'red' })).status).toBe(400);
+    const band = await admin('/v1/assignment-rules', { priority: 1, teamId: NORTH, minBalanceMinor: 500, maxBalanceMinor: 100 });
+    expect(band.status).toBe(400);
+    expect(band.body.issues[0]).toMatchObject({ path: 'body.maxBalanceMinor', message: 'minBalanceMinor is above maxBalanceMinor' });
+    // A rule switched off routes nothing.
+    const off = await admin('/v1/assignment-rules', { priority: 1, teamId: EAST, region: REGION_N });
+    expect((await admin(`/v1/assignment-rules/${off.body.ruleId}/deactivate`, {})).status).toBe(200);
+    expect(
+      (await getJson(`${s.apiUrl}/v1/assignment-rules`, s.keys.admin)).body.rules.map((r: { ruleId: number }) => r.ruleId),
+    ).not.toContain(off.body.ruleId);
 
     const expected = new Map<string, string>();
     const accounts = Array.from({ length: CASES }, (_, i) => `T13-${tag}-${String(i).padStart(3, '0')}`);
@@ -101,10 +110,13 @@ describe('teams, rules and routing at intake', () => {
     const teams = (await getJson(`${s.apiUrl}/v1/teams`, s.keys.supervisor)).body.teams as Array<{ teamId: string; members: unknown[] }>;
     expect(teams.find((t) => t.teamId === NORTH)?.members).toHaveLength(4);
     // The list of cases and the Temporal UI filter by team.
-    const sa = await s.client.workflow.list({ query: `TeamId = '${SMETEAM}'` });
-    let n = 0;
-    for await (const _ of sa) n += 1;
-    expect(n).toBe(CASES / 4);
+    // (Visibility follows the workflows' upserts a moment later.)
+    const inTeam = async () => {
+      let n = 0;
+      for await (const _ of s.client.workflow.list({ query: `TeamId = '${SMETEAM}'` })) n += 1;
+      return n;
+    };
+    await expect.poll(inTeam, { timeout: 30_000 }).toBe(CASES / 4);
   });
 
   it("a person's key sees their own queue, not another's; a team's unassigned call is its supervisor's to give out", async () => {
@@ -157,5 +169,25 @@ describe('teams, rules and routing at intake', () => {
     const mine = (await getJson(`${s.apiUrl}/v1/work-queues/calls?collectorId=${person(EAST, 1)}&date=${today()}`, key)).body.calls;
     expect(mine.map((x: { accountId: string }) => x.accountId)).toContain(accountId);
     expect(((await getJson(`${s.apiUrl}/v1/work-queues/team?teamId=${lone}`, s.keys.supervisor)).body.calls as unknown[]).length).toBe(0);
+    expect((await getJson(`${s.apiUrl}/v1/work-queues/team?teamId=nope-${tag}`, s.keys.supervisor)).status).toBe(404);
+
+    // Reassigning: to a collector of another team than the one named is 422; to a collector, their team follows.
+    const mismatch = await postJson(
+      `${s.apiUrl}/v1/cases/${accountId}/reassign`,
+      { collectorId: person(EAST, 2), teamId: NORTH, reason: 'x' },
+      s.keys.supervisor,
+    );
+    expect(mismatch.status).toBe(422);
+    expect(mismatch.body.detail).toMatch(/^collector east-\w+-c2 is in team east-\w+, not north-\w+/);
+    const moved = await postJson(
+      `${s.apiUrl}/v1/cases/${accountId}/reassign`,
+      { collectorId: person(EAST, 2), reason: 'speaks the dialect' },
+      s.keys.supervisor,
+    );
+    expect(moved.status, JSON.stringify(moved.body)).toBe(200);
+    expect(moved.body).toMatchObject({ collectorId: person(EAST, 2), teamId: EAST });
+    expect(await s.sql`select team_id, collector_id from cases where account_id = ${accountId}`).toEqual([
+      { team_id: EAST, collector_id: person(EAST, 2) },
+    ]);
   });
 });

@@ -34,7 +34,7 @@ const Person = z
     active: z.boolean().default(true),
   })
   .strict();
-const Rule = z
+const RuleFields = z
   .object({
     priority: z.number().int().min(0).max(100_000),
     teamId: Id,
@@ -47,6 +47,16 @@ const Rule = z
     language: z.string().min(2).max(10).optional(),
   })
   .strict();
+const Rule = RuleFields.refine(
+  (r) => r.minBalanceMinor === undefined || r.maxBalanceMinor === undefined || r.minBalanceMinor <= r.maxBalanceMinor,
+  {
+    message: 'minBalanceMinor is above maxBalanceMinor',
+    path: ['maxBalanceMinor'],
+  },
+).refine((r) => r.minDaysOverdue === undefined || r.maxDaysOverdue === undefined || r.minDaysOverdue <= r.maxDaysOverdue, {
+  message: 'minDaysOverdue is above maxDaysOverdue',
+  path: ['maxDaysOverdue'],
+});
 const TaskRow = z.object({
   taskId: z.number().int(),
   accountId: z.string(),
@@ -178,7 +188,7 @@ export function teamRoutes(d: ApiDeps) {
       access: { roles: ['admin'] },
       body: Rule,
       responses: {
-        201: { description: 'The rule', schema: Rule.extend({ ruleId: z.number().int() }) },
+        201: { description: 'The rule', schema: RuleFields.extend({ ruleId: z.number().int() }) },
         404: { description: 'No such team' },
       },
       async handler({ body }) {
@@ -190,6 +200,21 @@ export function teamRoutes(d: ApiDeps) {
                   ${body.maxBalanceMinor ?? null}, ${body.minDaysOverdue ?? null}, ${body.maxDaysOverdue ?? null}, ${body.language ?? null})
           returning id`;
         return { status: 201, body: { ruleId: Number(row!.id), ...body } };
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/v1/assignment-rules/:ruleId/deactivate',
+      tag: 'teams',
+      summary: 'Switch a rule off: later cases are routed without it (cases already routed stay where they are)',
+      access: { roles: ['admin'] },
+      params: z.object({ ruleId: z.coerce.number().int().positive() }).strict(),
+      body: z.object({}).strict(),
+      responses: { 200: { description: 'Switched off', schema: z.object({ ruleId: z.number().int(), active: z.literal(false) }) } },
+      async handler({ params }) {
+        const [row] = await d.sql`update assignment_rules set active = false where id = ${params.ruleId} returning id`;
+        if (!row) throw new HttpProblem(404, 'Not found', `no assignment rule ${params.ruleId}`);
+        return ok({ ruleId: params.ruleId, active: false });
       },
     }),
     route({
@@ -236,6 +261,7 @@ export function teamRoutes(d: ApiDeps) {
       query: z.object({ teamId: Id }).strict(),
       responses: { 200: { description: 'The unassigned calls', schema: z.object({ teamId: z.string(), calls: z.array(TaskRow) }) } },
       async handler({ query }) {
+        await notFound('teams', query.teamId);
         const rows = await d.sql<
           {
             id: string;
@@ -311,23 +337,27 @@ export function teamRoutes(d: ApiDeps) {
       async handler({ params, body, principal }) {
         const [person] = await d.sql`select 1 from people where person_id = ${body.collectorId} and role = 'collector' and active`;
         if (!person) throw new HttpProblem(404, 'Not found', `no active collector ${body.collectorId}`);
-        const [row] = await d.sql<
-          {
-            id: string;
-            account_id: string;
-            team_id: string | null;
-            collector_id: string | null;
-            party: string;
-            due_at: Date;
-            case_key: string;
-          }[]
-        >`update call_tasks set collector_id = ${body.collectorId} where id = ${params.taskId} and status = 'open'
-          returning id, account_id, team_id, collector_id, party, due_at, case_key`;
+        type Given = {
+          id: string;
+          account_id: string;
+          team_id: string | null;
+          collector_id: string | null;
+          party: string;
+          due_at: Date;
+          case_key: string;
+          outstanding_minor: number;
+          was: string | null;
+        };
+        const [row] = await d.sql<Given[]>`
+          update call_tasks t set collector_id = ${body.collectorId}
+          from (select id, collector_id as was from call_tasks where id = ${params.taskId} and status = 'open' for update) old, cases c
+          where t.id = old.id and c.case_key = t.case_key
+          returning t.id, t.account_id, t.team_id, t.collector_id, t.party, t.due_at, t.case_key, c.outstanding_minor, old.was`;
         if (!row) throw new HttpProblem(404, 'Not found', `no open call task ${params.taskId}`);
         await d.sql`insert into audit_log (actor, action, case_key, account_id, detail)
                     values (${principal!.subject}, 'call-task-assigned', ${row.case_key}, ${row.account_id},
-                            ${d.sql.json({ taskId: Number(row.id), collectorId: body.collectorId })})`;
-        return ok(taskRow({ ...row, outstanding_minor: null }));
+                            ${d.sql.json({ taskId: Number(row.id), collectorId: body.collectorId, from: row.was })})`;
+        return ok(taskRow(row));
       },
     }),
   ];
