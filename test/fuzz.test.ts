@@ -156,7 +156,11 @@ const validBodies = (accountId: string): Record<string, Record<string, unknown>>
   },
   '/v1/cases/:accountId/reassign': { collectorId: 'fuzz-person', teamId: 'fuzz-team', reason: 'r' },
   '/v1/work-queues/calls/:taskId/assign': { collectorId: 'fuzz-person' },
+  '/v1/assignment-rules/:ruleId/deactivate': {},
 });
+
+/** What each path parameter of a POST route stands for (:accountId is the target case). */
+const PATH_VALUES: Record<string, string> = { personId: 'fuzz-person', taskId: '1', ruleId: '1' };
 
 function endpoints(): Endpoint[] {
   const valid = validBodies(target);
@@ -167,7 +171,7 @@ function endpoints(): Endpoint[] {
         r.path === '/v1/missed-payments' ? 'admin' : typeof r.access === 'object' ? r.access.roles[0] : undefined;
       return {
         name: r.path,
-        url: `${stack.apiUrl}${r.path.replace(':accountId', target).replace(':personId', 'fuzz-person').replace(':taskId', '1')}`,
+        url: `${stack.apiUrl}${r.path.replace(/:(\w+)/g, (_, name: string) => PATH_VALUES[name] ?? target)}`,
         schema: r.body!,
         signed: r.access === 'signature',
         ...(role ? { key: stack.keys[role] } : {}),
