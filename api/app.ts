@@ -11,6 +11,7 @@ import { createLogger, requestLogging } from './logging';
 import { openApiDocument } from './openapi';
 import type { RouteDef } from './registry';
 import { caseRoutes } from './routes/cases';
+import { reportRoutes } from './routes/reports';
 import { scorecardRoutes } from './routes/scorecards';
 import { teamRoutes } from './routes/teams';
 import { treatmentRoutes } from './routes/treatments';
@@ -29,6 +30,7 @@ export function allRoutes(d: ApiDeps): RouteDef[] {
     ...queueRoutes(d),
     ...teamRoutes(d),
     ...scorecardRoutes(d),
+    ...reportRoutes(d),
   ];
 }
 

@@ -157,6 +157,18 @@ const validBodies = (accountId: string): Record<string, Record<string, unknown>>
   '/v1/cases/:accountId/reassign': { collectorId: 'fuzz-person', teamId: 'fuzz-team', reason: 'r' },
   '/v1/work-queues/calls/:taskId/assign': { collectorId: 'fuzz-person' },
   '/v1/assignment-rules/:ruleId/deactivate': {},
+  '/v1/targets': {
+    periodKind: 'month',
+    periodStart: '2031-06-01',
+    scope: 'team',
+    scopeId: 'fuzz-team',
+    currency: 'CNY',
+    recoveryTargetMinor: 1,
+    costBudgetMinor: 1,
+    issuedMinor: 1,
+    bookBalanceMinor: 1,
+    bookAccounts: 1,
+  },
 });
 
 /** What each path parameter of a POST route stands for (:accountId is the target case). */
