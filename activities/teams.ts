@@ -57,6 +57,22 @@ export function createTeamActivities({ sql, notify }: { sql: Sql; notify: Channe
           teamId = rule?.team_id;
           ruleId = rule?.id;
         }
+        if (r.moveOnlyToAnotherTeam) {
+          const [cur] = await tx<{ team_id: string | null; collector_id: string | null }[]>`
+            select team_id, collector_id from cases where case_key = ${r.caseKey}`;
+          if (cur && (!teamId || teamId === cur.team_id)) {
+            // No rule for the case now, or the team it is in: it stays with its owner (recorded, so a retry answers the same).
+            const [lead] = cur.team_id
+              ? await tx<{ leader_id: string | null }[]>`select leader_id from teams where team_id = ${cur.team_id}`
+              : [];
+            await tx`
+              insert into case_assignments (idempotency_key, case_key, account_id, team_id, collector_id, leader_id, rule_id, reason,
+                                            assigned_by, assigned_at)
+              values (${r.idempotencyKey}, ${r.caseKey}, ${r.accountId}, ${cur.team_id}, ${cur.collector_id}, ${lead?.leader_id ?? null},
+                      ${ruleId ?? null}, ${`${r.reason} (kept)`}, ${r.by}, ${r.at})`;
+            return answer(cur.team_id, cur.collector_id, lead?.leader_id ?? null, ruleId ?? null);
+          }
+        }
         let collectorId = r.collectorId;
         if (!collectorId && teamId) {
           // Working that day, below the day's call capacity; the least open load first.

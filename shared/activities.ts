@@ -343,6 +343,11 @@ export interface AssignmentRequest extends CaseRef {
   daysOverdue: number;
   /** The debtor's local date: who is working that day. */
   localDate: string;
+  /**
+   * A reassessment (a playbook day): the case moves only when the rules choose another team; no rule,
+   * or the same team, keeps its owner.
+   */
+  moveOnlyToAnotherTeam?: boolean;
 }
 
 export interface Assignment {

@@ -98,6 +98,14 @@ describe('routing over the life of a case', () => {
     expect(call).toEqual({ collector_id: moved[1]!.collector_id, team_id: SENIOR });
   });
 
+  it('day 30 with no rule for the case: the collector the lender named keeps it', async () => {
+    const s = await kit.openCase({ prefix: 'ROUTE-KEEP', collectorId: 'lender-7' });
+    await s.at(30, '12:00');
+    expect((await s.handle.query(caseStateQuery)).collectorId).toBe('lender-7');
+    expect((await assignments(s)).map((a) => [a.collector_id, a.reason])).toEqual([['lender-7', 'day 30 reassessment (kept)']]);
+    expect((await sql`select collector_id from cases where account_id = ${s.accountId}`)[0]!.collector_id).toBe('lender-7');
+  });
+
   it("reassigned mid-ladder: the next call is in the new collector's queue, none in the old one's", async () => {
     const s = await open('ROUTE-RE');
     await s.at(1, '12:00');

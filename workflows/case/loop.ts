@@ -257,7 +257,7 @@ async function keepTheRouting(ctx: CaseContext, t: number): Promise<boolean> {
   const day = dueReassessment(ctx, t);
   if (day !== undefined) {
     state.reassessed = [...(state.reassessed ?? []), day];
-    await route(ctx, `assign:day-${day}`, `day ${day} reassessment`, 'case-workflow');
+    await route(ctx, `assign:day-${day}`, `day ${day} reassessment`, 'case-workflow', undefined, { moveOnlyToAnotherTeam: true });
     return true;
   }
   const why = escalationReason(ctx, t);

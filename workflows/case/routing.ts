@@ -8,7 +8,14 @@ import type { CaseContext } from './context';
  * Routing (cases since 'teams'): the assignment activity chooses the team and the collector; the
  * case records what it answered (CollectorId, TeamId) and the leader who joins large or old cases.
  */
-export async function route(ctx: CaseContext, key: string, reason: string, by: string, target?: { collectorId: string; teamId?: string }) {
+export async function route(
+  ctx: CaseContext,
+  key: string,
+  reason: string,
+  by: string,
+  target?: { collectorId: string; teamId?: string },
+  opts: { moveOnlyToAnotherTeam?: boolean } = {},
+) {
   const { state, pb, input } = ctx;
   const t = ctx.now();
   const a: Assignment = await ctx.call('assignCase', `Assign the case: ${reason}`, {
@@ -22,6 +29,7 @@ export async function route(ctx: CaseContext, key: string, reason: string, by: s
     outstandingMinor: outstandingMinor(state),
     daysOverdue: daysOverdue(state, t),
     localDate: localDate(t, state.timeZone),
+    ...(opts.moveOnlyToAnotherTeam ? { moveOnlyToAnotherTeam: true } : {}),
   });
   const from = `${state.teamId ?? 'no team'}/${state.collectorId ?? 'nobody'}`;
   if (a.collectorId) state.collectorId = a.collectorId;
