@@ -6,7 +6,9 @@ import { createContactActivities } from './contact';
 import { createLegalActivities } from './legal';
 import { createLedgerActivities } from './ledger';
 import { createNoticeActivities } from './notices';
+import { createReportActivities } from './reports';
 import { createTeamActivities } from './teams';
+import type { ReportActivities } from '../shared/reports';
 import { createTreatmentActivities } from './treatments';
 
 export interface ActivityDeps {
@@ -15,8 +17,8 @@ export interface ActivityDeps {
   channels?: { letters?: ChannelProvider; notify?: ChannelProvider };
 }
 
-/** Every activity the worker registers, built from its dependencies. */
-export function createActivities(deps: ActivityDeps): CaseActivities {
+/** Every activity the worker registers: the case's and the Friday report's. */
+export function createActivities(deps: ActivityDeps): CaseActivities & ReportActivities {
   const outbox = createOutboxProvider(deps.sql);
   const letters = deps.channels?.letters ?? outbox;
   const notify = deps.channels?.notify ?? outbox;
@@ -71,6 +73,7 @@ export function createActivities(deps: ActivityDeps): CaseActivities {
     };
   return {
     ...all,
+    ...createReportActivities({ sql: deps.sql, notify }),
     /** The reminder, then the rows that follow from it (req.afterDone): a notification is not transactional. */
     async remindSupervisor(req) {
       await all.remindSupervisor(req);

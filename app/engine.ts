@@ -10,6 +10,7 @@ import { migrate } from '../db/migrate';
 import { codecFromConfig, CodecKeyError } from '../shared/codec';
 import { ConfigError, loadConfig, type Config } from '../shared/config';
 import { ensureSearchAttributes } from '../worker/search-attributes';
+import { ensureWeeklySchedule } from '../api/routes/reports';
 import { connectClient, connectWorkerConnection } from '../worker/temporal';
 import { runCaseWorker, serveApi } from './parts';
 import { PinoSdkLogger } from './sdk-logger';
@@ -85,6 +86,10 @@ export async function startEngine(
       stops.push(() => worker.stop().catch(() => undefined));
       workerState = () => worker.worker.getState();
       log.info(`worker polling task queue "${config.taskQueue}" in namespace "${namespace}"`);
+      // The Friday report's Schedule (issue 14): created once per namespace, kept if it exists.
+      await ensureWeeklySchedule(client, config.taskQueue).catch((e: unknown) =>
+        log.warn(`could not create the weekly report's Schedule (trigger it from the API later): ${(e as Error).message}`),
+      );
     }
 
     let apiUrl: string | undefined;

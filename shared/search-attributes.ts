@@ -23,6 +23,8 @@ export const Segment = defineSearchAttributeKey('Segment', SearchAttributeType.K
 export const Funds = defineSearchAttributeKey('Funds', SearchAttributeType.KEYWORD);
 /** The team that owns the case (cases since 'teams'). */
 export const TeamId = defineSearchAttributeKey('TeamId', SearchAttributeType.KEYWORD);
+/** The weekly report's status: awaiting-approval, awaiting-check, done (the weeklyReport workflow). */
+export const ReportStatus = defineSearchAttributeKey('ReportStatus', SearchAttributeType.KEYWORD);
 
 export const CASE_SEARCH_ATTRIBUTES = [
   CaseStage,
@@ -37,6 +39,7 @@ export const CASE_SEARCH_ATTRIBUTES = [
   Segment,
   Funds,
   TeamId,
+  ReportStatus,
 ] as const;
 
 /** The Temporal CLI's spelling of each search attribute type (`--type` of `search-attribute create`, `start-dev`). */

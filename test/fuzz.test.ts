@@ -157,6 +157,11 @@ const validBodies = (accountId: string): Record<string, Record<string, unknown>>
   '/v1/cases/:accountId/reassign': { collectorId: 'fuzz-person', teamId: 'fuzz-team', reason: 'r' },
   '/v1/work-queues/calls/:taskId/assign': { collectorId: 'fuzz-person' },
   '/v1/assignment-rules/:ruleId/deactivate': {},
+  '/v1/reports/weekly/schedule/trigger': {},
+  '/v1/reports/weekly/schedule/pause': {},
+  '/v1/reports/weekly/schedule/unpause': {},
+  '/v1/reports/weekly/:id/approve': {},
+  '/v1/reports/weekly/:id/check': {},
   '/v1/targets': {
     periodKind: 'month',
     periodStart: '2031-06-01',
@@ -172,7 +177,7 @@ const validBodies = (accountId: string): Record<string, Record<string, unknown>>
 });
 
 /** What each path parameter of a POST route stands for (:accountId is the target case). */
-const PATH_VALUES: Record<string, string> = { personId: 'fuzz-person', taskId: '1', ruleId: '1' };
+const PATH_VALUES: Record<string, string> = { personId: 'fuzz-person', taskId: '1', ruleId: '1', id: '1' };
 
 function endpoints(): Endpoint[] {
   const valid = validBodies(target);

@@ -1,1 +1,2 @@
 export { collectionCase } from './case/workflow';
+export { weeklyReport } from './report/weekly';

@@ -1,9 +1,12 @@
+import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import { z } from 'zod';
 import { instantOf, isValidTimeZone, localDate } from '../../shared/calendar';
 import { IsoDate } from '../../shared/case';
 import { CurrencyCode } from '../../shared/money-schema';
+import { approveReportUpdate, checkReportUpdate, WEEKLY_SCHEDULE_ID } from '../../shared/reports';
 import type { ApiDeps } from '../deps';
-import { portfolioFigures } from '../figures';
+import { HttpProblem } from '../errors';
+import { portfolioFigures } from '../../db/figures';
 import { route } from '../registry';
 
 const Id = z.string().regex(/^[\w.-]{1,100}$/);
@@ -48,10 +51,149 @@ function endOf(kind: z.infer<typeof PeriodKind>, start: string): string {
   return `${y + Math.floor(next / 12)}-${String((next % 12) + 1).padStart(2, '0')}-01`;
 }
 
+/**
+ * The Friday report's Temporal Schedule: Friday 17:00 in the portfolio's time zone. Overlap ALLOW_ALL:
+ * each week's report is its own workflow, and last week's may still wait for approval. Catch-up
+ * window one day: a cluster down at 17:00 and back by Saturday 17:00 still makes the report; older
+ * missed Fridays are not made up (their figures are in the next one).
+ */
+export async function ensureWeeklySchedule(client: Client, taskQueue: string, timeZone = 'Asia/Shanghai'): Promise<void> {
+  try {
+    await client.schedule.create({
+      scheduleId: WEEKLY_SCHEDULE_ID,
+      spec: { calendars: [{ dayOfWeek: 'FRIDAY', hour: 17, minute: 0 }], timezone: timeZone },
+      policies: { overlap: ScheduleOverlapPolicy.ALLOW_ALL, catchupWindow: '1 day' },
+      action: {
+        type: 'startWorkflow',
+        workflowType: 'weeklyReport',
+        workflowId: 'weekly-report',
+        taskQueue,
+        args: [{ timeZone, reminderHours: 24 }],
+      },
+      memo: { purpose: 'The Friday collection report (Recoup)' },
+    });
+  } catch (e) {
+    if (!(e instanceof ScheduleAlreadyRunning)) throw e;
+  }
+}
+
 /** Targets and the book (manager, finance), and the portfolio's figures against them (issue 14). */
 export function reportRoutes(d: ApiDeps) {
   const now = () => (d.now ?? Date.now)();
+  const Report = z.object({ id: z.coerce.number().int().positive() }).strict();
+  const reportRow = async (id: number) => {
+    const [r] = await d.sql<
+      {
+        id: string;
+        report_key: string;
+        week_start: Date;
+        week_end: Date;
+        status: string;
+        snapshot_no: number;
+        figures: unknown;
+        csv: string;
+        approved_by: string | null;
+        checked_by: string | null;
+      }[]
+    >`select id, report_key, week_start, week_end, status, snapshot_no, figures, csv, approved_by, checked_by
+      from weekly_reports where id = ${id}`;
+    if (!r) throw new HttpProblem(404, 'Not found', `no weekly report ${id}`);
+    return r;
+  };
+  const summary = (r: Awaited<ReturnType<typeof reportRow>>) => ({
+    id: Number(r.id),
+    reportKey: r.report_key,
+    weekStart: r.week_start.toISOString(),
+    weekEnd: r.week_end.toISOString(),
+    status: r.status,
+    snapshotNo: r.snapshot_no,
+    approvedBy: r.approved_by,
+    checkedBy: r.checked_by,
+  });
+  const decide = (name: 'approve' | 'check', role: 'manager' | 'finance') =>
+    route({
+      method: 'post',
+      path: `/v1/reports/weekly/:id/${name}`,
+      tag: 'reports',
+      summary:
+        name === 'approve'
+          ? "A manager's approval of the weekly report (if its figures changed since the snapshot, it is re-snapshotted and asked again)"
+          : "Finance's check of the approved weekly report",
+      access: { roles: [role] },
+      params: Report,
+      body: z.object({}).strict(),
+      responses: {
+        200: { description: 'The report workflow took it', schema: z.object({ status: z.string(), detail: z.string() }) },
+        404: { description: 'No such report' },
+        422: { description: 'Not in the state for it' },
+      },
+      async handler({ params, principal }) {
+        const r = await reportRow(params.id);
+        const handle = d.client.workflow.getHandle(r.report_key);
+        const def = name === 'approve' ? approveReportUpdate : checkReportUpdate;
+        return { status: 200, body: await handle.executeUpdate(def, { args: [{ by: principal!.subject, role }] }) };
+      },
+    });
+  const scheduleAction = (name: 'trigger' | 'pause' | 'unpause') =>
+    route({
+      method: 'post',
+      path: `/v1/reports/weekly/schedule/${name}`,
+      tag: 'reports',
+      summary:
+        name === 'trigger'
+          ? 'Make the weekly report now (the Schedule is created if it does not exist yet)'
+          : `${name === 'pause' ? 'Pause' : 'Resume'} the Friday 17:00 Schedule (also possible in the Temporal UI)`,
+      access: { roles: ['manager'] },
+      body: z.object({}).strict(),
+      responses: { 202: { description: 'Done', schema: z.object({ scheduleId: z.string(), action: z.string() }) } },
+      async handler() {
+        await ensureWeeklySchedule(d.client, d.taskQueue);
+        const h = d.client.schedule.getHandle(WEEKLY_SCHEDULE_ID);
+        if (name === 'trigger') await h.trigger(ScheduleOverlapPolicy.ALLOW_ALL);
+        else if (name === 'pause') await h.pause('paused through the API');
+        else await h.unpause('resumed through the API');
+        return { status: 202, body: { scheduleId: WEEKLY_SCHEDULE_ID, action: name } };
+      },
+    });
+
   return [
+    scheduleAction('trigger'),
+    scheduleAction('pause'),
+    scheduleAction('unpause'),
+    decide('approve', 'manager'),
+    decide('check', 'finance'),
+    route({
+      method: 'get',
+      path: '/v1/reports/weekly',
+      tag: 'reports',
+      summary: 'The weekly reports, newest first, with their status (awaiting-approval, awaiting-check, done)',
+      access: { roles: ['supervisor', 'manager', 'finance'] },
+      responses: { 200: { description: 'The reports', schema: z.object({ reports: z.array(z.record(z.string(), z.unknown())) }) } },
+      async handler() {
+        const rows = await d.sql<Awaited<ReturnType<typeof reportRow>>[]>`
+          select id, report_key, week_start, week_end, status, snapshot_no, figures, csv, approved_by, checked_by
+          from weekly_reports order by id desc limit 100`;
+        return { status: 200, body: { reports: rows.map(summary) } };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/v1/reports/weekly/:id',
+      tag: 'reports',
+      summary: 'A weekly report: its figures as snapshotted (JSON), or its CSV (format=csv)',
+      access: { roles: ['supervisor', 'manager', 'finance'] },
+      params: Report,
+      query: z.object({ format: z.enum(['json', 'csv']).default('json') }).strict(),
+      responses: {
+        200: { description: 'The report', schema: z.record(z.string(), z.unknown()), text: ['text/csv'] },
+        404: { description: 'No such report' },
+      },
+      async handler({ params, query }) {
+        const r = await reportRow(params.id);
+        if (query.format === 'csv') return { status: 200, body: r.csv, contentType: 'text/csv; charset=utf-8' };
+        return { status: 200, body: { ...summary(r), figures: r.figures } };
+      },
+    }),
     route({
       method: 'post',
       path: '/v1/targets',

@@ -1,4 +1,4 @@
-import type { Sql } from '../db/index';
+import type { Sql } from './index';
 
 /**
  * The portfolio in figures (issue 14), from the ledger. Every figure is defined here and in
