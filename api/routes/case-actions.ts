@@ -9,6 +9,11 @@ import { route } from '../registry';
 import { AccountId } from './intake';
 
 export const AccountParams = z.object({ accountId: AccountId }).strict();
+
+/** The role a case records for an API key's role (an approval, a review, an in-kind step): an admin acts as a manager. */
+export function actingRole(p: Principal): Exclude<Principal['role'], 'admin'> {
+  return p.role === 'admin' ? 'manager' : p.role;
+}
 const Stage = z.enum(CASE_STAGES);
 
 const Ack = z.object({ accepted: z.literal(true), stage: Stage, detail: z.string() });

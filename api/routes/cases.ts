@@ -2,6 +2,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import proto from '@temporalio/proto'; // CommonJS: its namespaces are on the default export
 import { z } from 'zod';
 import {
+  type Approver,
   ContactDetailsBody,
   ContactOutcome,
   Dispute,
@@ -33,11 +34,10 @@ import {
   updateContactDetailsUpdate,
   writeOffUpdate,
 } from '../../shared/messages';
-import type { Principal } from '../auth';
 import type { ApiDeps } from '../deps';
 import { HttpProblem } from '../errors';
 import { route } from '../registry';
-import { AccountParams, caseMessaging } from './case-actions';
+import { AccountParams, actingRole, caseMessaging } from './case-actions';
 
 const Stage = z.enum(CASE_STAGES);
 
@@ -101,13 +101,6 @@ const LegalEventBody = z.discriminatedUnion('kind', [
   LegalClosed.strict(),
 ]);
 const Approval = z.object({ kind: z.enum(['treatment', 'legal-referral', 'visit']) }).strict();
-
-/** The role a workflow approval records for an API key's role. */
-function approverRole(p: Principal): 'supervisor' | 'manager' | 'legal' | 'finance' {
-  if (p.role === 'admin') return 'manager';
-  if (p.role === 'supervisor' || p.role === 'legal' || p.role === 'manager') return p.role;
-  return 'finance';
-}
 
 const STAFF = ['collector', 'field-officer', 'supervisor', 'legal', 'manager', 'finance'] as const;
 
@@ -296,7 +289,8 @@ export function caseRoutes(d: ApiDeps) {
       roles: ['supervisor', 'legal', 'manager'],
       body: Approval,
       run: async (a, b, p) => {
-        const approver = { by: p.subject, role: approverRole(p) };
+        // The route admits supervisor, legal and manager keys (and admins, as managers).
+        const approver = { by: p.subject, role: actingRole(p) as Approver['role'] };
         const def = b.kind === 'treatment' ? approveUpdate : b.kind === 'legal-referral' ? approveLegalReferralUpdate : approveVisitUpdate;
         return ok(await update(def, a, [approver] as [typeof approver]));
       },

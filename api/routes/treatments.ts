@@ -18,16 +18,10 @@ import {
 import { FUNDS_LABELS, REASONS } from '../../shared/reasons';
 import { IN_KIND_STEP_ROLES } from '../../workflows/core/treatments';
 import { audit } from '../../activities/audit';
-import type { Principal } from '../auth';
 import type { ApiDeps } from '../deps';
 import { HttpProblem } from '../errors';
 import { route } from '../registry';
-import { AccountParams, caseMessaging } from './case-actions';
-
-/** The role a review or an in-kind step records for an API key's role: an admin acts as a manager. */
-function actingRole(p: Principal): z.infer<typeof ApproverRole> | Principal['role'] {
-  return p.role === 'admin' ? 'manager' : p.role;
-}
+import { AccountParams, actingRole, caseMessaging } from './case-actions';
 
 const PaymentId = z.string().min(1).max(100);
 const Investigation = z.object({

@@ -37,7 +37,7 @@ import type {
   PlanRecord,
   ShortfallDecision,
 } from '../../shared/case';
-import { dailyPenaltyMinor, totalOf } from '../../shared/money';
+import { accruePenalty, allocatePayment, totalOf } from '../../shared/money';
 import type { Playbook, TreatmentKind } from '../../shared/playbook';
 
 const DAY = 86_400_000;
@@ -170,14 +170,10 @@ export function accruePlan(state: CaseState, plan: PlanRecord, nowMs: number): v
   const today = localDate(nowMs, state.timeZone);
   if (!plan.accruedThrough || plan.accruedThrough >= today) return;
   if (plan.penalty.mode === 'reduced') {
-    let d = plan.accruedThrough;
-    let added = 0;
-    while (d < today) {
-      added += dailyPenaltyMinor(state.balance.principalMinor, plan.penalty.bpsPerDay);
-      d = addDays(d, 1);
-    }
+    const accrued = accruePenalty(state.balance, daysBetween(plan.accruedThrough, today), plan.penalty.bpsPerDay);
+    const added = accrued.penaltyMinor - state.balance.penaltyMinor;
     if (added > 0) {
-      state.balance = { ...state.balance, penaltyMinor: state.balance.penaltyMinor + added };
+      state.balance = accrued;
       plan.penaltyChargedMinor = (plan.penaltyChargedMinor ?? 0) + added;
       plan.instalments[plan.instalments.length - 1]!.amountMinor += added;
     }
@@ -250,14 +246,7 @@ export const keptPlanWaiver = (state: CaseState): { plan: PlanRecord; waivedMino
 
 /** Takes a forgiven or written-off amount off the balance: fees, then penalty, then principal. */
 export function writeDownBalance(state: CaseState, amountMinor: number): void {
-  let left = amountMinor;
-  const b = { ...state.balance };
-  for (const k of ['feesMinor', 'penaltyMinor', 'principalMinor'] as const) {
-    const take = Math.min(left, b[k]);
-    b[k] -= take;
-    left -= take;
-  }
-  state.balance = b;
+  state.balance = allocatePayment(state.balance, amountMinor, ['fees', 'penalty', 'principal']).balance;
 }
 
 /** The kept plan's forgiven rest comes off the balance: what is left is debt the plan did not cover. */
