@@ -1,17 +1,21 @@
 import { createHash } from 'node:crypto';
-import { atomically, type Sql } from '../db/index';
-import { portfolioFigures } from '../db/figures';
-import type { ReportActivities } from '../shared/reports';
+import { atomically, type Db, type Sql } from '../db/index';
+import { weeklyFigures, writeAgingSnapshot, type WeeklyFigures } from '../db/figures';
+import { renderWeeklyReportPdf } from './documents/report';
+import { reportStatusLine, type ReportActivities } from '../shared/reports';
 import type { ChannelProvider } from './channels/index';
 
-const figuresOf = (sql: Sql, weekStart: string, weekEnd: string) =>
-  portfolioFigures(sql, { from: new Date(weekStart), to: new Date(weekEnd), asOf: new Date(weekEnd) });
+const figuresOf = (sql: Sql, weekStart: string, weekEnd: string, timeZone: string) => weeklyFigures(sql, { weekStart, weekEnd, timeZone });
 const hashOf = (figures: unknown) => createHash('sha256').update(JSON.stringify(figures)).digest('hex');
 
-/** The week's figures as CSV: one line per figure (name, value). */
-function csvOf(f: Awaited<ReturnType<typeof portfolioFigures>>): string {
+/** The week's figures as CSV: one line per figure (name, value); money in minor units, rates as decimals. */
+function csvOf(w: WeeklyFigures): string {
+  const f = w.figures;
   const rows: Array<[string, string | number | null]> = [
     ['figure', 'value'],
+    ['week start', w.week.start],
+    ['week end', w.week.end],
+    ['currency', w.currency],
     ...f.aging.flatMap((a): Array<[string, number]> => [
       [`aging ${a.bucket} cases`, a.cases],
       [`aging ${a.bucket} outstanding_minor`, a.outstandingMinor],
@@ -20,11 +24,23 @@ function csvOf(f: Awaited<ReturnType<typeof portfolioFigures>>): string {
     ['overdue_minor', f.overdueMinor],
     ['repayments count', f.repayments.count],
     ['repayments amount_minor', f.repayments.amountMinor],
+    ['month recovered_minor', w.month.recoveredMinor],
+    ['month target_minor', w.month.targetMinor],
+    ['month recovery ratio', w.month.ratio],
+    ['overdue rate', f.overdueRate],
+    ['default rate', f.defaultRate],
+    ['defaulted_minor (91+ days)', f.defaultedMinor],
     ['promises made', f.promises.made],
     ['promises kept', f.promises.kept],
     ['cost_minor', f.cost.costMinor],
     ['cost per case_minor', f.cost.perCaseMinor],
-    ['defaulted_minor (91+ days)', f.defaultedMinor],
+    ['cost per unit recovered', f.cost.perUnitRecovered],
+    ...f.trend.flatMap((t): Array<[string, number]> => [
+      [`week ${t.weekStart.slice(0, 10)} repaid_minor`, t.repaidMinor],
+      [`week ${t.weekStart.slice(0, 10)} opened`, t.opened],
+      [`week ${t.weekStart.slice(0, 10)} closed`, t.closed],
+    ]),
+    ...(f.rollRates?.rows ?? []).map((r): [string, number | null] => [`roll forward ${r.bucket}`, r.rollForward]),
   ];
   return (
     rows
@@ -33,12 +49,20 @@ function csvOf(f: Awaited<ReturnType<typeof portfolioFigures>>): string {
   );
 }
 
+/** Renders the report's PDFs (zh-CN and en) and stores them with it. */
+async function storePdfs(tx: Db, doc: WeeklyFigures & { reportKey: string; snapshotNo: number; status: string }): Promise<void> {
+  const [zh, en] = [await renderWeeklyReportPdf(doc, 'zh-CN'), await renderWeeklyReportPdf(doc, 'en')];
+  await tx`update weekly_reports set pdf_zh = ${zh.pdf}, pdf_en = ${en.pdf} where report_key = ${doc.reportKey}`;
+}
+
 /** The Friday report's activities: the snapshot of the week's figures, decisions, reminders. */
 export function createReportActivities({ sql, notify }: { sql: Sql; notify: ChannelProvider }): ReportActivities {
   return {
     async snapshotWeeklyReport(r) {
-      const figures = await figuresOf(sql, r.weekStart, r.weekEnd);
+      const figures = await figuresOf(sql, r.weekStart, r.weekEnd, r.timeZone);
       const hash = hashOf(figures);
+      // Next week's roll rates start from the aging of this moment (kept from the first snapshot).
+      await writeAgingSnapshot(sql, new Date(r.weekEnd));
       return atomically(sql, async (tx) => {
         const [row] = await tx<{ snapshot_no: number; figures_hash: string }[]>`
           insert into weekly_reports (report_key, week_start, week_end, time_zone, status, snapshot_no, figures, figures_hash, csv)
@@ -51,19 +75,38 @@ export function createReportActivities({ sql, notify }: { sql: Sql; notify: Chan
             figures = excluded.figures, figures_hash = excluded.figures_hash, csv = excluded.csv, status = 'awaiting-approval',
             approved_by = null, approved_at = null, updated_at = now()
           returning snapshot_no, figures_hash`;
+        // The PDFs are rendered from the snapshot's figures, in the same transaction as the snapshot.
+        await storePdfs(tx, { ...figures, reportKey: r.reportKey, snapshotNo: row!.snapshot_no, status: 'awaiting-approval' });
         return { reportKey: r.reportKey, snapshotNo: row!.snapshot_no, figuresHash: row!.figures_hash };
       });
     },
     async weeklyFiguresHash(r) {
-      return hashOf(await figuresOf(sql, r.weekStart, r.weekEnd));
+      return hashOf(await figuresOf(sql, r.weekStart, r.weekEnd, r.timeZone ?? 'Asia/Shanghai'));
     },
     async recordReportDecision(r) {
-      if (r.status === 'awaiting-check')
-        await sql`update weekly_reports set status = 'awaiting-check', approved_by = ${r.by}, approved_at = ${r.at}, updated_at = now()
-                  where report_key = ${r.reportKey}`;
-      if (r.status === 'done')
-        await sql`update weekly_reports set status = 'done', checked_by = ${r.by}, checked_at = ${r.at}, updated_at = now()
-                  where report_key = ${r.reportKey}`;
+      await atomically(sql, async (tx) => {
+        if (r.status === 'awaiting-check')
+          await tx`update weekly_reports set status = 'awaiting-check', approved_by = ${r.by}, approved_at = ${r.at}, updated_at = now()
+                   where report_key = ${r.reportKey}`;
+        if (r.status === 'done')
+          await tx`update weekly_reports set status = 'done', checked_by = ${r.by}, checked_at = ${r.at}, updated_at = now()
+                   where report_key = ${r.reportKey}`;
+        // The PDFs say who approved and checked them: rendered again from the same snapshot.
+        const [row] = await tx<
+          {
+            figures: WeeklyFigures;
+            snapshot_no: number;
+            status: string;
+            approved_by: string | null;
+            approved_at: Date | null;
+            checked_by: string | null;
+            checked_at: Date | null;
+          }[]
+        >`select figures, snapshot_no, status, approved_by, approved_at, checked_by, checked_at from weekly_reports
+          where report_key = ${r.reportKey}`;
+        if (row)
+          await storePdfs(tx, { ...row.figures, reportKey: r.reportKey, snapshotNo: row.snapshot_no, status: reportStatusLine(row) });
+      });
     },
     async remindReportApprover(r) {
       await notify.send({

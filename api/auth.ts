@@ -25,11 +25,27 @@ export async function revokeApiKey(sql: Sql, prefix: string): Promise<number> {
   return rows.length;
 }
 
+/**
+ * The key of a request: `Authorization: Bearer <key>`, `X-Api-Key: <key>`, or, for a browser opening a
+ * page, HTTP Basic with the key as the password (the user name is not used).
+ */
+function keyOf(authorization: string, apiKey: string): string {
+  if (authorization.startsWith('Bearer ')) return authorization.slice(7).trim();
+  if (authorization.startsWith('Basic ')) {
+    const decoded = Buffer.from(authorization.slice(6).trim(), 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    return colon < 0 ? '' : decoded.slice(colon + 1).trim();
+  }
+  return apiKey.trim();
+}
+
 /** Looks the key up by its hash; the comparison of hashes is constant-time. */
 export function authenticate(sql: Sql): RequestHandler {
-  return async (req, _res, next) => {
-    const header = req.get('authorization') ?? '';
-    const key = header.startsWith('Bearer ') ? header.slice(7).trim() : (req.get('x-api-key') ?? '').trim();
+  return async (req, res_, next) => {
+    const key = keyOf(req.get('authorization') ?? '', req.get('x-api-key') ?? '');
+    // A page or a file (….html, .pdf, .csv) is opened in a browser: the browser asks for the key (any user, the key as password).
+    if (!key && /\.(html|pdf|csv)$/.test(req.path))
+      res_.set('WWW-Authenticate', 'Basic realm="Recoup (user: any, password: your API key)", charset="UTF-8"');
     if (!key) return next(new HttpProblem(401, 'Unauthorized', 'an API key is required (Authorization: Bearer <key>)'));
     const h = hash(key);
     const [row] = await sql<{ key_hash: string; subject: string; role: Role }[]>`

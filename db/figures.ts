@@ -1,3 +1,4 @@
+import { instantOf, localDate } from '../shared/calendar';
 import type { Sql } from './index';
 
 /**
@@ -22,6 +23,10 @@ import type { Sql } from './index';
  * - Cases by stage and by treatment (all cases of the scope opened before `to`).
  * - Legal pipeline: referrals by status (requested, approved, filed, mediated, judgment, closed), count
  *   and the outstanding balance of their cases.
+ * - Weekly trend: the 8 weeks (7-day windows) that end at `asOf`: repayments, cases opened and closed.
+ * - Roll rates: of the cases in each aging bucket in the aging snapshot taken 6 to 13 days before
+ *   `asOf` (the previous weekly report's), how many are in each bucket at `asOf`, or closed; the
+ *   roll-forward rate is the share that moved to a later bucket.
  */
 export interface FiguresQuery {
   /** Period start (inclusive) and end (exclusive), instants. */
@@ -30,7 +35,13 @@ export interface FiguresQuery {
   asOf: Date;
   teamId?: string;
   /** The target row of the period, if one is set. */
-  target?: { recoveryTargetMinor: number | null; costBudgetMinor: number | null; bookBalanceMinor: number | null };
+  target?: Target;
+}
+
+export interface Target {
+  recoveryTargetMinor: number | null;
+  costBudgetMinor: number | null;
+  bookBalanceMinor: number | null;
 }
 
 const AGING_BUCKETS = [
@@ -39,26 +50,98 @@ const AGING_BUCKETS = [
   { bucket: '8-30', min: 8, max: 30 },
   { bucket: '31-60', min: 31, max: 60 },
   { bucket: '61-90', min: 61, max: 90 },
-  { bucket: '91+', min: 91, max: Number.MAX_SAFE_INTEGER },
+  { bucket: '91+', min: 91, max: 2_147_483_647 },
 ] as const;
+export type AgingBucket = (typeof AGING_BUCKETS)[number]['bucket'];
+
+interface AgingRow {
+  bucket: AgingBucket;
+  cases: number;
+  outstandingMinor: number;
+}
+export interface TrendWeek {
+  /** The 7-day window [weekStart, weekEnd). */
+  weekStart: string;
+  weekEnd: string;
+  /** Repayments less what was paid beyond the balance, and their count. */
+  repaidMinor: number;
+  payments: number;
+  opened: number;
+  closed: number;
+}
+interface RollRow {
+  /** The bucket at the earlier snapshot, its cases and their outstanding balance then. */
+  bucket: AgingBucket;
+  cases: number;
+  outstandingMinor: number;
+  /** Where those cases are at `asOf`: a bucket, or 'closed'. */
+  to: Partial<Record<AgingBucket | 'closed', number>>;
+  /** The share now in a later bucket (null when the bucket was empty). */
+  rollForward: number | null;
+}
+interface RollRates {
+  /** The snapshot compared with `asOf`. */
+  from: string;
+  to: string;
+  rows: RollRow[];
+}
+
+/** The portfolio's figures for a period as of a moment (GET /v1/reports/portfolio, and each weekly report's week). */
+export interface PortfolioFigures {
+  aging: AgingRow[];
+  openCases: number;
+  overdueMinor: number;
+  repayments: { count: number; amountMinor: number };
+  recovery: { recoveredMinor: number; targetMinor: number | null; ratio: number | null };
+  overdueRate: number | null;
+  defaultRate: number | null;
+  defaultedMinor: number;
+  promises: { made: number; kept: number };
+  cost: {
+    costMinor: number;
+    casesInPeriod: number;
+    perCaseMinor: number | null;
+    perUnitRecovered: number | null;
+    budgetMinor: number | null;
+    ofBudget: number | null;
+  };
+  byStage: Record<string, number>;
+  byTreatment: Record<string, number>;
+  legal: Array<{ status: string; cases: number; outstandingMinor: number }>;
+  trend: TrendWeek[];
+  /** Null when no aging snapshot was taken 6 to 13 days before `asOf`. */
+  rollRates: RollRates | null;
+}
 
 const ratio = (a: number, b: number | null | undefined) => (b ? Math.round((a / b) * 10_000) / 10_000 : null);
+const DAY_MS = 86_400_000;
+const TREND_WEEKS = 8;
 
-export async function portfolioFigures(sql: Sql, q: FiguresQuery) {
+/** Days overdue of a case row as of `asOf` (SQL): local days since overdue_since + 1, else its last days_overdue. */
+const daysAt = (sql: Sql, asOf: Date) =>
+  sql`case when c.overdue_since is not null
+           then floor(extract(epoch from (${asOf}::timestamptz - c.overdue_since)) / 86400)::int + 1
+           else coalesce(c.days_overdue, 0) end`;
+/** The aging bucket of a days-overdue expression (SQL); null below day 1. */
+const bucketOf = (sql: Sql, days: ReturnType<typeof daysAt>) =>
+  sql`case ${AGING_BUCKETS.map((b) => sql`when ${days} between ${b.min} and ${b.max} then ${b.bucket}`).reduce(
+    (a, b) => sql`${a} ${b}`,
+  )} end`;
+
+export async function portfolioFigures(sql: Sql, q: FiguresQuery): Promise<PortfolioFigures> {
   const team = q.teamId ?? null;
-  const open = await sql<{ days: number; outstanding: number }[]>`
-    select case when overdue_since is not null
-                then floor(extract(epoch from (${q.asOf}::timestamptz - overdue_since)) / 86400)::int + 1
-                else coalesce(days_overdue, 0) end as days,
-           coalesce(outstanding_minor, 0) as outstanding
-    from cases where closed_at is null and (${team}::text is null or team_id = ${team})`;
+  const days = daysAt(sql, q.asOf);
+  const agingRows = await sql<{ bucket: AgingBucket | null; n: number; outstanding: string; defaulted: string }[]>`
+    select ${bucketOf(sql, days)} as bucket, count(*)::int as n, coalesce(sum(c.outstanding_minor), 0)::bigint as outstanding
+    from cases c where c.closed_at is null and (${team}::text is null or c.team_id = ${team})
+    group by 1`;
   const aging = AGING_BUCKETS.map((b) => {
-    const rows = open.filter((r) => r.days >= b.min && r.days <= b.max);
-    return { bucket: b.bucket, cases: rows.length, outstandingMinor: rows.reduce((s, r) => s + Number(r.outstanding), 0) };
+    const r = agingRows.find((x) => x.bucket === b.bucket);
+    return { bucket: b.bucket, cases: r?.n ?? 0, outstandingMinor: Number(r?.outstanding ?? 0) };
   });
-  const overdueMinor = open.reduce((s, r) => s + Number(r.outstanding), 0);
-  const defaultedMinor = open.filter((r) => r.days >= 91).reduce((s, r) => s + Number(r.outstanding), 0);
-
+  const openCases = agingRows.reduce((s, r) => s + r.n, 0);
+  const overdueMinor = agingRows.reduce((s, r) => s + Number(r.outstanding), 0);
+  const defaultedMinor = aging.find((a) => a.bucket === '91+')!.outstandingMinor;
   const [paid] = await sql<{ n: number; amount: number }[]>`
     select count(*)::int as n, coalesce(sum(p.amount_minor - p.excess_minor), 0)::bigint as amount
     from payments p join cases c on c.case_key = p.case_key
@@ -90,7 +173,7 @@ export async function portfolioFigures(sql: Sql, q: FiguresQuery) {
     }, {});
   return {
     aging,
-    openCases: open.length,
+    openCases,
     overdueMinor,
     repayments: { count: paid!.n, amountMinor: recovered },
     recovery: {
@@ -113,5 +196,170 @@ export async function portfolioFigures(sql: Sql, q: FiguresQuery) {
     byStage: count('stage'),
     byTreatment: count('treatment'),
     legal: legal.map((l) => ({ status: l.status, cases: l.n, outstandingMinor: Number(l.outstanding) })),
+    trend: await weeklyTrend(sql, q.asOf, team),
+    rollRates: await rollRates(sql, q.asOf, team),
+  };
+}
+
+/** The 8 weeks (7-day windows) that end at `asOf`, oldest first: repayments, cases opened and closed. */
+async function weeklyTrend(sql: Sql, asOf: Date, team: string | null): Promise<TrendWeek[]> {
+  const first = new Date(asOf.getTime() - TREND_WEEKS * 7 * DAY_MS);
+  const rows = await sql<{ w: number; repaid: string; payments: number; opened: number; closed: number }[]>`
+    with w as (select generate_series(0, ${TREND_WEEKS - 1}) as w),
+    pay as (
+      select floor(extract(epoch from (p.paid_at - ${first}::timestamptz)) / 604800)::int as w,
+             sum(p.amount_minor - p.excess_minor) as repaid, count(*)::int as n
+      from payments p join cases c on c.case_key = p.case_key
+      where p.paid_at >= ${first} and p.paid_at < ${asOf} and (${team}::text is null or c.team_id = ${team})
+      group by 1),
+    op as (
+      select floor(extract(epoch from (c.opened_at - ${first}::timestamptz)) / 604800)::int as w, count(*)::int as n
+      from cases c where c.opened_at >= ${first} and c.opened_at < ${asOf} and (${team}::text is null or c.team_id = ${team})
+      group by 1),
+    cl as (
+      select floor(extract(epoch from (c.closed_at - ${first}::timestamptz)) / 604800)::int as w, count(*)::int as n
+      from cases c where c.closed_at >= ${first} and c.closed_at < ${asOf} and (${team}::text is null or c.team_id = ${team})
+      group by 1)
+    select w.w, coalesce(pay.repaid, 0)::bigint as repaid, coalesce(pay.n, 0) as payments, coalesce(op.n, 0) as opened,
+           coalesce(cl.n, 0) as closed
+    from w left join pay using (w) left join op using (w) left join cl using (w) order by w.w`;
+  return rows.map((r) => ({
+    weekStart: new Date(first.getTime() + r.w * 7 * DAY_MS).toISOString(),
+    weekEnd: new Date(first.getTime() + (r.w + 1) * 7 * DAY_MS).toISOString(),
+    repaidMinor: Number(r.repaid),
+    payments: r.payments,
+    opened: r.opened,
+    closed: r.closed,
+  }));
+}
+
+/**
+ * Roll rates from the aging snapshot taken 6 to 13 days before `asOf` (the latest such) to `asOf`:
+ * per bucket then, where its cases are now (a bucket, or closed). Null without such a snapshot.
+ */
+async function rollRates(sql: Sql, asOf: Date, team: string | null): Promise<RollRates | null> {
+  const [snap] = await sql<{ as_of: Date }[]>`
+    select max(as_of) as as_of from aging_snapshots
+    where as_of <= ${new Date(asOf.getTime() - 6 * DAY_MS)} and as_of >= ${new Date(asOf.getTime() - 13 * DAY_MS)}`;
+  if (!snap?.as_of) return null;
+  const rows = await sql<{ from_bucket: AgingBucket; to_bucket: AgingBucket | 'closed' | null; n: number; outstanding: string }[]>`
+    select s.bucket as from_bucket,
+           case when c.closed_at is not null and c.closed_at <= ${asOf} then 'closed' else ${bucketOf(sql, daysAt(sql, asOf))} end
+             as to_bucket,
+           count(*)::int as n, sum(s.outstanding_minor)::bigint as outstanding
+    from aging_snapshots s join cases c on c.case_key = s.case_key
+    where s.as_of = ${snap.as_of} and (${team}::text is null or s.team_id = ${team})
+    group by 1, 2`;
+  const order = AGING_BUCKETS.map((b) => b.bucket as string);
+  return {
+    from: snap.as_of.toISOString(),
+    to: asOf.toISOString(),
+    rows: AGING_BUCKETS.map(({ bucket }) => {
+      const mine = rows.filter((r) => r.from_bucket === bucket);
+      const cases = mine.reduce((s, r) => s + r.n, 0);
+      const to: RollRow['to'] = {};
+      for (const r of mine) {
+        const k = r.to_bucket ?? AGING_BUCKETS[0].bucket; // a case cured to below day 1 counts as the first bucket
+        to[k] = (to[k] ?? 0) + r.n;
+      }
+      const forward = mine.filter((r) => r.to_bucket && r.to_bucket !== 'closed' && order.indexOf(r.to_bucket) > order.indexOf(bucket));
+      return {
+        bucket,
+        cases,
+        outstandingMinor: mine.reduce((s, r) => s + Number(r.outstanding), 0),
+        to,
+        rollForward: ratio(
+          forward.reduce((s, r) => s + r.n, 0),
+          cases,
+        ),
+      };
+    }),
+  };
+}
+
+/** The aging of every open case at `asOf` (the weekly report's snapshot, for next week's roll rates). Idempotent. */
+export async function writeAgingSnapshot(sql: Sql, asOf: Date): Promise<number> {
+  const days = daysAt(sql, asOf);
+  const rows = await sql`
+    insert into aging_snapshots (as_of, case_key, team_id, bucket, days_overdue, outstanding_minor)
+    select ${asOf}, c.case_key, c.team_id, ${bucketOf(sql, days)}, ${days}, coalesce(c.outstanding_minor, 0)
+    from cases c
+    where c.opened_at <= ${asOf} and (c.closed_at is null or c.closed_at > ${asOf}) and ${days} >= 1
+    on conflict (as_of, case_key) do nothing
+    returning 1`;
+  return rows.length;
+}
+
+export type PeriodKind = 'month' | 'quarter' | 'year';
+
+/** The first day of the period of `kind` that contains `date` (YYYY-MM-DD). */
+export function periodStartOf(kind: PeriodKind, date: string): string {
+  const [y, m] = date.split('-').map(Number) as [number, number];
+  const month = kind === 'month' ? m : kind === 'quarter' ? m - ((m - 1) % 3) : 1;
+  return `${y}-${String(month).padStart(2, '0')}-01`;
+}
+/** The first day after the period that starts on `start`. */
+export function periodEndOf(kind: PeriodKind, start: string): string {
+  const [y, m] = start.split('-').map(Number) as [number, number];
+  const months = kind === 'month' ? 1 : kind === 'quarter' ? 3 : 12;
+  const next = m - 1 + months;
+  return `${y + Math.floor(next / 12)}-${String((next % 12) + 1).padStart(2, '0')}-01`;
+}
+
+/** The target row of a period and scope (the portfolio's, or a team's), if one is set. */
+export async function targetFor(
+  sql: Sql,
+  kind: PeriodKind,
+  start: string,
+  teamId?: string,
+): Promise<(Target & { currency: string }) | undefined> {
+  const [t] = await sql<
+    { recovery_target_minor: string | null; cost_budget_minor: string | null; book_balance_minor: string | null; currency: string }[]
+  >`
+    select recovery_target_minor, cost_budget_minor, book_balance_minor, currency from targets
+    where period_kind = ${kind} and period_start = ${start} and scope = ${teamId ? 'team' : 'portfolio'} and scope_id = ${teamId ?? ''}`;
+  const n = (v: string | null) => (v === null ? null : Number(v));
+  return t
+    ? {
+        recoveryTargetMinor: n(t.recovery_target_minor),
+        costBudgetMinor: n(t.cost_budget_minor),
+        bookBalanceMinor: n(t.book_balance_minor),
+        currency: t.currency,
+      }
+    : undefined;
+}
+
+/** What a weekly report holds: the week's figures, and the month's recovery so far against its target. */
+export interface WeeklyFigures {
+  /** The 7 days [start, end) the report covers, and the portfolio's time zone. */
+  week: { start: string; end: string; timeZone: string };
+  /** The currency of the month's target (the portfolio's), CNY without one. */
+  currency: string;
+  /** The portfolio's figures over the week, as of its end (rates against the month's book). */
+  figures: PortfolioFigures;
+  /** The month that holds the week's end: repayments from its first day to the week's end, against its target. */
+  month: { start: string; recoveredMinor: number; targetMinor: number | null; ratio: number | null };
+}
+
+export async function weeklyFigures(sql: Sql, w: { weekStart: string; weekEnd: string; timeZone: string }): Promise<WeeklyFigures> {
+  const end = new Date(w.weekEnd);
+  const monthStart = periodStartOf('month', localDate(end.getTime() - 1, w.timeZone));
+  const target = await targetFor(sql, 'month', monthStart);
+  const figures = await portfolioFigures(sql, {
+    from: new Date(w.weekStart),
+    to: end,
+    asOf: end,
+    ...(target ? { target: { ...target, recoveryTargetMinor: null, costBudgetMinor: null } } : {}),
+  });
+  const [m] = await sql<{ amount: string }[]>`
+    select coalesce(sum(amount_minor - excess_minor), 0)::bigint as amount from payments
+    where paid_at >= ${new Date(instantOf(monthStart, '00:00', w.timeZone))} and paid_at < ${end}`;
+  const recovered = Number(m!.amount);
+  const targetMinor = target?.recoveryTargetMinor ?? null;
+  return {
+    week: { start: w.weekStart, end: w.weekEnd, timeZone: w.timeZone },
+    currency: target?.currency ?? 'CNY',
+    figures,
+    month: { start: monthStart, recoveredMinor: recovered, targetMinor, ratio: ratio(recovered, targetMinor) },
   };
 }

@@ -192,7 +192,7 @@ interface Fonts {
 let fonts: Fonts | undefined;
 
 /** Noto Sans Simplified Chinese (SIL OFL 1.1), shipped as OTF files by @embedpdf/fonts-sc. Read once. */
-function loadFonts(): Fonts {
+export function loadFonts(): Fonts {
   if (fonts) return fonts;
   const require = createRequire(import.meta.url);
   // The package exports only its index (in dist/); the OTF files sit in fonts/ beside it.

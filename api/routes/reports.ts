@@ -3,15 +3,35 @@ import { z } from 'zod';
 import { instantOf, isValidTimeZone, localDate } from '../../shared/calendar';
 import { IsoDate } from '../../shared/case';
 import { CurrencyCode } from '../../shared/money-schema';
-import { approveReportUpdate, checkReportUpdate, WEEKLY_SCHEDULE_ID } from '../../shared/reports';
+import { approveReportUpdate, checkReportUpdate, reportStatusLine, WEEKLY_SCHEDULE_ID } from '../../shared/reports';
 import type { ApiDeps } from '../deps';
 import { HttpProblem } from '../errors';
-import { portfolioFigures } from '../../db/figures';
+import { periodEndOf, periodStartOf, portfolioFigures, targetFor, type WeeklyFigures } from '../../db/figures';
+import { portfolioHtml, weeklyReportHtml } from '../pages';
 import { route } from '../registry';
 
 const Id = z.string().regex(/^[\w.-]{1,100}$/);
 const PeriodKind = z.enum(['month', 'quarter', 'year']);
 const Minor = z.number().int().nonnegative();
+/** A report's id, or its id and file type: `12`, `12.pdf`, `12.csv`, `12.html`, `12.json`. */
+const ReportFile = z
+  .string()
+  .regex(/^\d{1,15}(\.(json|csv|pdf|html))?$/, 'a report id, optionally with .json, .csv, .pdf or .html')
+  .transform((v) => {
+    const [id, format] = v.split('.') as [string, 'json' | 'csv' | 'pdf' | 'html' | undefined];
+    return { id: Number(id), format };
+  });
+const PortfolioQuery = z
+  .object({
+    asOf: z.iso.datetime({ offset: true }).optional(),
+    teamId: Id.optional(),
+    period: PeriodKind.default('month'),
+    timeZone: z.string().refine(isValidTimeZone, 'an IANA time zone such as Asia/Shanghai').default('Asia/Shanghai'),
+  })
+  .strict();
+/** The pages have no script and load nothing: inline styles and inline SVG only. */
+const PAGE_CSP =
+  "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 const Target = z
   .object({
@@ -32,24 +52,10 @@ const Target = z
     message: 'scopeId names the team or collector (and only them)',
     path: ['scopeId'],
   })
-  .refine((t) => startOf(t.periodKind, t.periodStart) === t.periodStart, {
+  .refine((t) => periodStartOf(t.periodKind, t.periodStart) === t.periodStart, {
     message: 'periodStart is the first day of the period',
     path: ['periodStart'],
   });
-
-/** The first day of the period of `kind` that contains `date` (YYYY-MM-DD). */
-function startOf(kind: z.infer<typeof PeriodKind>, date: string): string {
-  const [y, m] = date.split('-').map(Number) as [number, number];
-  const month = kind === 'month' ? m : kind === 'quarter' ? m - ((m - 1) % 3) : 1;
-  return `${y}-${String(month).padStart(2, '0')}-01`;
-}
-/** The first day after the period that starts on `start`. */
-function endOf(kind: z.infer<typeof PeriodKind>, start: string): string {
-  const [y, m] = start.split('-').map(Number) as [number, number];
-  const months = kind === 'month' ? 1 : kind === 'quarter' ? 3 : 12;
-  const next = m - 1 + months;
-  return `${y + Math.floor(next / 12)}-${String((next % 12) + 1).padStart(2, '0')}-01`;
-}
 
 /**
  * The Friday report's Temporal Schedule: Friday 17:00 in the portfolio's time zone. Overlap ALLOW_ALL:
@@ -93,9 +99,11 @@ export function reportRoutes(d: ApiDeps) {
         figures: unknown;
         csv: string;
         approved_by: string | null;
+        approved_at: Date | null;
         checked_by: string | null;
+        checked_at: Date | null;
       }[]
-    >`select id, report_key, week_start, week_end, status, snapshot_no, figures, csv, approved_by, checked_by
+    >`select id, report_key, week_start, week_end, status, snapshot_no, figures, csv, approved_by, approved_at, checked_by, checked_at
       from weekly_reports where id = ${id}`;
     if (!r) throw new HttpProblem(404, 'Not found', `no weekly report ${id}`);
     return r;
@@ -110,6 +118,27 @@ export function reportRoutes(d: ApiDeps) {
     approvedBy: r.approved_by,
     checkedBy: r.checked_by,
   });
+  const portfolio = async (query: z.infer<typeof PortfolioQuery>) => {
+    const asOf = query.asOf ? new Date(query.asOf) : new Date(now());
+    const start = periodStartOf(query.period, localDate(asOf.getTime(), query.timeZone));
+    const end = periodEndOf(query.period, start);
+    const target = await targetFor(d.sql, query.period, start, query.teamId);
+    const figures = await portfolioFigures(d.sql, {
+      from: new Date(instantOf(start, '00:00', query.timeZone)),
+      to: new Date(instantOf(end, '00:00', query.timeZone)),
+      asOf,
+      ...(query.teamId ? { teamId: query.teamId } : {}),
+      ...(target ? { target } : {}),
+    });
+    return {
+      asOf: asOf.toISOString(),
+      period: { kind: query.period, start, end, timeZone: query.timeZone },
+      ...(query.teamId ? { teamId: query.teamId } : {}),
+      /** The target's currency (the portfolio's); CNY without a target. */
+      currency: target?.currency ?? 'CNY',
+      ...figures,
+    };
+  };
   const decide = (name: 'approve' | 'check', role: 'manager' | 'finance') =>
     route({
       method: 'post',
@@ -171,7 +200,7 @@ export function reportRoutes(d: ApiDeps) {
       responses: { 200: { description: 'The reports', schema: z.object({ reports: z.array(z.record(z.string(), z.unknown())) }) } },
       async handler() {
         const rows = await d.sql<Awaited<ReturnType<typeof reportRow>>[]>`
-          select id, report_key, week_start, week_end, status, snapshot_no, figures, csv, approved_by, checked_by
+          select id, report_key, week_start, week_end, status, snapshot_no, figures, csv, approved_by, approved_at, checked_by, checked_at
           from weekly_reports order by id desc limit 100`;
         return { status: 200, body: { reports: rows.map(summary) } };
       },
@@ -180,17 +209,51 @@ export function reportRoutes(d: ApiDeps) {
       method: 'get',
       path: '/v1/reports/weekly/:id',
       tag: 'reports',
-      summary: 'A weekly report: its figures as snapshotted (JSON), or its CSV (format=csv)',
+      summary:
+        'A weekly report: its figures as snapshotted (JSON), its CSV, its PDF or its HTML page with the charts ' +
+        '(`12.csv`, `12.pdf`, `12.html`, or format=…; lang=zh-CN|en for the PDF and the page). A browser opens the page ' +
+        'with the API key as the Basic password',
       access: { roles: ['supervisor', 'manager', 'finance'] },
-      params: Report,
-      query: z.object({ format: z.enum(['json', 'csv']).default('json') }).strict(),
+      params: z.object({ id: ReportFile }).strict(),
+      query: z
+        .object({ format: z.enum(['json', 'csv', 'pdf', 'html']).optional(), lang: z.enum(['zh-CN', 'en']).default('zh-CN') })
+        .strict(),
       responses: {
-        200: { description: 'The report', schema: z.record(z.string(), z.unknown()), text: ['text/csv'] },
+        200: {
+          description: 'The report',
+          schema: z.record(z.string(), z.unknown()),
+          text: ['text/csv', 'application/pdf', 'text/html'],
+        },
         404: { description: 'No such report' },
       },
-      async handler({ params, query }) {
-        const r = await reportRow(params.id);
-        if (query.format === 'csv') return { status: 200, body: r.csv, contentType: 'text/csv; charset=utf-8' };
+      async handler({ params, query, res }) {
+        const format = query.format ?? params.id.format ?? 'json';
+        const r = await reportRow(params.id.id);
+        const file = `recoup-weekly-report-${r.week_end.toISOString().slice(0, 10)}-${r.id}`;
+        if (format === 'csv') {
+          res.set('Content-Disposition', `attachment; filename="${file}.csv"`);
+          return { status: 200, body: r.csv, contentType: 'text/csv; charset=utf-8' };
+        }
+        if (format === 'pdf') {
+          const [pdf] = await d.sql<{ pdf: Buffer | null }[]>`
+            select ${query.lang === 'en' ? d.sql`pdf_en` : d.sql`pdf_zh`} as pdf from weekly_reports where id = ${r.id}`;
+          if (!pdf?.pdf) throw new HttpProblem(404, 'Not found', `report ${r.id} has no PDF (it was made before PDFs were)`);
+          res.set('Content-Disposition', `inline; filename="${file}-${query.lang}.pdf"`);
+          return { status: 200, body: pdf.pdf, contentType: 'application/pdf' };
+        }
+        if (format === 'html') {
+          const other = query.lang === 'en' ? 'zh-CN' : 'en';
+          res.set('Content-Security-Policy', PAGE_CSP);
+          return {
+            status: 200,
+            contentType: 'text/html; charset=utf-8',
+            body: weeklyReportHtml(
+              { ...(r.figures as WeeklyFigures), reportKey: r.report_key, snapshotNo: r.snapshot_no, status: reportStatusLine(r) },
+              query.lang,
+              { pdf: `${r.id}.pdf?lang=${query.lang}`, csv: `${r.id}.csv`, other: `${r.id}.html?lang=${other}` },
+            ),
+          };
+        }
         return { status: 200, body: { ...summary(r), figures: r.figures } };
       },
     }),
@@ -228,51 +291,28 @@ export function reportRoutes(d: ApiDeps) {
       summary:
         "The portfolio's figures as of a moment, for the period (month by default) that contains it: aging buckets, repayments, " +
         'recovery against target, overdue and default rates, promises, cost per case and per unit recovered against budget, ' +
-        'cases by stage and treatment, the legal pipeline (definitions: docs/reports.md)',
+        'cases by stage and treatment, the legal pipeline, the 8-week trend and roll rates (definitions: docs/reports.md)',
       access: { roles: ['supervisor', 'manager', 'finance'] },
-      query: z
-        .object({
-          asOf: z.iso.datetime({ offset: true }).optional(),
-          teamId: Id.optional(),
-          period: PeriodKind.default('month'),
-          timeZone: z.string().refine(isValidTimeZone, 'an IANA time zone such as Asia/Shanghai').default('Asia/Shanghai'),
-        })
-        .strict(),
+      query: PortfolioQuery,
       responses: { 200: { description: 'The figures', schema: z.record(z.string(), z.unknown()) } },
       async handler({ query }) {
-        const asOf = query.asOf ? new Date(query.asOf) : new Date(now());
-        const start = startOf(query.period, localDate(asOf.getTime(), query.timeZone));
-        const end = endOf(query.period, start);
-        const [t] = await d.sql<
-          { recovery_target_minor: number | null; cost_budget_minor: number | null; book_balance_minor: number | null }[]
-        >`
-          select recovery_target_minor, cost_budget_minor, book_balance_minor from targets
-          where period_kind = ${query.period} and period_start = ${start}
-            and scope = ${query.teamId ? 'team' : 'portfolio'} and scope_id = ${query.teamId ?? ''}`;
-        const figures = await portfolioFigures(d.sql, {
-          from: new Date(instantOf(start, '00:00', query.timeZone)),
-          to: new Date(instantOf(end, '00:00', query.timeZone)),
-          asOf,
-          ...(query.teamId ? { teamId: query.teamId } : {}),
-          ...(t
-            ? {
-                target: {
-                  recoveryTargetMinor: t.recovery_target_minor,
-                  costBudgetMinor: t.cost_budget_minor,
-                  bookBalanceMinor: t.book_balance_minor,
-                },
-              }
-            : {}),
-        });
-        return {
-          status: 200,
-          body: {
-            asOf: asOf.toISOString(),
-            period: { kind: query.period, start, end, timeZone: query.timeZone },
-            ...(query.teamId ? { teamId: query.teamId } : {}),
-            ...figures,
-          },
-        };
+        return { status: 200, body: await portfolio(query) };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/v1/reports/portfolio.html',
+      tag: 'reports',
+      summary:
+        "Today's portfolio as a page with its charts (aging, recovery against target, the 8-week trend) and figures; " +
+        'a browser opens it with the API key as the Basic password',
+      access: { roles: ['supervisor', 'manager', 'finance'] },
+      query: PortfolioQuery.extend({ lang: z.enum(['zh-CN', 'en']).default('zh-CN') }).strict(),
+      responses: { 200: { description: 'The page', text: ['text/html'] } },
+      async handler({ query, res }) {
+        const { lang, ...q } = query;
+        res.set('Content-Security-Policy', PAGE_CSP);
+        return { status: 200, contentType: 'text/html; charset=utf-8', body: portfolioHtml(await portfolio(q), lang) };
       },
     }),
   ];

@@ -42,7 +42,7 @@ export async function weeklyReport(input: WeeklyReportInput): Promise<{ reportKe
     approveReportUpdate,
     async (d) => {
       // The figures must still be the snapshot's: if not, a new snapshot, and the approval asked again.
-      const now = await acts.weeklyFiguresHash(week);
+      const now = await acts.weeklyFiguresHash({ ...week, timeZone: input.timeZone });
       if (now !== snapshot.figuresHash) {
         snapshot = await acts.snapshotWeeklyReport({ reportKey, ...week, timeZone: input.timeZone });
         return {
