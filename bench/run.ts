@@ -1,25 +1,30 @@
 // npm run bench: how fast Recoup's own parts are, on this machine, against real servers.
 // Medians over repeated runs; nothing here is asserted (speed is measured, not tested), except that
-// section 3 marks the acceptance targets of issue 10 with ✓/✗.
+// section 3 marks the acceptance targets of issue 10 with ✓/✗, section 6 that of issue 14.
 //
-//   npm run bench                                   sections 1–4; section 3 = Recoup vs the raw Temporal floor
+//   npm run bench                                   sections 1–6; section 3 = Recoup vs the raw Temporal floor
 //   npm run bench -- --n 50 --rounds 1              a quick section 3 (N at concurrency 1, 2N at 16)
 //   npm run bench -- --scale 20000                  section 3 = the scale run (N open cases, payments, a midnight)
-//   options: --sections 1,2,3,4,5 (5 = a 120-day ladder under time skipping, --ladder-cases 10)
+//   options: --sections 1,2,3,4,5,6 (5 = a 120-day ladder under time skipping, --ladder-cases 10;
+//            6 = the portfolio figures over a ledger of --figure-cases 100000 seeded by SQL, about 1 min)
 //            --max-cached <RECOUP_MAX_CACHED_WORKFLOWS>  --midnight-wait-min 40 (scale)
 import { defaultPayloadConverter } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { renderDocument } from '../activities/documents/render';
+import { startEmbeddedPostgres } from '../db/embedded';
 import { connectDb } from '../db/index';
-import { toolPaths } from '../dev/tools';
+import { PROJECT_ROOT, toolPaths } from '../dev/tools';
 import { EncryptionCodec } from '../shared/codec';
 import { DEFAULT_PLAYBOOK } from '../shared/playbook';
 import { newCaseState, nextAction } from '../workflows/core/case-core';
 import { buildWorkflowBundle } from '../worker/bundle';
 import { createCaseWorker } from '../worker/worker';
+import { freePort } from '../test/ports';
+import { measureFigures } from './figures';
 import { measureFloor } from './floor';
 import { measureLadder } from './ladder';
 import { machineLine, mb, median, ms } from './lib';
@@ -28,7 +33,7 @@ import { startStack, type Stack } from './stack';
 
 const USAGE =
   'usage: npm run bench -- [--n 200] [--rounds 3] [--scale N [--midnight-wait-min 40]] [--max-cached N] ' +
-  '[--sections 1,2,3,4,5] [--ladder-cases 10] [--encryption on|off]';
+  '[--sections 1,2,3,4,5,6] [--ladder-cases 10] [--figure-cases 100000] [--encryption on|off]';
 const { values: argv } = (() => {
   try {
     return parseArgs({
@@ -40,6 +45,7 @@ const { values: argv } = (() => {
         'max-cached': { type: 'string' },
         sections: { type: 'string' },
         'ladder-cases': { type: 'string' },
+        'figure-cases': { type: 'string' },
         encryption: { type: 'string' },
       },
       strict: true,
@@ -63,6 +69,7 @@ const n1 = whole('n', argv.n, 200);
 const rounds = whole('rounds', argv.rounds, 3);
 const midnightWaitMin = whole('midnight-wait-min', argv['midnight-wait-min'], 40, 0);
 const ladderCases = whole('ladder-cases', argv['ladder-cases'], 10);
+const figureCases = whole('figure-cases', argv['figure-cases'], 100_000);
 if (argv.encryption !== undefined && !['on', 'off'].includes(argv.encryption)) {
   console.error(`--encryption must be on or off, got ${argv.encryption}\n${USAGE}`);
   process.exit(2);
@@ -70,7 +77,7 @@ if (argv.encryption !== undefined && !['on', 'off'].includes(argv.encryption)) {
 const encryption = argv.encryption !== 'off';
 const maxCached = argv['max-cached'] === undefined ? undefined : whole('max-cached', argv['max-cached'], 0, 0);
 // In scale mode, section 3 is the scale run and the others run only when asked for.
-const sections = new Set((argv.sections ?? (scale ? '3' : '1,2,3,4,5')).split(',').map((x) => Number(x.trim())));
+const sections = new Set((argv.sections ?? (scale ? '3' : '1,2,3,4,5,6')).split(',').map((x) => Number(x.trim())));
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 const results: Record<string, string> = {};
@@ -233,6 +240,26 @@ if (sections.has(5)) {
   results['120-day ladder: events by type'] = Object.entries(r.byType)
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
+}
+
+// 6. The portfolio's figures (issue 14) over a ledger of N cases seeded by SQL, in a scratch database of an
+//    embedded PostgreSQL of its own (bench/figures.ts): target under 2 s each.
+if (sections.has(6)) {
+  const t0 = process.hrtime.bigint();
+  const pg = await startEmbeddedPostgres({
+    dataDir: path.join(PROJECT_ROOT, '.data', `bench-figures-pg-${process.pid}`),
+    port: await freePort(),
+    temporary: true,
+    notice: () => undefined,
+  });
+  try {
+    const r = await measureFigures({ url: pg.url, cases: figureCases });
+    for (const [k, v] of r.results) results[k] = v;
+    report.push(...r.lines);
+  } finally {
+    await pg.stop();
+  }
+  results['figures: the whole section (PostgreSQL start, seeding, measuring)'] = `${(ms(t0) / 1000).toFixed(0)} s`;
 }
 
 console.log(`\nRecoup bench — ${machineLine()}`);

@@ -117,23 +117,31 @@ const ratio = (a: number, b: number | null | undefined) => (b ? Math.round((a / 
 const DAY_MS = 86_400_000;
 const TREND_WEEKS = 8;
 
-/** Days overdue of a case row as of `asOf` (SQL): local days since overdue_since + 1, else its last days_overdue. */
+/**
+ * Days overdue of a case row `c` as of `asOf` (SQL): local days since overdue_since + 1, else its last
+ * days_overdue. date_part (a float), not extract (a numeric): it is computed for every open case.
+ */
 const daysAt = (sql: Sql, asOf: Date) =>
   sql`case when c.overdue_since is not null
-           then floor(extract(epoch from (${asOf}::timestamptz - c.overdue_since)) / 86400)::int + 1
+           then floor(date_part('epoch', ${asOf}::timestamptz - c.overdue_since) / 86400)::int + 1
            else coalesce(c.days_overdue, 0) end`;
-/** The aging bucket of a days-overdue expression (SQL); null below day 1. */
+/** The aging bucket of a days-overdue expression (SQL), computing it once; null below day 1. */
 const bucketOf = (sql: Sql, days: ReturnType<typeof daysAt>) =>
-  sql`case ${AGING_BUCKETS.map((b) => sql`when ${days} between ${b.min} and ${b.max} then ${b.bucket}`).reduce(
-    (a, b) => sql`${a} ${b}`,
-  )} end`;
+  sql`(${sql.array([null, ...AGING_BUCKETS.map((b) => b.bucket)])}::text[])[width_bucket(${days}, ${sql.array(
+    AGING_BUCKETS.map((b) => b.min),
+  )}::int[]) + 1]`;
+/** `and <column> = <team>` when the figures are a team's; nothing for the whole portfolio (so the plan has no team test). */
+const ofTeam = (sql: Sql, column: 'c.team_id' | 's.team_id', team: string | null) => (team ? sql`and ${sql(column)} = ${team}` : sql``);
+/** The join to the case row, only when the figures are a team's (the whole portfolio needs no case column). */
+const joinTeam = (sql: Sql, on: 'p' | 'k', team: string | null) =>
+  team ? sql`join cases c on c.case_key = ${sql(`${on}.case_key`)} and c.team_id = ${team}` : sql``;
 
 export async function portfolioFigures(sql: Sql, q: FiguresQuery): Promise<PortfolioFigures> {
   const team = q.teamId ?? null;
   const days = daysAt(sql, q.asOf);
   const agingRows = await sql<{ bucket: AgingBucket | null; n: number; outstanding: string; defaulted: string }[]>`
     select ${bucketOf(sql, days)} as bucket, count(*)::int as n, coalesce(sum(c.outstanding_minor), 0)::bigint as outstanding
-    from cases c where c.closed_at is null and (${team}::text is null or c.team_id = ${team})
+    from cases c where c.closed_at is null ${ofTeam(sql, 'c.team_id', team)}
     group by 1`;
   const aging = AGING_BUCKETS.map((b) => {
     const r = agingRows.find((x) => x.bucket === b.bucket);
@@ -144,24 +152,24 @@ export async function portfolioFigures(sql: Sql, q: FiguresQuery): Promise<Portf
   const defaultedMinor = aging.find((a) => a.bucket === '91+')!.outstandingMinor;
   const [paid] = await sql<{ n: number; amount: number }[]>`
     select count(*)::int as n, coalesce(sum(p.amount_minor - p.excess_minor), 0)::bigint as amount
-    from payments p join cases c on c.case_key = p.case_key
-    where p.paid_at >= ${q.from} and p.paid_at < ${q.to} and (${team}::text is null or c.team_id = ${team})`;
+    from payments p ${joinTeam(sql, 'p', team)}
+    where p.paid_at >= ${q.from} and p.paid_at < ${q.to}`;
   const [promises] = await sql<{ made: number; kept: number }[]>`
     select count(*)::int as made, count(*) filter (where p.status = 'kept')::int as kept
     from promises p join cases c on c.case_key = p.case_key
-    where p.made_at >= ${q.from} and p.made_at < ${q.to} and (${team}::text is null or c.team_id = ${team})`;
+    where p.made_at >= ${q.from} and p.made_at < ${q.to} ${ofTeam(sql, 'c.team_id', team)}`;
   const [costs] = await sql<{ amount: number; cases: number }[]>`
-    select (select coalesce(sum(k.amount_minor), 0)::bigint from case_costs k join cases c on c.case_key = k.case_key
-            where k.incurred_at >= ${q.from} and k.incurred_at < ${q.to} and (${team}::text is null or c.team_id = ${team})) as amount,
+    select (select coalesce(sum(k.amount_minor), 0)::bigint from case_costs k ${joinTeam(sql, 'k', team)}
+            where k.incurred_at >= ${q.from} and k.incurred_at < ${q.to}) as amount,
            (select count(*)::int from cases c where c.opened_at < ${q.to} and (c.closed_at is null or c.closed_at >= ${q.from})
-              and (${team}::text is null or c.team_id = ${team})) as cases`;
+              ${ofTeam(sql, 'c.team_id', team)}) as cases`;
   const byStage = await sql<{ stage: string; treatment: string | null; n: number }[]>`
-    select stage, treatment, count(*)::int as n from cases
-    where opened_at < ${q.to} and (${team}::text is null or team_id = ${team}) group by stage, treatment`;
+    select c.stage, c.treatment, count(*)::int as n from cases c
+    where c.opened_at < ${q.to} ${ofTeam(sql, 'c.team_id', team)} group by c.stage, c.treatment`;
   const legal = await sql<{ status: string; n: number; outstanding: number }[]>`
     select l.status, count(*)::int as n, coalesce(sum(c.outstanding_minor), 0)::bigint as outstanding
     from legal_referrals l join cases c on c.case_key = l.case_key
-    where (${team}::text is null or c.team_id = ${team}) group by l.status order by l.status`;
+    where true ${ofTeam(sql, 'c.team_id', team)} group by l.status order by l.status`;
 
   const recovered = Number(paid!.amount);
   const costMinor = Number(costs!.amount);
@@ -207,18 +215,18 @@ async function weeklyTrend(sql: Sql, asOf: Date, team: string | null): Promise<T
   const rows = await sql<{ w: number; repaid: string; payments: number; opened: number; closed: number }[]>`
     with w as (select generate_series(0, ${TREND_WEEKS - 1}) as w),
     pay as (
-      select floor(extract(epoch from (p.paid_at - ${first}::timestamptz)) / 604800)::int as w,
+      select floor(date_part('epoch', p.paid_at - ${first}::timestamptz) / 604800)::int as w,
              sum(p.amount_minor - p.excess_minor) as repaid, count(*)::int as n
-      from payments p join cases c on c.case_key = p.case_key
-      where p.paid_at >= ${first} and p.paid_at < ${asOf} and (${team}::text is null or c.team_id = ${team})
+      from payments p ${joinTeam(sql, 'p', team)}
+      where p.paid_at >= ${first} and p.paid_at < ${asOf}
       group by 1),
     op as (
-      select floor(extract(epoch from (c.opened_at - ${first}::timestamptz)) / 604800)::int as w, count(*)::int as n
-      from cases c where c.opened_at >= ${first} and c.opened_at < ${asOf} and (${team}::text is null or c.team_id = ${team})
+      select floor(date_part('epoch', c.opened_at - ${first}::timestamptz) / 604800)::int as w, count(*)::int as n
+      from cases c where c.opened_at >= ${first} and c.opened_at < ${asOf} ${ofTeam(sql, 'c.team_id', team)}
       group by 1),
     cl as (
-      select floor(extract(epoch from (c.closed_at - ${first}::timestamptz)) / 604800)::int as w, count(*)::int as n
-      from cases c where c.closed_at >= ${first} and c.closed_at < ${asOf} and (${team}::text is null or c.team_id = ${team})
+      select floor(date_part('epoch', c.closed_at - ${first}::timestamptz) / 604800)::int as w, count(*)::int as n
+      from cases c where c.closed_at >= ${first} and c.closed_at < ${asOf} ${ofTeam(sql, 'c.team_id', team)}
       group by 1)
     select w.w, coalesce(pay.repaid, 0)::bigint as repaid, coalesce(pay.n, 0) as payments, coalesce(op.n, 0) as opened,
            coalesce(cl.n, 0) as closed
@@ -248,7 +256,7 @@ async function rollRates(sql: Sql, asOf: Date, team: string | null): Promise<Rol
              as to_bucket,
            count(*)::int as n, sum(s.outstanding_minor)::bigint as outstanding
     from aging_snapshots s join cases c on c.case_key = s.case_key
-    where s.as_of = ${snap.as_of} and (${team}::text is null or s.team_id = ${team})
+    where s.as_of = ${snap.as_of} ${ofTeam(sql, 's.team_id', team)}
     group by 1, 2`;
   const order = AGING_BUCKETS.map((b) => b.bucket as string);
   return {

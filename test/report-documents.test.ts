@@ -1,3 +1,5 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 // The Friday report's documents (issue 14), pure: the PDF in both languages (its text, and its charts seen as
 // pixels of page 1), and the HTML pages (three charts with data, no script, everything escaped).
 import { createCanvas, loadImage } from '@napi-rs/canvas';
@@ -110,12 +112,19 @@ buffers.transferToFixedLength ??= function (this: ArrayBuffer, length?: number) 
 };
 
 const SCALE = 2;
+const SHOTS = path.join(process.cwd(), '.data', 'screenshots');
+let kept = 0;
 /**
  * Page 1 as pixels, and per chart box (CHART_BOXES, PDF points → pixels at SCALE): how many pixels are not white
  * (anything drawn), and how many are coloured (the bars and lines: text, axes and the grey track are not).
  */
 async function inkInChartBoxes(pdf: Buffer) {
   const png = await renderPageAsImage(new Uint8Array(pdf), 1, { canvasImport: () => import('@napi-rs/canvas'), scale: SCALE });
+  // RECOUP_KEEP_PAGES=1 keeps the rendered pages for a look: .data/screenshots/report-pdf-<n>.png
+  if (process.env.RECOUP_KEEP_PAGES) {
+    mkdirSync(SHOTS, { recursive: true });
+    writeFileSync(path.join(SHOTS, `report-pdf-${++kept}.png`), Buffer.from(png));
+  }
   const image = await loadImage(Buffer.from(png));
   const canvas = createCanvas(image.width, image.height);
   const ctx = canvas.getContext('2d');
