@@ -24,8 +24,9 @@ nav a { display: inline-block; margin-right: 12px; padding: 4px 10px; border: 1p
 .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(480px, 100%), 1fr)); gap: 16px; }
 section { background: #fff; border: 1px solid #e2e8f0; border-radius: 6px; padding: 16px; margin-bottom: 16px; }
 figure { margin: 0; }
+.grid > * { min-width: 0; }
 table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
-th, td { padding: 4px 8px; border-bottom: 1px solid #e2e8f0; text-align: right; white-space: nowrap; }
+th, td { padding: 4px 8px; border-bottom: 1px solid #e2e8f0; text-align: right; overflow-wrap: anywhere; }
 th:first-child, td:first-child { text-align: left; }
 th { color: #4a5568; font-weight: normal; }
 footer { color: #4a5568; font-size: 12px; margin-top: 8px; }

@@ -6,6 +6,7 @@ import { ensureKeyRingFile } from '../shared/codec';
 import { loadConfig, type Config } from '../shared/config';
 import { startEngine, stopOnSignals, type Engine } from '../app/engine';
 import { connectDb } from '../db/index';
+import { seedDemoHistory } from './history';
 import { demoApiKeys, seedDemoPortfolio, seedDemoTreatments, seedFieldOfficers } from './portfolio';
 import { startTemporalDevServer, type DevServer } from './temporal-dev-server';
 import { PROJECT_ROOT, toolPaths } from './tools';
@@ -89,6 +90,8 @@ try {
   // A DATABASE_URL of your own keeps its password masked.
   const seeded = await seedDemoPortfolio(engine.apiUrl!, keys.admin);
   const treated = await seedDemoTreatments(engine.apiUrl!, keys);
+  // A few hundred back-dated cases and their repayments, the month's target and the first weekly report (dev/history.ts).
+  const history = await seedDemoHistory(engine.apiUrl!, keys, config.webhookSecret!, (l) => console.log(`[demo] ${l}`));
   const payloads = config.codec.encryption
     ? `encrypted (key ring ${config.codec.keysFile ?? 'RECOUP_CODEC_KEYS'}); the Temporal UI decodes them through the API`
     : 'in clear (RECOUP_PAYLOAD_ENCRYPTION=false)';
@@ -100,6 +103,12 @@ Recoup is running.
   API docs:    ${engine.apiUrl}/v1/docs
   Demo portfolio: ${seeded.length} overdue accounts (${seeded.join(', ')})
   Treatments:  ${treated.join('; ')}
+  History:     ${history.cases} accounts that fell overdue over the last 5 months (ML-2026-1001 … ML-2026-${1000 + history.cases}), ${
+    history.seededNow ? `seeded in ${history.seconds} s with ${history.payments} back-dated repayments` : 'seeded at an earlier start'
+  }
+               the portfolio now: ${history.openCases} open cases by days overdue (${history.aging}), ${history.closed} paid
+               ${history.recovery}; ${history.report ?? 'no weekly report yet'}
+  Reports:     ${engine.apiUrl}/v1/reports/portfolio.html and ${engine.apiUrl}/v1/reports/weekly (manager key as the Basic password)
   API keys (new each start): ${Object.entries(keys)
     .map(([role, key]) => `\n    ${role.padEnd(13)} ${key}`)
     .join('')}
