@@ -2,7 +2,7 @@ import { defaultPayloadConverter, WorkflowNotFoundError } from '@temporalio/comm
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addDays, localDate } from '../shared/calendar';
 import { caseWorkflowId } from '../shared/ids';
-import { getJson, payByWebhook, postJson, startStack, uniqueAccountId, type Stack } from './helpers';
+import { getJson, payByWebhook, postJson, postSignedWebhook, startStack, uniqueAccountId, type Stack } from './helpers';
 
 /**
  * Payments and instalments at the API's edge, on the real stack: a payment id is one account's
@@ -175,5 +175,34 @@ describe('an instalment that is not overdue opens nothing', () => {
     const r = await postJson(`${stack.apiUrl}/v1/missed-payments`, missed(accountId, addDays(yesterday(), 2)), stack.keys.admin);
     expect(r.status).toBe(422);
     expect(await outstanding(accountId)).toBe(100_000);
+  });
+});
+
+describe('a payment the ledger has and the open case does not', () => {
+  it('(its workflow task failed after writing it) is not "already applied": 503, and sent again the case takes it once', async () => {
+    const accountId = await openCase('PAY-LOST');
+    const paymentId = `${accountId}-P`;
+    const [c] = await stack.sql<{ case_key: string }[]>`select case_key from cases where account_id = ${accountId}`;
+    // What the failed task left behind: the payment's ledger row (written by its local activity), not the case's update.
+    await stack.sql`insert into payments (payment_id, idempotency_key, account_id, case_key, amount_minor, currency, paid_at, fees_minor,
+                                          penalty_minor, principal_minor, excess_minor, outstanding_after_minor)
+                    values (${paymentId}, ${`${c!.case_key}:payment:${paymentId}`}, ${accountId}, ${c!.case_key}, 10000, 'CNY', now(), 0,
+                            0, 10000, 0, 90000)`;
+    // A delivery the case refuses (another currency) finds the payment in the ledger: not a duplicate, the case lacks it.
+    const refused = await postSignedWebhook(`${stack.apiUrl}/v1/webhooks/payments`, {
+      paymentId,
+      accountId,
+      amountMinor: 10_000,
+      currency: 'USD',
+      paidAt: new Date().toISOString(),
+    });
+    expect(refused.status, JSON.stringify(refused.body)).toBe(503);
+    expect(refused.body.detail).toBe(`payment ${paymentId} is in the ledger but the case has not taken it yet; send it again`);
+    // Sent again as the processor does: the case takes it, the ledger keeps its one row.
+    const again = await pay(accountId, paymentId);
+    expect(again.body).toEqual({ applied: true });
+    await expect.poll(() => outstanding(accountId)).toBe(90_000);
+    expect(await stack.sql`select amount_minor from payments where payment_id = ${paymentId}`).toEqual([{ amount_minor: 10_000 }]);
+    expect((await pay(accountId, paymentId)).body).toEqual({ applied: false });
   });
 });

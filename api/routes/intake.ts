@@ -5,7 +5,7 @@ import { addDays, isValidTimeZone, localDate } from '../../shared/calendar';
 import { CaseInput, CreditGrade, Debtor, Guarantor, IsoDate, PaymentReceived, Segment } from '../../shared/case';
 import { ErrorTypes } from '../../shared/errors';
 import { caseWorkflowId } from '../../shared/ids';
-import { receivePaymentUpdate, registerMissedPaymentUpdate } from '../../shared/messages';
+import { caseStateQuery, receivePaymentUpdate, registerMissedPaymentUpdate } from '../../shared/messages';
 import { Money } from '../../shared/money-schema';
 import { DEFAULT_PLAYBOOK_ID, PLAYBOOKS } from '../../shared/playbooks';
 import {
@@ -16,6 +16,7 @@ import {
   OutstandingMinor,
   Segment as SegmentKey,
 } from '../../shared/search-attributes';
+import { END_STAGES } from '../../shared/stages';
 import { verifySignature } from '../../shared/signature';
 import type { ApiDeps } from '../deps';
 import { HttpProblem, toProblem } from '../errors';
@@ -168,7 +169,10 @@ export function intakeRoutes(d: ApiDeps) {
           description: 'The case is closed, or the payment id is held by another account (both named): the payment is kept for finance',
         },
         422: { description: 'Refused by the case (another currency): kept as rejected' },
-        503: { description: 'The ledger did not take the payment in time: nothing was applied; send it again' },
+        503: {
+          description:
+            'The ledger did not take the payment in time (nothing was applied), or the ledger has it and the case not yet: send it again',
+        },
       },
       async handler({ body }) {
         const { accountId, ...payment } = body;
@@ -201,6 +205,18 @@ export function intakeRoutes(d: ApiDeps) {
           // Already applied to the case before it closed: a duplicate delivery, not a new payment.
           const [known] = await d.sql`select 1 from payments where payment_id = ${payment.paymentId} and account_id = ${accountId}`;
           if (known) {
+            // In the ledger, but an open case that does not know it: the workflow task that wrote it failed after
+            // the write (the update went with it). Sent again, the case takes it (the ledger write is idempotent).
+            const view = await d.client.workflow
+              .getHandle(caseWorkflowId(accountId))
+              .query(caseStateQuery)
+              .catch(() => undefined);
+            if (view && !END_STAGES.has(view.stage) && !view.payments.some((x) => x.paymentId === payment.paymentId))
+              throw new HttpProblem(
+                503,
+                'Payment not taken by the case yet',
+                `payment ${payment.paymentId} is in the ledger but the case has not taken it yet; send it again`,
+              );
             await mark('duplicate');
             return { status: 200, body: { applied: false } };
           }

@@ -55,6 +55,12 @@ export interface CaseContext {
   ledgerOpened: boolean;
   /** Payments being written to the ledger right now (they decide whether the case is paid). */
   paymentsInFlight: number;
+  /**
+   * A run since patch 'payment-settles-first': a payment leaves `paymentsInFlight` only after the
+   * activation that applied it has run all its continuations (the update's answer among them), so the
+   * loop waiting for it sees the same count live and on replay.
+   */
+  readonly paymentSettlesFirst: boolean;
   /** Ledger writes queued by messages and the loop, sent in order at the top of each loop pass. */
   readonly ledgerQueue: QueuedWrite[];
   /** Queues a ledger write (sent with the others of this step by drainLedger). */
@@ -106,6 +112,8 @@ export function createContext(input: CaseInput): CaseContext {
   const lean = patched('lean-case');
   const treatments = lean && patched('treatments');
   const teams = treatments && patched('teams');
+  // A payment counts as settled only after its update has answered (handlers/payments.ts).
+  const paymentSettlesFirst = teams && patched('payment-settles-first');
   const pb = resolvePlaybook(input);
   if (!pb) {
     const ref = input.playbookRef;
@@ -133,6 +141,7 @@ export function createContext(input: CaseInput): CaseContext {
     applyPayment: () => Promise.reject(new Error('applyPayment before the payment handlers were registered')),
     ledgerOpened: !fresh,
     paymentsInFlight: 0,
+    paymentSettlesFirst,
     ledgerQueue,
     queue: (fn, summary, arg) => {
       ledgerQueue.push({ fn, summary, arg } as QueuedWrite);

@@ -114,7 +114,21 @@ export function registerPaymentHandlers(ctx: CaseContext): void {
     });
     paymentQueue = run.catch(() => undefined);
     return run.finally(() => {
-      ctx.paymentsInFlight -= 1;
+      if (!ctx.paymentSettlesFirst) {
+        ctx.paymentsInFlight -= 1;
+        return;
+      }
+      // The update answers in a continuation after this one. Live, the payment's local activity and one
+      // of the loop's often resolve in two activations; on replay core resolves both in one, and the loop
+      // (closeIfEnded) would see the count at 0 before the answer and close the case first: a different
+      // command order (TMPRL1100). A condition made false resolves only after every continuation of this
+      // activation has run, live and on replay alike: then the payment counts as settled.
+      let settled = false;
+      const afterThisActivation = condition(() => settled);
+      settled = true;
+      void afterThisActivation.then(() => {
+        ctx.paymentsInFlight -= 1;
+      });
     });
   };
   ctx.applyPayment = recordThenTakePayment;
