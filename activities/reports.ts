@@ -2,11 +2,22 @@ import { createHash } from 'node:crypto';
 import { atomically, type Db, type Sql } from '../db/index';
 import { weeklyFigures, writeAgingSnapshot, type WeeklyFigures } from '../db/figures';
 import { renderWeeklyReportPdf } from './documents/report';
-import { reportStatusLine, type ReportActivities } from '../shared/reports';
+import { reportStatusLine } from '../shared/charts';
+import type { ReportActivities } from '../shared/reports';
 import type { ChannelProvider } from './channels/index';
 
 const figuresOf = (sql: Sql, weekStart: string, weekEnd: string, timeZone: string) => weeklyFigures(sql, { weekStart, weekEnd, timeZone });
-const hashOf = (figures: unknown) => createHash('sha256').update(JSON.stringify(figures)).digest('hex');
+/** JSON with every object's keys in order: the same figures always hash the same, whatever order the rows came in. */
+const canonical = (v: unknown): string =>
+  Array.isArray(v)
+    ? `[${v.map(canonical).join(',')}]`
+    : v !== null && typeof v === 'object'
+      ? `{${Object.keys(v)
+          .sort()
+          .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+          .join(',')}}`
+      : JSON.stringify(v);
+const hashOf = (figures: unknown) => createHash('sha256').update(canonical(figures)).digest('hex');
 
 /** The week's figures as CSV: one line per figure (name, value); money in minor units, rates as decimals. */
 function csvOf(w: WeeklyFigures): string {
@@ -35,6 +46,12 @@ function csvOf(w: WeeklyFigures): string {
     ['cost_minor', f.cost.costMinor],
     ['cost per case_minor', f.cost.perCaseMinor],
     ['cost per unit recovered', f.cost.perUnitRecovered],
+    ...Object.entries(f.byStage).map(([k, n]): [string, number] => [`stage ${k} cases`, n]),
+    ...Object.entries(f.byTreatment).map(([k, n]): [string, number] => [`treatment ${k} cases`, n]),
+    ...f.legal.flatMap((l): Array<[string, number]> => [
+      [`legal ${l.status} cases`, l.cases],
+      [`legal ${l.status} outstanding_minor`, l.outstandingMinor],
+    ]),
     ...f.trend.flatMap((t): Array<[string, number]> => [
       [`week ${t.weekStart.slice(0, 10)} repaid_minor`, t.repaidMinor],
       [`week ${t.weekStart.slice(0, 10)} opened`, t.opened],
@@ -49,10 +66,20 @@ function csvOf(w: WeeklyFigures): string {
   );
 }
 
-/** Renders the report's PDFs (zh-CN and en) and stores them with it. */
-async function storePdfs(tx: Db, doc: WeeklyFigures & { reportKey: string; snapshotNo: number; status: string }): Promise<void> {
-  const [zh, en] = [await renderWeeklyReportPdf(doc, 'zh-CN'), await renderWeeklyReportPdf(doc, 'en')];
-  await tx`update weekly_reports set pdf_zh = ${zh.pdf}, pdf_en = ${en.pdf} where report_key = ${doc.reportKey}`;
+interface StatusRow {
+  status: string;
+  approved_by: string | null;
+  approved_at: Date | null;
+  checked_by: string | null;
+  checked_at: Date | null;
+}
+
+/** Renders the report's PDFs (zh-CN and en, each with its status in its language) and stores them with it. */
+async function storePdfs(tx: Db, doc: WeeklyFigures & { reportKey: string; snapshotNo: number }, row: StatusRow): Promise<void> {
+  const pdf = async (language: 'zh-CN' | 'en') =>
+    (await renderWeeklyReportPdf({ ...doc, status: reportStatusLine(row, language, doc.week.timeZone) }, language)).pdf;
+  const [zh, en] = [await pdf('zh-CN'), await pdf('en')];
+  await tx`update weekly_reports set pdf_zh = ${zh}, pdf_en = ${en} where report_key = ${doc.reportKey}`;
 }
 
 /** The Friday report's activities: the snapshot of the week's figures, decisions, reminders. */
@@ -75,8 +102,13 @@ export function createReportActivities({ sql, notify }: { sql: Sql; notify: Chan
             figures = excluded.figures, figures_hash = excluded.figures_hash, csv = excluded.csv, status = 'awaiting-approval',
             approved_by = null, approved_at = null, updated_at = now()
           returning snapshot_no, figures_hash`;
+        // Every snapshot stays readable as it was taken (the report's row holds the latest).
+        await tx`insert into weekly_report_snapshots (report_key, snapshot_no, figures, figures_hash, csv)
+                 values (${r.reportKey}, ${row!.snapshot_no}, ${tx.json(figures as never)}, ${hash}, ${csvOf(figures)})
+                 on conflict (report_key, snapshot_no) do nothing`;
         // The PDFs are rendered from the snapshot's figures, in the same transaction as the snapshot.
-        await storePdfs(tx, { ...figures, reportKey: r.reportKey, snapshotNo: row!.snapshot_no, status: 'awaiting-approval' });
+        const pending = { status: 'awaiting-approval', approved_by: null, approved_at: null, checked_by: null, checked_at: null };
+        await storePdfs(tx, { ...figures, reportKey: r.reportKey, snapshotNo: row!.snapshot_no }, pending);
         return { reportKey: r.reportKey, snapshotNo: row!.snapshot_no, figuresHash: row!.figures_hash };
       });
     },
@@ -104,8 +136,7 @@ export function createReportActivities({ sql, notify }: { sql: Sql; notify: Chan
           }[]
         >`select figures, snapshot_no, status, approved_by, approved_at, checked_by, checked_at from weekly_reports
           where report_key = ${r.reportKey}`;
-        if (row)
-          await storePdfs(tx, { ...row.figures, reportKey: r.reportKey, snapshotNo: row.snapshot_no, status: reportStatusLine(row) });
+        if (row) await storePdfs(tx, { ...row.figures, reportKey: r.reportKey, snapshotNo: row.snapshot_no }, row);
       });
     },
     async remindReportApprover(r) {

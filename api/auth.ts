@@ -43,15 +43,23 @@ function keyOf(authorization: string, apiKey: string): string {
 export function authenticate(sql: Sql): RequestHandler {
   return async (req, res_, next) => {
     const key = keyOf(req.get('authorization') ?? '', req.get('x-api-key') ?? '');
-    // A page or a file (….html, .pdf, .csv) is opened in a browser: the browser asks for the key (any user, the key as password).
-    if (!key && /\.(html|pdf|csv)$/.test(req.path))
-      res_.set('WWW-Authenticate', 'Basic realm="Recoup (user: any, password: your API key)", charset="UTF-8"');
-    if (!key) return next(new HttpProblem(401, 'Unauthorized', 'an API key is required (Authorization: Bearer <key>)'));
+    // A page or a file (….html, .pdf, .csv, or format=…) is opened in a browser: on a 401 the browser asks for the key
+    // (any user name, the key as password).
+    const opened = /\.(html|pdf|csv)$/.test(req.path) || ['html', 'pdf', 'csv'].includes(String(req.query.format));
+    const challenge = () => {
+      if (opened) res_.set('WWW-Authenticate', 'Basic realm="Recoup (user: any, password: your API key)", charset="UTF-8"');
+    };
+    if (!key) {
+      challenge();
+      return next(new HttpProblem(401, 'Unauthorized', 'an API key is required (Authorization: Bearer <key>)'));
+    }
     const h = hash(key);
     const [row] = await sql<{ key_hash: string; subject: string; role: Role }[]>`
       select key_hash, subject, role from api_keys where key_hash = ${h} and revoked_at is null`;
-    if (!row || !timingSafeEqual(Buffer.from(row.key_hash), Buffer.from(h)))
+    if (!row || !timingSafeEqual(Buffer.from(row.key_hash), Buffer.from(h))) {
+      challenge();
       return next(new HttpProblem(401, 'Unauthorized', 'unknown or revoked API key'));
+    }
     res(req).principal = { subject: row.subject, role: row.role };
     next();
   };

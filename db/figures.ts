@@ -7,7 +7,7 @@ import type { Sql } from './index';
  *
  * - Days overdue of an open case as of `asOf`: local days since `overdue_since` + 1 (the case's own
  *   figure, DaysOverdue); cases from before `overdue_since` existed use their last `days_overdue`.
- * - Aging buckets: open cases (not closed) by days overdue: 1–3, 4–7, 8–30, 31–60, 61–90, 91+; count
+ * - Aging buckets: the cases open at `asOf` (opened by then, not closed by then) by days overdue: 1–3, 4–7, 8–30, 31–60, 61–90, 91+; count
  *   and outstanding balance of each.
  * - Repayments of the period: payments with `paid_at` in [from, to), less what was paid beyond the
  *   balance (`excess_minor`): count and amount.
@@ -21,7 +21,7 @@ import type { Sql } from './index';
  * - Cost per case: the period's costs ÷ the cases that were open at some time in the period; cost
  *   per unit recovered: the period's costs ÷ its repayments; against the budget set for the period.
  * - Cases by stage and by treatment (all cases of the scope opened before `to`).
- * - Legal pipeline: referrals by status (requested, approved, filed, mediated, judgment, closed), count
+ * - Legal pipeline: the referrals of the cases open at `asOf`, by status (requested, approved, filed, mediated, judgment, closed), count
  *   and the outstanding balance of their cases.
  * - Weekly trend: the 8 weeks (7-day windows) that end at `asOf`: repayments, cases opened and closed.
  * - Roll rates: of the cases in each aging bucket in the aging snapshot taken 6 to 13 days before
@@ -130,6 +130,8 @@ const bucketOf = (sql: Sql, days: ReturnType<typeof daysAt>) =>
   sql`(${sql.array([null, ...AGING_BUCKETS.map((b) => b.bucket)])}::text[])[width_bucket(${days}, ${sql.array(
     AGING_BUCKETS.map((b) => b.min),
   )}::int[]) + 1]`;
+/** The case row `c` was open at `asOf`: opened by then, not closed by then. */
+const openAt = (sql: Sql, asOf: Date) => sql`c.opened_at <= ${asOf} and (c.closed_at is null or c.closed_at > ${asOf})`;
 /** `and <column> = <team>` when the figures are a team's; nothing for the whole portfolio (so the plan has no team test). */
 const ofTeam = (sql: Sql, column: 'c.team_id' | 's.team_id', team: string | null) => (team ? sql`and ${sql(column)} = ${team}` : sql``);
 /** The join to the case row, only when the figures are a team's (the whole portfolio needs no case column). */
@@ -141,7 +143,7 @@ export async function portfolioFigures(sql: Sql, q: FiguresQuery): Promise<Portf
   const days = daysAt(sql, q.asOf);
   const agingRows = await sql<{ bucket: AgingBucket | null; n: number; outstanding: string; defaulted: string }[]>`
     select ${bucketOf(sql, days)} as bucket, count(*)::int as n, coalesce(sum(c.outstanding_minor), 0)::bigint as outstanding
-    from cases c where c.closed_at is null ${ofTeam(sql, 'c.team_id', team)}
+    from cases c where ${openAt(sql, q.asOf)} ${ofTeam(sql, 'c.team_id', team)}
     group by 1`;
   const aging = AGING_BUCKETS.map((b) => {
     const r = agingRows.find((x) => x.bucket === b.bucket);
@@ -165,11 +167,11 @@ export async function portfolioFigures(sql: Sql, q: FiguresQuery): Promise<Portf
               ${ofTeam(sql, 'c.team_id', team)}) as cases`;
   const byStage = await sql<{ stage: string; treatment: string | null; n: number }[]>`
     select c.stage, c.treatment, count(*)::int as n from cases c
-    where c.opened_at < ${q.to} ${ofTeam(sql, 'c.team_id', team)} group by c.stage, c.treatment`;
+    where c.opened_at < ${q.to} ${ofTeam(sql, 'c.team_id', team)} group by c.stage, c.treatment order by c.stage, c.treatment`;
   const legal = await sql<{ status: string; n: number; outstanding: number }[]>`
     select l.status, count(*)::int as n, coalesce(sum(c.outstanding_minor), 0)::bigint as outstanding
     from legal_referrals l join cases c on c.case_key = l.case_key
-    where true ${ofTeam(sql, 'c.team_id', team)} group by l.status order by l.status`;
+    where ${openAt(sql, q.asOf)} ${ofTeam(sql, 'c.team_id', team)} group by l.status order by l.status`;
 
   const recovered = Number(paid!.amount);
   const costMinor = Number(costs!.amount);

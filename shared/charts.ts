@@ -233,6 +233,27 @@ export function localDateTime(instant: string, timeZone: string): string {
   return `${localDate(ms, timeZone)} ${localTime(ms, timeZone)}`;
 }
 
+/** A weekly report's status as printed on it, in its language and time zone: the status, who approved and checked it, when. */
+export function reportStatusLine(
+  r: { status: string; approved_by: string | null; approved_at: Date | null; checked_by: string | null; checked_at: Date | null },
+  language: ReportLanguage,
+  timeZone: string,
+): string {
+  const zh = language === 'zh-CN';
+  const names: Record<string, string> = zh
+    ? { 'awaiting-approval': '待经理审批', 'awaiting-check': '待财务复核', done: '已审批并复核' }
+    : { 'awaiting-approval': "awaiting a manager's approval", 'awaiting-check': "awaiting finance's check", done: 'approved and checked' };
+  const at = (d: Date | null) =>
+    d ? (zh ? `（${localDateTime(d.toISOString(), timeZone)}）` : ` (${localDateTime(d.toISOString(), timeZone)})`) : '';
+  const who = (what: string, by: string | null, when: Date | null) => (by ? `${what}${by}${at(when)}` : '');
+  const parts = [
+    names[r.status] ?? r.status,
+    who(zh ? '审批：' : 'approved by ', r.approved_by, r.approved_at),
+    who(zh ? '复核：' : 'checked by ', r.checked_by, r.checked_at),
+  ].filter(Boolean);
+  return parts.join(zh ? '；' : '; ');
+}
+
 const ZH_NAMES: Readonly<Record<string, string>> = {
   // stages
   open: '催收中',
@@ -286,7 +307,7 @@ const TEXT = {
     overdueRate: '逾期率',
     defaultRate: '不良率（逾期91天以上）',
     promises: '还款承诺（作出/兑现）',
-    cost: '催收成本（预算）',
+    cost: '催收成本',
     costPerCase: '单案成本',
     payments: (count: number, amount: string) => `${count}笔，${amount}`,
     casesOf: (cost: string, cases: number) => `${cost}（${cases}件）`,
@@ -344,7 +365,7 @@ const TEXT = {
     overdueRate: 'Overdue rate',
     defaultRate: 'Default rate (91+ days)',
     promises: 'Promises made / kept',
-    cost: 'Cost (budget)',
+    cost: 'Cost',
     costPerCase: 'Cost per case',
     payments: (count: number, amount: string) => `${count} ${count === 1 ? 'payment' : 'payments'}, ${amount}`,
     casesOf: (cost: string, cases: number) => `${cost} (${cases} ${cases === 1 ? 'case' : 'cases'})`,

@@ -35,17 +35,3 @@ export const checkReportUpdate = defineUpdate<{ status: ReportStatus; detail: st
 export const reportStateQuery = defineQuery<{ status: ReportStatus; snapshotNo: number; remindersSent: number }>('reportState');
 
 export const WEEKLY_SCHEDULE_ID = 'recoup-weekly-report';
-
-/** A report's status as printed on it: the status, who approved and checked it, and when. */
-export function reportStatusLine(r: {
-  status: string;
-  approved_by: string | null;
-  approved_at: Date | null;
-  checked_by: string | null;
-  checked_at: Date | null;
-}): string {
-  const who = (what: string, by: string | null, at: Date | null) => (by ? `${what} ${by}${at ? ` ${at.toISOString()}` : ''}` : '');
-  return [r.status, who('approved by', r.approved_by, r.approved_at), who('checked by', r.checked_by, r.checked_at)]
-    .filter(Boolean)
-    .join('; ');
-}

@@ -138,7 +138,10 @@ describe('the report pages in a headless Chromium', () => {
     expect(none.headers.get('www-authenticate')).toMatch(/^Basic realm=/);
     const basic = (key: string) => ({ authorization: `Basic ${Buffer.from(`anyone:${key}`).toString('base64')}` });
     expect((await fetch(`${s.apiUrl}/v1/reports/portfolio.html`, { headers: basic(s.keys.collector) })).status).toBe(403);
-    expect((await fetch(`${s.apiUrl}/v1/reports/portfolio.html`, { headers: basic('rk_wrong') })).status).toBe(401);
+    const wrong = await fetch(`${s.apiUrl}/v1/reports/portfolio.html`, { headers: basic('rk_wrong') });
+    expect([wrong.status, wrong.headers.get('www-authenticate')?.startsWith('Basic')]).toEqual([401, true]);
+    const format = await fetch(`${s.apiUrl}/v1/reports/weekly/${reportId}?format=pdf`);
+    expect([format.status, format.headers.get('www-authenticate')?.startsWith('Basic')]).toEqual([401, true]);
     // The JSON API does not ask a browser for a password.
     expect((await fetch(`${s.apiUrl}/v1/reports/portfolio`)).headers.get('www-authenticate')).toBeNull();
   });

@@ -68,6 +68,8 @@ async function seed(sql: Stack['sql']) {
 beforeAll(async () => {
   s = await startStack();
   await seed(s.sql);
+  const team = await postJson(`${s.apiUrl}/v1/teams`, { teamId: TEAM, name: 'Reports test team' }, s.keys.admin);
+  expect(team.status, JSON.stringify(team.body)).toBeLessThan(300);
 });
 afterAll(async () => {
   await s?.stop();
@@ -89,6 +91,15 @@ describe('the portfolio in figures', () => {
     expect((await postJson(`${s.apiUrl}/v1/targets`, { ...target, periodStart: '2031-06-02' }, s.keys.manager)).status).toBe(400);
     const set = await postJson(`${s.apiUrl}/v1/targets`, target, s.keys.finance);
     expect(set.status, JSON.stringify(set.body)).toBe(200);
+    expect(set.body).toMatchObject({ ...target, issuedMinor: null, setBy: 'finance-1' });
+    // A team that does not exist, or a currency the cases are not in: refused, named.
+    const noTeam = await postJson(`${s.apiUrl}/v1/targets`, { ...target, scopeId: `${TEAM}-none` }, s.keys.finance);
+    expect([noTeam.status, noTeam.body.detail]).toEqual([422, `no team ${TEAM}-none`]);
+    const usd = await postJson(`${s.apiUrl}/v1/targets`, { ...target, currency: 'XAU' }, s.keys.finance);
+    expect(usd.status).toBe(422);
+    expect(usd.body.detail).toMatch(/^the portfolio's cases are in .*CNY.*: a target in XAU would not compare with them$/);
+    const listed = await getJson(`${s.apiUrl}/v1/targets?periodKind=month&periodStart=2031-06-01&scope=team`, s.keys.supervisor);
+    expect(listed.body.targets.filter((t: { scopeId?: string }) => t.scopeId === TEAM)).toEqual([set.body]);
 
     const r = await getJson(`${s.apiUrl}/v1/reports/portfolio?asOf=${encodeURIComponent(AS_OF)}&teamId=${TEAM}`, s.keys.manager);
     expect(r.status, JSON.stringify(r.body)).toBe(200);

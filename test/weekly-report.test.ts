@@ -69,6 +69,13 @@ describe('the weekly report', () => {
     expect(approved.body).toEqual({ status: 'awaiting-check', detail: 'approved by manager-1; finance checks it next' });
     const checked = await post(`/v1/reports/weekly/${id}/check`, s.keys.finance);
     expect(checked.body).toEqual({ status: 'done', detail: 'checked by finance-1' });
+    // Every snapshot is kept as it was taken; the report shows the latest.
+    expect(
+      await s.sql`select snapshot_no from weekly_report_snapshots where report_key = ${report.reportKey as string} order by snapshot_no`,
+    ).toEqual([{ snapshot_no: 1 }, { snapshot_no: 2 }]);
+    // A done report takes no more decisions.
+    const late = await post(`/v1/reports/weekly/${id}/approve`, s.keys.manager);
+    expect([late.status, late.body.title]).toEqual([422, 'Refused by the report']);
 
     const result = await s.client.workflow.getHandle(report.reportKey as string).result();
     expect(result).toMatchObject({ status: 'done', snapshotNo: 2 });
@@ -103,6 +110,10 @@ describe('the weekly report', () => {
       await s.sql`select payload->>'subject' as subject from channel_outbox where idempotency_key = ${`${workflowId}:reminder:1`}`;
     expect(sent).toEqual([{ subject: 'The weekly collection report awaits your approval (reminder 1)' }]);
     await handle.executeUpdate(approveReportUpdate, { args: [{ by: 'mgr-1', role: 'manager' }] });
+    // Four eyes: the one who approved it (an admin key can act as both) does not check it.
+    await expect(handle.executeUpdate(checkReportUpdate, { args: [{ by: 'mgr-1', role: 'finance' }] })).rejects.toThrow(
+      /Workflow Update failed/,
+    );
     await handle.executeUpdate(checkReportUpdate, { args: [{ by: 'fin-1', role: 'finance' }] });
     expect(await handle.result()).toMatchObject({ reportKey: workflowId, status: 'done' });
     expect((await handle.query(reportStateQuery)).remindersSent).toBe(1);

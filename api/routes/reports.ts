@@ -1,9 +1,11 @@
-import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
+import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/common';
 import { z } from 'zod';
 import { instantOf, isValidTimeZone, localDate } from '../../shared/calendar';
 import { IsoDate } from '../../shared/case';
 import { CurrencyCode } from '../../shared/money-schema';
-import { approveReportUpdate, checkReportUpdate, reportStatusLine, WEEKLY_SCHEDULE_ID } from '../../shared/reports';
+import { reportStatusLine } from '../../shared/charts';
+import { approveReportUpdate, checkReportUpdate, WEEKLY_SCHEDULE_ID } from '../../shared/reports';
 import type { ApiDeps } from '../deps';
 import { HttpProblem } from '../errors';
 import { periodEndOf, periodStartOf, portfolioFigures, targetFor, type WeeklyFigures } from '../../db/figures';
@@ -13,6 +15,7 @@ import { route } from '../registry';
 const Id = z.string().regex(/^[\w.-]{1,100}$/);
 const PeriodKind = z.enum(['month', 'quarter', 'year']);
 const Minor = z.number().int().nonnegative();
+const TargetScope = z.enum(['portfolio', 'team', 'collector']);
 /** A report's id, or its id and file type: `12`, `12.pdf`, `12.csv`, `12.html`, `12.json`. */
 const ReportFile = z
   .string()
@@ -38,7 +41,7 @@ const Target = z
     periodKind: PeriodKind,
     /** The period's first day: the 1st of a month; of January, April, July or October; of January. */
     periodStart: IsoDate,
-    scope: z.enum(['portfolio', 'team', 'collector']),
+    scope: TargetScope,
     scopeId: Id.optional(),
     currency: CurrencyCode,
     recoveryTargetMinor: Minor.optional(),
@@ -118,6 +121,37 @@ export function reportRoutes(d: ApiDeps) {
     approvedBy: r.approved_by,
     checkedBy: r.checked_by,
   });
+  const targetRows = async (f: {
+    periodKind?: string | undefined;
+    periodStart?: string | undefined;
+    scope?: string | undefined;
+    scopeId?: string;
+  }) => {
+    const rows = await d.sql<Record<string, unknown>[]>`
+      select period_kind, to_char(period_start, 'YYYY-MM-DD') as period_start, scope, scope_id, currency, recovery_target_minor,
+             cost_budget_minor, issued_minor, book_balance_minor, book_accounts, set_by, updated_at
+      from targets
+      where (${f.periodKind ?? null}::text is null or period_kind = ${f.periodKind ?? null})
+        and (${f.periodStart ?? null}::date is null or period_start = ${f.periodStart ?? null}::date)
+        and (${f.scope ?? null}::text is null or scope = ${f.scope ?? null})
+        and (${f.scopeId ?? null}::text is null or scope_id = ${f.scopeId ?? null})
+      order by period_start desc, period_kind, scope, scope_id limit 500`;
+    const n = (v: unknown) => (v === null ? null : Number(v));
+    return rows.map((r) => ({
+      periodKind: r.period_kind,
+      periodStart: r.period_start,
+      scope: r.scope,
+      ...(r.scope_id ? { scopeId: r.scope_id } : {}),
+      currency: r.currency,
+      recoveryTargetMinor: n(r.recovery_target_minor),
+      costBudgetMinor: n(r.cost_budget_minor),
+      issuedMinor: n(r.issued_minor),
+      bookBalanceMinor: n(r.book_balance_minor),
+      bookAccounts: n(r.book_accounts),
+      setBy: r.set_by,
+      updatedAt: (r.updated_at as Date).toISOString(),
+    }));
+  };
   const portfolio = async (query: z.infer<typeof PortfolioQuery>) => {
     const asOf = query.asOf ? new Date(query.asOf) : new Date(now());
     const start = periodStartOf(query.period, localDate(asOf.getTime(), query.timeZone));
@@ -160,7 +194,15 @@ export function reportRoutes(d: ApiDeps) {
         const r = await reportRow(params.id);
         const handle = d.client.workflow.getHandle(r.report_key);
         const def = name === 'approve' ? approveReportUpdate : checkReportUpdate;
-        return { status: 200, body: await handle.executeUpdate(def, { args: [{ by: principal!.subject, role }] }) };
+        try {
+          return { status: 200, body: await handle.executeUpdate(def, { args: [{ by: principal!.subject, role }] }) };
+        } catch (e) {
+          if (e instanceof WorkflowUpdateFailedError) throw new HttpProblem(422, 'Refused by the report', e.cause?.message ?? e.message);
+          // A finished report's workflow has completed: it takes no more decisions.
+          if (e instanceof WorkflowNotFoundError || r.status === 'done')
+            throw new HttpProblem(422, 'Refused by the report', `the report is ${r.status}: approved and checked`);
+          throw e;
+        }
       },
     });
   const scheduleAction = (name: 'trigger' | 'pause' | 'unpause') =>
@@ -248,7 +290,12 @@ export function reportRoutes(d: ApiDeps) {
             status: 200,
             contentType: 'text/html; charset=utf-8',
             body: weeklyReportHtml(
-              { ...(r.figures as WeeklyFigures), reportKey: r.report_key, snapshotNo: r.snapshot_no, status: reportStatusLine(r) },
+              {
+                ...(r.figures as WeeklyFigures),
+                reportKey: r.report_key,
+                snapshotNo: r.snapshot_no,
+                status: reportStatusLine(r, query.lang, (r.figures as WeeklyFigures).week.timeZone),
+              },
               query.lang,
               { pdf: `${r.id}.pdf?lang=${query.lang}`, csv: `${r.id}.csv`, other: `${r.id}.html?lang=${other}` },
             ),
@@ -268,6 +315,21 @@ export function reportRoutes(d: ApiDeps) {
       body: Target,
       responses: { 200: { description: 'The target as set', schema: z.record(z.string(), z.unknown()) } },
       async handler({ body, principal }) {
+        if (body.scope !== 'portfolio') {
+          const [known] =
+            body.scope === 'team'
+              ? await d.sql`select 1 from teams where team_id = ${body.scopeId!}`
+              : await d.sql`select 1 from people where person_id = ${body.scopeId!}`;
+          if (!known) throw new HttpProblem(422, 'Unknown scope', `no ${body.scope === 'team' ? 'team' : 'person'} ${body.scopeId!}`);
+        }
+        // Figures add up minor units: a target compares only in the currency the cases are in.
+        const currencies = (await d.sql<{ currency: string }[]>`select distinct currency from cases`).map((c) => c.currency);
+        if (currencies.length > 0 && !currencies.includes(body.currency))
+          throw new HttpProblem(
+            422,
+            'Currency not in the portfolio',
+            `the portfolio's cases are in ${currencies.join(', ')}: a target in ${body.currency} would not compare with them`,
+          );
         await d.sql`
           insert into targets (period_kind, period_start, scope, scope_id, currency, recovery_target_minor, cost_budget_minor,
                                issued_minor, book_balance_minor, book_accounts, set_by)
@@ -281,7 +343,25 @@ export function reportRoutes(d: ApiDeps) {
             book_balance_minor = coalesce(excluded.book_balance_minor, targets.book_balance_minor),
             book_accounts = coalesce(excluded.book_accounts, targets.book_accounts),
             set_by = excluded.set_by, updated_at = now()`;
-        return { status: 200, body: { ...body, setBy: principal!.subject } };
+        const [row] = await targetRows({
+          periodKind: body.periodKind,
+          periodStart: body.periodStart,
+          scope: body.scope,
+          scopeId: body.scopeId ?? '',
+        });
+        return { status: 200, body: row! };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/v1/targets',
+      tag: 'reports',
+      summary: 'The targets and book figures as set, newest period first; filtered by period kind, first day and scope',
+      access: { roles: ['supervisor', 'manager', 'finance'] },
+      query: z.object({ periodKind: PeriodKind.optional(), periodStart: IsoDate.optional(), scope: TargetScope.optional() }).strict(),
+      responses: { 200: { description: 'The targets', schema: z.object({ targets: z.array(z.record(z.string(), z.unknown())) }) } },
+      async handler({ query }) {
+        return { status: 200, body: { targets: await targetRows(query) } };
       },
     }),
     route({

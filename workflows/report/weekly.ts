@@ -68,9 +68,13 @@ export async function weeklyReport(input: WeeklyReportInput): Promise<{ reportKe
     },
     {
       validator: (d) => {
+        if (status === 'done') throw ApplicationFailure.nonRetryable('the report is done: approved and checked', 'InvalidInput');
         if (status !== 'awaiting-check')
           throw ApplicationFailure.nonRetryable(`the report is ${status}: a manager approves it first`, 'InvalidInput');
         if (d.role !== 'finance') throw ApplicationFailure.nonRetryable('finance checks the weekly report', 'InvalidInput');
+        // Four eyes: the one who approved it does not also check it.
+        if (d.by === approved?.by)
+          throw ApplicationFailure.nonRetryable(`${d.by} approved the report: someone else in finance checks it`, 'InvalidInput');
       },
     },
   );
