@@ -332,7 +332,8 @@ function layout(doc: PDFKit.PDFDocument, blocks: Block[], language: DocumentLang
   }
 }
 
-function toBuffer(doc: PDFKit.PDFDocument): Promise<Buffer> {
+/** The PDF's bytes once pdfkit has written them (the letters' and the weekly report's). */
+export function toBuffer(doc: PDFKit.PDFDocument): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     doc.on('data', (chunk: Buffer) => chunks.push(chunk));

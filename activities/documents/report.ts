@@ -13,7 +13,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { localDateTime, reportContent, reportText, type Chart, type ReportLanguage, type Table } from '../../shared/charts';
 import { ErrorTypes } from '../../shared/errors';
 import type { WeeklyFigures } from '../../db/figures';
-import { loadFonts } from './render';
+import { loadFonts, toBuffer } from './render';
 
 type ReportInput = WeeklyFigures & { reportKey: string; snapshotNo: number; status: string };
 
@@ -97,15 +97,6 @@ function drawChart(doc: PDFKit.PDFDocument, chart: Chart, x: number, y: number, 
   doc.restore();
   doc.fillColor('black');
   return placed;
-}
-
-function toBuffer(doc: PDFKit.PDFDocument): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    doc.on('data', (chunk: Buffer) => chunks.push(chunk));
-    doc.on('end', () => resolve(Buffer.concat(chunks)));
-    doc.on('error', reject);
-  });
 }
 
 /** Renders a weekly report's PDF: the bytes, and every string placed in it, one per line. */
