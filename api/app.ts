@@ -11,6 +11,7 @@ import { createLogger, requestLogging } from './logging';
 import { openApiDocument } from './openapi';
 import type { RouteDef } from './registry';
 import { caseRoutes } from './routes/cases';
+import { creditRoutes } from './routes/credit';
 import { reportRoutes } from './routes/reports';
 import { scorecardRoutes } from './routes/scorecards';
 import { teamRoutes } from './routes/teams';
@@ -31,6 +32,7 @@ export function allRoutes(d: ApiDeps): RouteDef[] {
     ...teamRoutes(d),
     ...scorecardRoutes(d),
     ...reportRoutes(d),
+    ...creditRoutes(d),
   ];
 }
 

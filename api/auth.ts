@@ -3,7 +3,7 @@ import type { RequestHandler } from 'express';
 import type { Sql } from '../db/index';
 import { HttpProblem } from './errors';
 
-export const ROLES = ['collector', 'field-officer', 'supervisor', 'legal', 'admin', 'manager', 'finance'] as const;
+export const ROLES = ['collector', 'field-officer', 'supervisor', 'legal', 'admin', 'manager', 'finance', 'lending'] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface Principal {

@@ -61,6 +61,13 @@ export interface CaseContext {
    * loop waiting for it sees the same count live and on replay.
    */
   readonly paymentSettlesFirst: boolean;
+  /**
+   * A run since patch 'close-in-a-task-of-its-own': a closed case completes one timer later, in a task
+   * of its own. Completed in the task that took the payment closing it, the server refuses that whole
+   * task when an event came meanwhile (an activity's end: UnhandledCommand), and the payment's update
+   * is lost with it although its ledger write stands.
+   */
+  readonly closeApart: boolean;
   /** Ledger writes queued by messages and the loop, sent in order at the top of each loop pass. */
   readonly ledgerQueue: QueuedWrite[];
   /** Queues a ledger write (sent with the others of this step by drainLedger). */
@@ -114,6 +121,8 @@ export function createContext(input: CaseInput): CaseContext {
   const teams = treatments && patched('teams');
   // A payment counts as settled only after its update has answered (handlers/payments.ts).
   const paymentSettlesFirst = teams && patched('payment-settles-first');
+  // A closed case completes in a workflow task of its own (workflow.ts).
+  const closeApart = paymentSettlesFirst && patched('close-in-a-task-of-its-own');
   const pb = resolvePlaybook(input);
   if (!pb) {
     const ref = input.playbookRef;
@@ -142,6 +151,7 @@ export function createContext(input: CaseInput): CaseContext {
     ledgerOpened: !fresh,
     paymentsInFlight: 0,
     paymentSettlesFirst,
+    closeApart,
     ledgerQueue,
     queue: (fn, summary, arg) => {
       ledgerQueue.push({ fn, summary, arg } as QueuedWrite);

@@ -1,0 +1,93 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addDays, localDate } from '../shared/calendar';
+import { caseWorkflowId } from '../shared/ids';
+import { getJson, payByWebhook, postJson, startStack, uniqueAccountId, type Stack } from './helpers';
+import { recording, saveHistories } from './record-histories';
+
+/**
+ * Credit status for the systems that lend (issue 15, part 3) on the real stack: a debtor with an open
+ * case (held), one who paid after a long delinquency (blacklisted, hold lifted), the same after a
+ * supervisor de-lists them (audited), by account and by identity number.
+ */
+let s: Stack;
+beforeAll(async () => {
+  s = await startStack();
+});
+afterAll(async () => {
+  await s?.stop();
+});
+
+const status = (q: string, key = s.keys.lending) => getJson(`${s.apiUrl}/v1/credit-status?${q}`, key);
+async function open(accountId: string, idNumber: string, daysAgo: number) {
+  const r = await postJson(
+    `${s.apiUrl}/v1/missed-payments`,
+    {
+      accountId,
+      dueDate: addDays(localDate(Date.now(), 'Asia/Shanghai'), -daysAgo),
+      debtor: { name: '周八', idNumber, timeZone: 'Asia/Shanghai', phones: ['+86 139 0000 0088'] },
+      amountDue: { amountMinor: 50_000, currency: 'CNY' },
+    },
+    s.keys.admin,
+  );
+  expect(r.status, JSON.stringify(r.body)).toBe(202);
+  await expect.poll(async () => (await s.sql`select 1 from credit_holds where account_id = ${accountId}`).length).toBe(1);
+}
+
+describe('credit status', () => {
+  it('an open case: held, may not lend; a bad question is a 400; a collector may not ask', async () => {
+    const accountId = uniqueAccountId('CS-OPEN');
+    await open(accountId, `1101${accountId.slice(-8)}`, 3);
+    const r = await status(`accountId=${accountId}`);
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ accountId, accounts: [accountId], mayLend: false, blacklisted: false, blacklist: [] });
+    expect(r.body.holds).toHaveLength(1);
+    expect(r.body.holds[0]).toMatchObject({ accountId });
+    expect((await status('')).status).toBe(400);
+    expect((await status(`accountId=${accountId}&idNumber=123456`)).status).toBe(400);
+    expect((await status(`accountId=${accountId}`, s.keys.collector)).status).toBe(403);
+  });
+
+  it('paid after a long delinquency: blacklisted with the reason, the hold lifted; de-listed by a supervisor: may lend', async () => {
+    const accountId = uniqueAccountId('CS-LATE');
+    const idNumber = `2201${accountId.slice(-8)}`;
+    await open(accountId, idNumber, 40);
+    const owed = (await getJson(`${s.apiUrl}/v1/cases/${accountId}`, s.keys.supervisor)).body.outstandingMinor as number;
+    expect((await payByWebhook(s.apiUrl, accountId, `${accountId}-P`, owed)).body).toEqual({ applied: true });
+    await expect.poll(async () => (await s.sql`select 1 from blacklist where account_id = ${accountId}`).length).toBe(1);
+    if (recording) {
+      // The payment closes a case whose catch-up letter is in flight: the case completes in a task of its own.
+      const handle = s.client.workflow.getHandle(caseWorkflowId(accountId));
+      await handle.result();
+      const { runId } = await handle.describe();
+      await saveHistories(
+        s.client,
+        [
+          {
+            name: 'a payment closes a case while its letter is in flight',
+            workflowId: caseWorkflowId(accountId),
+            firstExecutionRunId: runId,
+          },
+        ],
+        '',
+        s.codec,
+      );
+    }
+
+    const listed = await status(`idNumber=${idNumber}`);
+    expect(listed.body).toMatchObject({ idNumber, accounts: [accountId], mayLend: false, blacklisted: true, holds: [] });
+    expect(listed.body.blacklist).toEqual([
+      { accountId, caseKey: expect.any(String), listedAt: expect.any(String), reason: 'paid after 40 days overdue', delisted: null },
+    ]);
+
+    const delist = (key: string) => postJson(`${s.apiUrl}/v1/credit-status/delist`, { accountId, reason: 'paid in full; reviewed' }, key);
+    expect((await delist(s.keys.lending)).status).toBe(403);
+    expect((await delist(s.keys.supervisor)).body).toEqual({ delisted: 1 });
+    expect((await delist(s.keys.supervisor)).status).toBe(404);
+    const after = await status(`accountId=${accountId}`);
+    expect(after.body).toMatchObject({ mayLend: true, blacklisted: false, holds: [] });
+    expect(after.body.blacklist[0].delisted).toEqual({ at: expect.any(String), by: 'supervisor-1', reason: 'paid in full; reviewed' });
+    expect(
+      await s.sql`select actor, detail->>'reason' as reason from audit_log where account_id = ${accountId} and action = 'delisted'`,
+    ).toEqual([{ actor: 'supervisor-1', reason: 'paid in full; reviewed' }]);
+  });
+});
