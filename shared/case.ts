@@ -71,6 +71,11 @@ export const CaseInput = z.object({
   playbook: Playbook.optional(),
   /** ... a built-in one by id and version (shared/playbooks.ts): the case's input stays small. */
   playbookRef: z.object({ id: z.string().min(1), version: z.number().int().positive() }).optional(),
+  /** The debtor's standing blacklist entries at intake (this account or another of their identity number): flagged in the case. */
+  blacklistedBefore: z
+    .array(z.object({ accountId: z.string().min(1).max(100), listedAt: IsoInstant, reason: z.string().max(200) }))
+    .max(20)
+    .optional(),
 });
 export type CaseInput = z.infer<typeof CaseInput> & {
   /** Set only by continue-as-new: the state the previous run ended with. */

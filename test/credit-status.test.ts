@@ -79,6 +79,17 @@ describe('credit status', () => {
       { accountId, caseKey: expect.any(String), listedAt: expect.any(String), reason: 'paid after 40 days overdue', delisted: null },
     ]);
 
+    // The same debtor's next account: the case is told from its first line.
+    const next = uniqueAccountId('CS-NEXT');
+    await open(next, idNumber, 2);
+    const timeline = (await getJson(`${s.apiUrl}/v1/cases/${next}`, s.keys.supervisor)).body.timeline as Array<{
+      what: string;
+      outcome: string;
+    }>;
+    expect(timeline.find((t) => t.what === 'blacklisted before')?.outcome).toMatch(
+      new RegExp(`^account ${accountId} on the blacklist since \\d{4}-\\d{2}-\\d{2}: paid after 40 days overdue$`),
+    );
+
     const delist = (key: string) => postJson(`${s.apiUrl}/v1/credit-status/delist`, { accountId, reason: 'paid in full; reviewed' }, key);
     expect((await delist(s.keys.lending)).status).toBe(403);
     expect((await delist(s.keys.supervisor)).body).toEqual({ delisted: 1 });
@@ -89,5 +100,17 @@ describe('credit status', () => {
     expect(
       await s.sql`select actor, detail->>'reason' as reason from audit_log where account_id = ${accountId} and action = 'delisted'`,
     ).toEqual([{ actor: 'supervisor-1', reason: 'paid in full; reviewed' }]);
+  });
+
+  it('written off after a long delinquency: blacklisted too, with that reason; the hold stays', async () => {
+    const accountId = uniqueAccountId('CS-WO');
+    await open(accountId, `3301${accountId.slice(-8)}`, 35);
+    const off = await postJson(`${s.apiUrl}/v1/cases/${accountId}/write-off`, { reason: 'debtor gone abroad' }, s.keys.supervisor);
+    expect(off.status, JSON.stringify(off.body)).toBe(200);
+    await expect.poll(async () => (await s.sql`select 1 from blacklist where account_id = ${accountId}`).length).toBe(1);
+    const r = await status(`accountId=${accountId}`);
+    expect(r.body).toMatchObject({ mayLend: false, blacklisted: true });
+    expect(r.body.blacklist[0].reason).toBe('written-off after 35 days overdue');
+    expect(r.body.holds).toHaveLength(1);
   });
 });

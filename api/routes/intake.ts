@@ -95,7 +95,24 @@ export function intakeRoutes(d: ApiDeps) {
           where i.account_id = ${body.accountId} and i.due_date = ${body.dueDate} and c.closed_at is not null`;
         if (prior) return { status: 202, body: accepted(prior.case_key, false) };
 
+        // A debtor already on the blacklist (this account, or another of their identity number): the case is told.
+        const listed = await d.sql<{ account_id: string; listed_at: Date; stage: string; days_overdue: number }[]>`
+          select b.account_id, b.listed_at, c.stage, b.days_overdue from blacklist b join cases c on c.case_key = b.case_key
+          where b.delisted_at is null
+            and (b.account_id = ${body.accountId}
+                 or (${body.debtor.idNumber ?? null}::text is not null
+                     and b.account_id in (select account_id from debtors where id_number = ${body.debtor.idNumber ?? null})))
+          order by b.listed_at limit 20`;
         const input: CaseInput = {
+          ...(listed.length > 0
+            ? {
+                blacklistedBefore: listed.map((b) => ({
+                  accountId: b.account_id,
+                  listedAt: b.listed_at.toISOString(),
+                  reason: `${b.stage} after ${b.days_overdue} days overdue`,
+                })),
+              }
+            : {}),
           accountId: body.accountId,
           debtor: body.debtor,
           guarantors: body.guarantors,

@@ -1,6 +1,7 @@
 import { ApplicationFailure, patched, workflowInfo } from '@temporalio/workflow';
 import type { CaseStage } from '../../shared/case';
 import { ErrorTypes } from '../../shared/errors';
+import { END_STAGES } from '../../shared/stages';
 import { daysOverdue, outstandingMinor, type Plan } from '../core/case-core';
 import { act } from './activities';
 import { drainLedger, type CaseContext } from './context';
@@ -18,6 +19,9 @@ export async function openCase(ctx: CaseContext, publish: Publish): Promise<void
     );
   }
   ctx.note('case opened', `day ${state.openedOnDay}, ${ctx.money(outstandingMinor(state))} overdue, playbook ${pb.id} v${pb.version}`);
+  // A debtor already on the blacklist (found at intake): the case says so from its first line.
+  for (const b of input.blacklistedBefore ?? [])
+    ctx.note('blacklisted before', `account ${b.accountId} on the blacklist since ${b.listedAt.slice(0, 10)}: ${b.reason}`);
   publish();
   const opening = {
     ...ctx.ref('open'),
@@ -75,14 +79,16 @@ export async function closeCase(ctx: CaseContext, publish: Publish, stage: CaseS
   const listing = (dpd: number) => ({ ...ctx.ref('blacklist'), debtorName: input.debtor.name, daysOverdue: dpd });
   const listed = (dpd: number) => {
     state.blacklisted = true;
-    ctx.note('blacklisted', `paid after ${dpd} days overdue`);
+    ctx.note('blacklisted', `${stage} after ${dpd} days overdue`);
   };
   if (ctx.lean) {
-    // The closing rows, the blacklist entry, the timeline and the final cases row: one transaction.
+    // The closing rows, the blacklist entry, the timeline and the final cases row: one transaction. Every
+    // end after a long delinquency lists the debtor (paid late, settled, written off, legal-closed): the
+    // entry is a row of the closing batch, no command of its own.
     ctx.queue('recordCaseClosed', `Close the case: ${stage}`, closing());
     const dpd = daysOverdue(state, ctx.now());
-    if (stage === 'paid' && dpd >= pb.blacklistAtDaysOverdue) {
-      ctx.queue('placeOnBlacklist', `Blacklist: paid after ${dpd} days overdue`, listing(dpd));
+    if (END_STAGES.has(stage) && dpd >= pb.blacklistAtDaysOverdue) {
+      ctx.queue('placeOnBlacklist', `Blacklist: ${stage} after ${dpd} days overdue`, listing(dpd));
       listed(dpd);
     }
   } else {
