@@ -12,6 +12,7 @@ import { openApiDocument } from './openapi';
 import type { RouteDef } from './registry';
 import { caseRoutes } from './routes/cases';
 import { creditRoutes } from './routes/credit';
+import { preferenceRoutes } from './routes/preferences';
 import { reportRoutes } from './routes/reports';
 import { scorecardRoutes } from './routes/scorecards';
 import { teamRoutes } from './routes/teams';
@@ -33,6 +34,7 @@ export function allRoutes(d: ApiDeps): RouteDef[] {
     ...scorecardRoutes(d),
     ...reportRoutes(d),
     ...creditRoutes(d),
+    ...preferenceRoutes(d),
   ];
 }
 

@@ -131,6 +131,7 @@ const validBodies = (accountId: string): Record<string, Record<string, unknown>>
   '/v1/cases/:accountId/receipts': { paymentId: 'P-1' },
   '/v1/accounts/:accountId/credit-hold/release': { reason: 'r' },
   '/v1/credit-status/delist': { accountId: 'ACC-1', reason: 'paid in full, reviewed' },
+  '/v1/accounts/:accountId/contact-preferences': { ceaseCommunication: true, reason: 'asked in writing' },
   '/v1/teams': { teamId: 'fuzz-team', name: 'n', leaderId: 'fuzz-person', region: 'r', segments: ['sme'] },
   '/v1/people': {
     personId: 'fuzz-person',
