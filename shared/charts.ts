@@ -278,6 +278,15 @@ const ZH_NAMES: Readonly<Record<string, string>> = {
   closed: '已结束',
 };
 
+/** English names of the codes that are not plain words already. */
+const EN_NAMES: Readonly<Record<string, string>> = {
+  'written-off': 'written off',
+  'legal-closed': 'legal, closed',
+  'settle-in-kind': 'settlement in kind',
+  legal: 'in legal proceedings',
+  judgment: 'judgment given',
+};
+
 const TEXT = {
   'zh-CN': {
     weeklyTitle: '每周催收报告',
@@ -388,7 +397,7 @@ const TEXT = {
     treatment: 'Treatment',
     status: 'Status',
     none: 'none',
-    name: (key: string) => key,
+    name: (key: string) => EN_NAMES[key] ?? key,
     footer: (key: string, n: number) => `Report ${key} · snapshot #${n}`,
     statusLine: (s: string) => `Status: ${s}`,
     pdf: 'PDF',
