@@ -3,6 +3,7 @@ import { atomically, type Db, type Sql } from '../db/index';
 import { weeklyFigures, writeAgingSnapshot, type WeeklyFigures } from '../db/figures';
 import { renderWeeklyReportPdf } from './documents/report';
 import { reportStatusLine } from '../shared/charts';
+import { csvOfLines } from '../shared/csv';
 import type { ReportActivities } from '../shared/reports';
 import type { ChannelProvider } from './channels/index';
 
@@ -59,11 +60,7 @@ function csvOf(w: WeeklyFigures): string {
     ]),
     ...(f.rollRates?.rows ?? []).map((r): [string, number | null] => [`roll forward ${r.bucket}`, r.rollForward]),
   ];
-  return (
-    rows
-      .map((r) => r.map((v) => (v === null ? '' : /[",\r\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v))).join(','))
-      .join('\r\n') + '\r\n'
-  );
+  return csvOfLines(rows);
 }
 
 interface StatusRow {

@@ -44,13 +44,14 @@ export interface Target {
   bookBalanceMinor: number | null;
 }
 
+/** The aging buckets by their first day overdue; each runs to the day before the next one's (91+: no end). */
 const AGING_BUCKETS = [
-  { bucket: '1-3', min: 1, max: 3 },
-  { bucket: '4-7', min: 4, max: 7 },
-  { bucket: '8-30', min: 8, max: 30 },
-  { bucket: '31-60', min: 31, max: 60 },
-  { bucket: '61-90', min: 61, max: 90 },
-  { bucket: '91+', min: 91, max: 2_147_483_647 },
+  { bucket: '1-3', min: 1 },
+  { bucket: '4-7', min: 4 },
+  { bucket: '8-30', min: 8 },
+  { bucket: '31-60', min: 31 },
+  { bucket: '61-90', min: 61 },
+  { bucket: '91+', min: 91 },
 ] as const;
 export type AgingBucket = (typeof AGING_BUCKETS)[number]['bucket'];
 
@@ -294,7 +295,7 @@ export async function writeAgingSnapshot(sql: Sql, asOf: Date): Promise<number> 
     insert into aging_snapshots (as_of, case_key, team_id, bucket, days_overdue, outstanding_minor)
     select ${asOf}, c.case_key, c.team_id, ${bucketOf(sql, days)}, ${days}, coalesce(c.outstanding_minor, 0)
     from cases c
-    where c.opened_at <= ${asOf} and (c.closed_at is null or c.closed_at > ${asOf}) and ${days} >= 1
+    where ${openAt(sql, asOf)} and ${days} >= 1
     on conflict (as_of, case_key) do nothing
     returning 1`;
   return rows.length;

@@ -3,6 +3,7 @@ import { addDays, daysBetween, instantOf, isValidTimeZone } from '../../shared/c
 import { IsoDate } from '../../shared/case';
 import type { ApiDeps } from '../deps';
 import { route } from '../registry';
+import { csvOfLines } from '../../shared/csv';
 
 const MAX_DAYS = 366;
 const CSV_TYPE = 'text/csv; charset=utf-8';
@@ -68,16 +69,9 @@ const FIGURE_COLUMNS = [
   'costMinor',
 ] as const;
 
-/** One CSV field (RFC 4180): quoted when it holds a comma, a double quote or a line break, quotes doubled. */
-function csvField(v: string | number | null): string {
-  const s = v === null ? '' : String(v);
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
 /** The rows as RFC 4180 CSV: a header line, then one line per row, every line ended by CRLF. */
 function toCsv(columns: readonly string[], rows: readonly Record<string, string | number | null>[]): string {
-  const lines = [columns.join(','), ...rows.map((r) => columns.map((c) => csvField(r[c] ?? null)).join(','))];
-  return lines.map((l) => `${l}\r\n`).join('');
+  return csvOfLines([columns, ...rows.map((r) => columns.map((c) => r[c] ?? null))]);
 }
 
 /**
