@@ -46,6 +46,9 @@ export async function loadCase(sql: Tx, caseKey: string): Promise<CaseRow> {
   return row;
 }
 
+/** How a person would rather be contacted (the API's words; 'call' is the contact log's 'phone'). */
+export type PreferredChannel = 'call' | 'sms' | 'email' | 'letter' | 'visit';
+
 export interface DebtorRow {
   id: number;
   name: string;
@@ -58,12 +61,37 @@ export interface DebtorRow {
   jurisdiction: 'CN' | 'US';
   do_not_contact: boolean;
   cease_communication: boolean;
+  /** Contact preferences (migration 015): informational channel, letters' language, consent to contact third parties. */
+  preferred_channel: PreferredChannel | null;
+  preferred_language: string | null;
+  third_party_consent: boolean;
 }
 
 export async function loadDebtor(sql: Tx, accountId: string): Promise<DebtorRow> {
   const [row] = await sql<DebtorRow[]>`
-    select id, name, id_number, phones, email, address, region, time_zone, jurisdiction, do_not_contact, cease_communication
+    select id, name, id_number, phones, email, address, region, time_zone, jurisdiction, do_not_contact, cease_communication,
+           preferred_channel, preferred_language, third_party_consent
     from debtors where account_id = ${accountId}`;
   if (!row) throw ApplicationFailure.nonRetryable(`no debtor for account ${accountId}`, ErrorTypes.CaseNotFound);
   return row;
+}
+
+/** A guarantor of the account, with their own contact preferences (migration 015). */
+export interface GuarantorRow {
+  guarantor_ref: string;
+  name: string;
+  phones: string[];
+  address: string | null;
+  do_not_contact: boolean;
+  cease_communication: boolean;
+  preferred_channel: PreferredChannel | null;
+  preferred_language: string | null;
+}
+
+/** The account's guarantors in the order they were given, or only those named in `refs`. */
+export async function loadGuarantors(sql: Tx, accountId: string, refs?: readonly string[]): Promise<GuarantorRow[]> {
+  return sql<GuarantorRow[]>`
+    select guarantor_ref, name, phones, address, do_not_contact, cease_communication, preferred_channel, preferred_language
+    from guarantors where account_id = ${accountId} ${refs ? sql`and guarantor_ref = any(${refs as string[]})` : sql``}
+    order by id`;
 }

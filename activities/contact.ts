@@ -10,7 +10,7 @@ import type {
   VisitCancellation,
   VisitReport,
 } from '../shared/activities';
-import { audit, loadCase, loadDebtor, type DebtorRow } from './audit';
+import { audit, loadCase, loadDebtor, loadGuarantors, type DebtorRow, type GuarantorRow, type PreferredChannel } from './audit';
 import { checkContact, RULE_SETS, type ContactChannel, type ContactLogEntry, type ContactParty } from './compliance/rules';
 
 type Tx = Db;
@@ -28,17 +28,41 @@ type ContactActivities = Pick<
 
 const CONVERSATION_OUTCOMES = new Set(['reached', 'promise', 'refused']);
 
+/** The contact log's channel of each preferred channel. */
+const LOG_CHANNEL: Record<PreferredChannel, ContactChannel> = {
+  call: 'phone',
+  sms: 'sms',
+  email: 'email',
+  letter: 'letter',
+  visit: 'visit',
+};
+
+/**
+ * What a contact's log row adds when the person prefers another channel: the preference is not a
+ * prohibition (the contact happens), but the ledger says it was not the preferred one. '' when it was.
+ */
+export function preferenceNote(who: 'debtor' | 'guarantor', preferred: PreferredChannel | null, channel: ContactChannel): string {
+  return preferred && LOG_CHANNEL[preferred] !== channel ? ` (the ${who} prefers ${preferred})` : '';
+}
+
+/** Whom a contact is for: the debtor, or a guarantor with their own flags. */
+type Recipient = { party: 'debtor' } | { party: 'guarantor'; guarantor: GuarantorRow };
+
 /**
  * The compliance guard before a contact: the jurisdiction's rules (values in data) over the case's
- * contact log and the debtor's flags. A refusal is recorded with the rule that refused it.
+ * contact log, the debtor's flags and consent, and a guarantor's own flags, all read from the ledger
+ * now (so a preference set a moment ago applies). A refusal is recorded with the rule that refused it,
+ * once per `key` (the contact's own key: one per guarantor of a step).
  */
 async function guard(
   tx: Tx,
   req: StepRequest,
+  key: string,
   debtor: DebtorRow,
   channel: ContactChannel,
-  party: ContactParty,
+  to: Recipient,
 ): Promise<StepResult | undefined> {
+  const party: ContactParty = to.party;
   const rows = await tx<
     {
       at: Date;
@@ -69,20 +93,39 @@ async function guard(
     RULE_SETS[debtor.jurisdiction],
     { at: Date.parse(req.at), channel, party, timeZone: debtor.time_zone },
     log,
-    { doNotContact: debtor.do_not_contact, ceaseCommunication: debtor.cease_communication, inDispute: req.inDispute, debtorUnreachable },
+    {
+      doNotContact: debtor.do_not_contact,
+      ceaseCommunication: debtor.cease_communication,
+      inDispute: req.inDispute,
+      debtorUnreachable,
+      thirdPartyConsent: debtor.third_party_consent,
+      ...(to.party === 'guarantor'
+        ? { recipient: { doNotContact: to.guarantor.do_not_contact, ceaseCommunication: to.guarantor.cease_communication } }
+        : {}),
+    },
   );
   if (verdict.allowed) return undefined;
   const nextAllowedAt = verdict.nextAllowedAt !== undefined ? new Date(verdict.nextAllowedAt).toISOString() : undefined;
+  const partyRef = to.party === 'guarantor' ? to.guarantor.guarantor_ref : undefined;
   const recorded = await tx`
     insert into contact_attempts (idempotency_key, case_key, account_id, channel, party, status, refused_rule, next_allowed_at, note, actor,
                                   attempted_at)
-    values (${`${req.idempotencyKey}:refused@${req.at}`}, ${req.caseKey}, ${req.accountId}, ${channel}, ${party}, 'refused',
+    values (${`${key}:refused@${req.at}`}, ${req.caseKey}, ${req.accountId}, ${channel}, ${party}, 'refused',
             ${verdict.rule},
-            ${nextAllowedAt ?? null}, ${verdict.reason}, 'compliance-guard', ${req.at})
+            ${nextAllowedAt ?? null}, ${partyRef ? `guarantor ${partyRef}: ${verdict.reason}` : verdict.reason}, 'compliance-guard',
+            ${req.at})
     on conflict (idempotency_key) do nothing
     returning id`;
-  if (recorded.length > 0)
-    await audit(tx, 'compliance-guard', 'contact-refused', req, { step: req.stepId, channel, party, rule: verdict.rule, nextAllowedAt });
+  if (recorded.length > 0) {
+    await audit(tx, 'compliance-guard', 'contact-refused', req, {
+      step: req.stepId,
+      channel,
+      party,
+      ...(partyRef ? { partyRef } : {}),
+      rule: verdict.rule,
+      nextAllowedAt,
+    });
+  }
   return { status: 'refused', rule: verdict.rule, reason: verdict.reason, ...(nextAllowedAt ? { nextAllowedAt } : {}) };
 }
 
@@ -93,19 +136,17 @@ async function existing(tx: Tx, table: 'call_tasks' | 'visits', key: string): Pr
 
 export function createContactActivities({ sql }: { sql: Sql }): ContactActivities {
   /** A call task in the collector's queue; the outcome arrives when the collector reports it. */
-  const callTask = async (
-    req: StepRequest,
-    party: 'debtor' | 'guarantor',
-    partyRef: string | null,
-    phone: string | undefined,
-    key: string,
-  ) =>
+  const callTask = async (req: StepRequest, to: Recipient, phone: string | undefined, key: string) =>
     atomically(sql, async (tx): Promise<StepResult> => {
       const done = await existing(tx, 'call_tasks', key);
       if (done) return done;
       const debtor = await loadDebtor(tx, req.accountId);
-      const refused = await guard(tx, req, debtor, 'phone', party);
+      const refused = await guard(tx, req, key, debtor, 'phone', to);
       if (refused) return refused;
+      const party = to.party;
+      const partyRef = to.party === 'guarantor' ? to.guarantor.guarantor_ref : null;
+      const preferred = to.party === 'guarantor' ? to.guarantor.preferred_channel : debtor.preferred_channel;
+      const note = preferenceNote(party, preferred, 'phone');
       if (!phone) return { status: 'refused', rule: 'no-phone-number', reason: `no phone number on file for the ${party}` };
       const c = await loadCase(tx, req.caseKey);
       // The case's owner and team as routed (cases.collector_id / team_id); a task without a collector is its team's.
@@ -116,9 +157,15 @@ export function createContactActivities({ sql }: { sql: Sql }): ContactActivitie
         returning id`;
       await tx`
         insert into contact_attempts (idempotency_key, case_key, account_id, channel, party, status, note, actor, attempted_at)
-        values (${`${key}:attempt`}, ${req.caseKey}, ${req.accountId}, 'phone', ${party}, 'placed', ${req.description},
+        values (${`${key}:attempt`}, ${req.caseKey}, ${req.accountId}, 'phone', ${party}, 'placed', ${req.description + note},
                 ${req.collectorId ?? c.collector_id ?? 'queue'}, ${req.at})`;
-      await audit(tx, 'case-workflow', 'call-task-placed', req, { step: req.stepId, day: req.day, party, partyRef });
+      await audit(tx, 'case-workflow', 'call-task-placed', req, {
+        step: req.stepId,
+        day: req.day,
+        party,
+        partyRef,
+        ...(note ? { preferredChannel: preferred } : {}),
+      });
       return { status: 'done', reference: `call#${row!.id}` };
     });
 
@@ -141,7 +188,7 @@ export function createContactActivities({ sql }: { sql: Sql }): ContactActivitie
         }
         for (const g of r.guarantors ?? []) {
           await tx`update guarantors set phones = coalesce(${g.phones ?? null}::text[], phones),
-                   address = coalesce(${g.address ?? null}, address)
+                   address = coalesce(${g.address ?? null}, address), updated_at = now()
                    where account_id = ${r.accountId} and guarantor_ref = ${g.id}`;
         }
         const fields = [
@@ -158,16 +205,18 @@ export function createContactActivities({ sql }: { sql: Sql }): ContactActivitie
 
     async placeCollectionCall(req) {
       const debtor = await loadDebtor(sql, req.accountId);
-      return callTask(req, 'debtor', null, debtor.phones[0], req.idempotencyKey);
+      return callTask(req, { party: 'debtor' }, debtor.phones[0], req.idempotencyKey);
     },
 
-    /** One call task per guarantor, asking them to help collect (day 4 of the ladder). */
+    /**
+     * One call task per guarantor, asking them to help collect (day 4 of the ladder). Each passes the
+     * guard with the debtor's flags and the guarantor's own; done when at least one call was placed.
+     */
     async contactGuarantor(req) {
-      const guarantors = await sql<{ guarantor_ref: string; phones: string[] }[]>`
-        select guarantor_ref, phones from guarantors where account_id = ${req.accountId} order by id`;
+      const guarantors = await loadGuarantors(sql, req.accountId);
       const results: StepResult[] = [];
       for (const g of guarantors)
-        results.push(await callTask(req, 'guarantor', g.guarantor_ref, g.phones[0], `${req.idempotencyKey}:${g.guarantor_ref}`));
+        results.push(await callTask(req, { party: 'guarantor', guarantor: g }, g.phones[0], `${req.idempotencyKey}:${g.guarantor_ref}`));
       const done = results.filter((r): r is Extract<StepResult, { status: 'done' }> => r.status === 'done');
       if (done.length > 0) return { status: 'done', reference: done.map((r) => r.reference).join(',') };
       return results[0] ?? { status: 'refused', rule: 'no-guarantor', reason: 'no guarantor on file' };
@@ -179,8 +228,9 @@ export function createContactActivities({ sql }: { sql: Sql }): ContactActivitie
         const done = await existing(tx, 'visits', req.idempotencyKey);
         if (done) return done;
         const debtor = await loadDebtor(tx, req.accountId);
-        const refused = await guard(tx, req, debtor, 'visit', 'debtor');
+        const refused = await guard(tx, req, req.idempotencyKey, debtor, 'visit', { party: 'debtor' });
         if (refused) return refused;
+        const note = preferenceNote('debtor', debtor.preferred_channel, 'visit');
         const plannedFor = localDate(Date.parse(req.at), debtor.time_zone);
         const [officer] = await tx<{ officer_id: string; vehicle: string | null }[]>`
           select o.officer_id, o.vehicle from field_officers o
@@ -196,8 +246,8 @@ export function createContactActivities({ sql }: { sql: Sql }): ContactActivitie
           returning id`;
         await tx`
           insert into contact_attempts (idempotency_key, case_key, account_id, channel, party, status, note, actor, attempted_at)
-          values (${`${req.idempotencyKey}:attempt`}, ${req.caseKey}, ${req.accountId}, 'visit', 'debtor', 'placed', ${req.description},
-                  ${officer?.officer_id ?? 'unassigned'}, ${req.at})`;
+          values (${`${req.idempotencyKey}:attempt`}, ${req.caseKey}, ${req.accountId}, 'visit', 'debtor', 'placed',
+                  ${req.description + note}, ${officer?.officer_id ?? 'unassigned'}, ${req.at})`;
         if (req.costMinor > 0) {
           // Recoverable when the case charged it to the debt's fees part (req.feeMinor).
           await tx`insert into case_costs (idempotency_key, case_key, account_id, kind, amount_minor, currency, description, incurred_at,
@@ -210,6 +260,7 @@ export function createContactActivities({ sql }: { sql: Sql }): ContactActivitie
           visit: row!.id,
           officer: officer?.officer_id ?? null,
           approvalRequired: !!req.approvalRole,
+          ...(note ? { preferredChannel: debtor.preferred_channel } : {}),
         });
         return { status: 'done', reference: `visit#${row!.id}` };
       });

@@ -3,11 +3,17 @@ import { ApplicationFailure } from '@temporalio/common';
 import { BATCHED_WRITES, type CaseActivities, type LedgerWrite, type StepRequest, type StepResult } from '../shared/activities';
 import { createOutboxProvider, type ChannelProvider } from './channels/index';
 import { createContactActivities } from './contact';
+import { createEventActivities } from './events';
+import { createImportActivities } from './imports';
+import { createRelayActivities } from './relay';
+import type { IntakeDeps } from './intake';
 import { createLegalActivities } from './legal';
 import { createLedgerActivities } from './ledger';
 import { createNoticeActivities } from './notices';
 import { createReportActivities } from './reports';
 import { createTeamActivities } from './teams';
+import type { EventActivities, RelayActivities } from '../shared/events';
+import type { ImportActivities } from '../shared/intake';
 import type { ReportActivities } from '../shared/reports';
 import { createTreatmentActivities } from './treatments';
 
@@ -15,10 +21,17 @@ export interface ActivityDeps {
   sql: Sql;
   /** Where letters and supervisor notifications go; default: the PostgreSQL outbox. */
   channels?: { letters?: ChannelProvider; notify?: ChannelProvider };
+  /** A Temporal client and the cases' task queue, for the portfolio import's activities (which open cases). */
+  intake?: Omit<IntakeDeps, 'sql'>;
+  /** The gateway the relay sends `channel_outbox` through (RECOUP_CHANNEL_GATEWAY_URL); unset, messages wait there. */
+  relayGateway?: ChannelProvider;
 }
 
-/** Every activity the worker registers: the case's and the Friday report's. */
-export function createActivities(deps: ActivityDeps): CaseActivities & ReportActivities {
+/** Every activity a worker registers: the case's, the Friday report's, the import's, the dispatchers'. */
+type AllActivities = CaseActivities & ReportActivities & ImportActivities & EventActivities & RelayActivities;
+
+/** Every activity the worker registers. */
+export function createActivities(deps: ActivityDeps): AllActivities {
   const outbox = createOutboxProvider(deps.sql);
   const letters = deps.channels?.letters ?? outbox;
   const notify = deps.channels?.notify ?? outbox;
@@ -74,6 +87,9 @@ export function createActivities(deps: ActivityDeps): CaseActivities & ReportAct
   return {
     ...all,
     ...createReportActivities({ sql: deps.sql, notify }),
+    ...createImportActivities({ sql: deps.sql, ...(deps.intake ? { intake: deps.intake } : {}) }),
+    ...createEventActivities({ sql: deps.sql }),
+    ...createRelayActivities({ sql: deps.sql, ...(deps.relayGateway ? { gateway: deps.relayGateway } : {}) }),
     /** The reminder, then the rows that follow from it (req.afterDone): a notification is not transactional. */
     async remindSupervisor(req) {
       await all.remindSupervisor(req);

@@ -4,9 +4,11 @@ import type { CaseActivities, StepRequest, StepResult } from '../shared/activiti
 import { localDate } from '../shared/calendar';
 import { ErrorTypes } from '../shared/errors';
 import type { Balance } from '../shared/money';
-import { audit, auditOnce, loadCase, loadDebtor } from './audit';
+import { audit, auditOnce, loadCase, loadDebtor, loadGuarantors, type DebtorRow, type GuarantorRow } from './audit';
 import type { ChannelProvider } from './channels/index';
-import { renderDocument, type DocumentData, type DocumentKind } from './documents/render';
+import { preferenceNote } from './contact';
+import { renderDocument, type DocumentData, type DocumentKind, type DocumentLanguage } from './documents/render';
+import { TEMPLATES } from './documents/templates';
 
 type NoticeActivities = Pick<CaseActivities, 'serveOverdueNotice' | 'sendStatementOfAccount' | 'demandGuarantorPayment'>;
 
@@ -52,6 +54,43 @@ const PREFIX: Record<DocumentKind, string> = {
   'guarantor-demand': 'GD',
 };
 
+/** A language the letters are rendered in (a template exists for it). */
+function isLetterLanguage(language: string | null | undefined): language is DocumentLanguage {
+  return !!language && Object.hasOwn(TEMPLATES, language);
+}
+
+/**
+ * Whether a letter may go out, from the ledger's flags now: the debtor's do-not-contact,
+ * cease-communication or the case's dispute refuse every letter; a guarantor's own flags refuse the
+ * letters to that guarantor. Recorded (audit 'letter-refused', once per letter and instant).
+ */
+async function letterRefusal(
+  sql: Sql,
+  req: StepRequest,
+  opts: IssueOptions,
+  debtor: DebtorRow,
+  guarantor: GuarantorRow | undefined,
+): Promise<Extract<StepResult, { status: 'refused' }> | undefined> {
+  let rule: string | undefined;
+  let whose = 'the debtor is';
+  if (debtor.do_not_contact) rule = 'do-not-contact';
+  else if (debtor.cease_communication) rule = 'cease-communication';
+  else if (req.inDispute) rule = 'dispute';
+  else if (guarantor?.do_not_contact || guarantor?.cease_communication) {
+    rule = guarantor.do_not_contact ? 'do-not-contact' : 'cease-communication';
+    whose = `guarantor ${guarantor.guarantor_ref} is`;
+  }
+  if (!rule) return undefined;
+  await auditOnce(
+    sql,
+    'compliance-guard',
+    'letter-refused',
+    { ...req, idempotencyKey: `${opts.idempotencyKey}:refused@${req.at}` },
+    { kind: opts.kind, rule, ...(guarantor && opts.to.party === 'guarantor' ? { guarantorRef: guarantor.guarantor_ref } : {}) },
+  );
+  return { status: 'refused', rule, reason: `no ${opts.kind} while ${whose} flagged ${rule}` };
+}
+
 export interface IssueOptions {
   kind: DocumentKind;
   /** Whom the letter goes to: the debtor, or a guarantor by reference. */
@@ -62,6 +101,8 @@ export interface IssueOptions {
 /**
  * Issues one letter: reconcile, render the PDF, record the notice, hand it to the letter channel,
  * log the contact and charge its cost. Safe to run twice: the notice row and the channel are keyed.
+ * The letter is in its recipient's preferred language when the letters are rendered in it (the
+ * debtor's, or the guarantor's for a letter to a guarantor), else in the playbook's letterLanguage.
  */
 export async function issueDocument(sql: Sql, letters: ChannelProvider, req: StepRequest, opts: IssueOptions): Promise<StepResult> {
   const [done] = await sql<{ reference: string; delivery_status: string }[]>`
@@ -70,28 +111,17 @@ export async function issueDocument(sql: Sql, letters: ChannelProvider, req: Ste
 
   const c = await loadCase(sql, req.caseKey);
   const debtor = await loadDebtor(sql, req.accountId);
-  if (debtor.do_not_contact || debtor.cease_communication || req.inDispute) {
-    const rule = debtor.do_not_contact ? 'do-not-contact' : debtor.cease_communication ? 'cease-communication' : 'dispute';
-    await auditOnce(
-      sql,
-      'compliance-guard',
-      'letter-refused',
-      { ...req, idempotencyKey: `${opts.idempotencyKey}:refused@${req.at}` },
-      { kind: opts.kind, rule },
-    );
-    return { status: 'refused', rule, reason: `no ${opts.kind} while the debtor is flagged ${rule}` };
+  const [g] = opts.to.party === 'guarantor' ? await loadGuarantors(sql, req.accountId, [opts.to.guarantorRef]) : [];
+  const refused = await letterRefusal(sql, req, opts, debtor, g);
+  if (refused) return refused;
+  if (opts.to.party === 'guarantor' && !g) {
+    throw ApplicationFailure.nonRetryable(`no guarantor ${opts.to.guarantorRef}`, ErrorTypes.InvalidInput);
   }
-  let recipient: { name: string; address: string | null };
-  let guarantor: { name: string; address?: string } | undefined;
-  if (opts.to.party === 'guarantor') {
-    const [g] = await sql<{ name: string; address: string | null }[]>`
-      select name, address from guarantors where account_id = ${req.accountId} and guarantor_ref = ${opts.to.guarantorRef}`;
-    if (!g) throw ApplicationFailure.nonRetryable(`no guarantor ${opts.to.guarantorRef}`, ErrorTypes.InvalidInput);
-    recipient = g;
-    guarantor = { name: g.name, ...(g.address ? { address: g.address } : {}) };
-  } else {
-    recipient = { name: debtor.name, address: debtor.address };
-  }
+  const recipient: { name: string; address: string | null } = g ?? { name: debtor.name, address: debtor.address };
+  const guarantor = g ? { name: g.name, ...(g.address ? { address: g.address } : {}) } : undefined;
+  const preferred = g ?? debtor;
+  const language: DocumentLanguage = isLetterLanguage(preferred.preferred_language) ? preferred.preferred_language : req.letterLanguage;
+  const note = preferenceNote(g ? 'guarantor' : 'debtor', preferred.preferred_channel, 'letter');
 
   // Checked before anything is written: a letter that cannot be addressed leaves no notice row behind.
   if (!recipient.address?.trim()) {
@@ -117,7 +147,7 @@ export async function issueDocument(sql: Sql, letters: ChannelProvider, req: Ste
     `${opts.to.party === 'guarantor' ? `-${opts.to.guarantorRef}` : ''}`;
   const data: DocumentData = {
     kind: opts.kind,
-    language: req.letterLanguage,
+    language,
     reference,
     issuedOn,
     creditor: req.creditor,
@@ -144,11 +174,12 @@ export async function issueDocument(sql: Sql, letters: ChannelProvider, req: Ste
   await sql`
     insert into notices (idempotency_key, case_key, account_id, kind, language, reference, recipient, content_hash, document, currency,
                          principal_minor, penalty_minor, fees_minor, total_minor, delivery_channel, delivery_status, issued_at)
-    values (${opts.idempotencyKey}, ${req.caseKey}, ${req.accountId}, ${opts.kind}, ${req.letterLanguage}, ${reference}, ${recipient.name},
+    values (${opts.idempotencyKey}, ${req.caseKey}, ${req.accountId}, ${opts.kind}, ${language}, ${reference}, ${recipient.name},
             ${doc.contentHash}, ${doc.pdf}, ${c.currency}, ${amounts.principalMinor}, ${amounts.penaltyMinor}, ${amounts.feesMinor},
             ${amounts.totalMinor}, 'letter', 'pending', ${req.at})
     on conflict (idempotency_key) do update set
-      reference = excluded.reference, recipient = excluded.recipient, content_hash = excluded.content_hash, document = excluded.document,
+      language = excluded.language, reference = excluded.reference, recipient = excluded.recipient, content_hash = excluded.content_hash,
+      document = excluded.document,
       principal_minor = excluded.principal_minor, penalty_minor = excluded.penalty_minor, fees_minor = excluded.fees_minor,
       total_minor = excluded.total_minor, delivery_status = 'pending', issued_at = excluded.issued_at
     where notices.delivery_status = 'failed'`;
@@ -163,7 +194,7 @@ export async function issueDocument(sql: Sql, letters: ChannelProvider, req: Ste
       body: doc.text,
       document: {
         kind: opts.kind,
-        language: req.letterLanguage,
+        language,
         reference,
         contentHash: doc.contentHash,
         pdfBase64: doc.pdf.toString('base64'),
@@ -175,8 +206,8 @@ export async function issueDocument(sql: Sql, letters: ChannelProvider, req: Ste
              where idempotency_key = ${opts.idempotencyKey}`;
     await tx`
       insert into contact_attempts (idempotency_key, case_key, account_id, channel, party, status, note, actor, attempted_at)
-      values (${`${opts.idempotencyKey}:attempt`}, ${req.caseKey}, ${req.accountId}, 'letter', ${opts.to.party}, 'placed', ${reference},
-              'case-workflow', ${req.at})
+      values (${`${opts.idempotencyKey}:attempt`}, ${req.caseKey}, ${req.accountId}, 'letter', ${opts.to.party}, 'placed',
+              ${reference + note}, 'case-workflow', ${req.at})
       on conflict (idempotency_key) do nothing`;
     if (req.costMinor > 0) {
       // Recoverable when the case charged it to the debt's fees part (req.feeMinor).
@@ -189,9 +220,11 @@ export async function issueDocument(sql: Sql, letters: ChannelProvider, req: Ste
     await audit(tx, 'case-workflow', 'document-issued', req, {
       kind: opts.kind,
       reference,
+      language,
       contentHash: doc.contentHash,
       totalMinor: amounts.totalMinor,
       provider: receipt.provider,
+      ...(note ? { preferredChannel: preferred.preferred_channel } : {}),
     });
   });
   return { status: 'done', reference };
@@ -224,15 +257,28 @@ export function createNoticeActivities({ sql, letters }: { sql: Sql; letters: Ch
       issueDocument(sql, letters, req, { kind: 'overdue-notice', to: { party: 'debtor' }, idempotencyKey: req.idempotencyKey }),
     sendStatementOfAccount: (req) =>
       issueDocument(sql, letters, req, { kind: 'statement-of-account', to: { party: 'debtor' }, idempotencyKey: req.idempotencyKey }),
-    /** The demand that each guarantor pay in the debtor's place. */
+    /**
+     * The demand that each guarantor pay in the debtor's place: to every guarantor or to none. The case
+     * charges the letter fee of each guarantor before the step and gives it back only when the step does
+     * not happen, so a guarantor flagged do-not-contact or cease-communication refuses the whole step
+     * (checked for all before any letter goes out).
+     */
     async demandGuarantorPayment(req) {
+      const demand = (g: string): IssueOptions => ({
+        kind: 'guarantor-demand',
+        to: { party: 'guarantor', guarantorRef: g },
+        idempotencyKey: `${req.idempotencyKey}:${g}`,
+      });
+      const debtor = await loadDebtor(sql, req.accountId);
+      for (const g of await loadGuarantors(sql, req.accountId, req.guarantorIds)) {
+        const [sent] = await sql`select 1 from notices where idempotency_key = ${demand(g.guarantor_ref).idempotencyKey}
+                                 and delivery_status not in ('failed', 'pending')`;
+        const refused = sent ? undefined : await letterRefusal(sql, req, demand(g.guarantor_ref), debtor, g);
+        if (refused) return refused;
+      }
       const refs: string[] = [];
       for (const g of req.guarantorIds) {
-        const r = await issueDocument(sql, letters, req, {
-          kind: 'guarantor-demand',
-          to: { party: 'guarantor', guarantorRef: g },
-          idempotencyKey: `${req.idempotencyKey}:${g}`,
-        });
+        const r = await issueDocument(sql, letters, req, demand(g));
         if (r.status !== 'done') return r;
         refs.push(r.reference);
       }

@@ -12,9 +12,11 @@ import { openApiDocument } from './openapi';
 import type { RouteDef } from './registry';
 import { caseRoutes } from './routes/cases';
 import { creditRoutes } from './routes/credit';
+import { importRoutes } from './routes/imports';
 import { preferenceRoutes } from './routes/preferences';
 import { reportRoutes } from './routes/reports';
 import { scorecardRoutes } from './routes/scorecards';
+import { subscriptionRoutes } from './routes/subscriptions';
 import { teamRoutes } from './routes/teams';
 import { treatmentRoutes } from './routes/treatments';
 import { checkWebhookSignature, intakeRoutes } from './routes/intake';
@@ -27,6 +29,7 @@ export function allRoutes(d: ApiDeps): RouteDef[] {
   return [
     ...opsRoutes(d),
     ...intakeRoutes(d),
+    ...importRoutes(d),
     ...caseRoutes(d),
     ...treatmentRoutes(d),
     ...queueRoutes(d),
@@ -35,6 +38,7 @@ export function allRoutes(d: ApiDeps): RouteDef[] {
     ...reportRoutes(d),
     ...creditRoutes(d),
     ...preferenceRoutes(d),
+    ...subscriptionRoutes(d),
   ];
 }
 
@@ -82,7 +86,13 @@ export function createApp(d: ApiDeps, log: Logger = createLogger(process.env.LOG
       });
     } else {
       if (typeof r.access === 'object') chain.push(authenticate(d.sql), requireRoles(r.access.roles));
-      if (r.method === 'post') {
+      if (r.method === 'post' && r.streamedBody) {
+        chain.push((req, _res, next) => {
+          if (!r.streamedBody!.some((t) => req.is(t)))
+            throw new HttpProblem(415, 'Unsupported media type', `send the body as ${r.streamedBody!.join(' or ')}`);
+          next();
+        });
+      } else if (r.method === 'post') {
         chain.push(json, (req, _res, next) => {
           // A body express.json did not read (another content type) must not pass for an empty one: {} is a valid `resume`.
           const hasBody = req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';

@@ -92,6 +92,14 @@ export function openApiDocument(routes: readonly RouteDef[], serverUrl?: string)
       security: r.access === 'public' ? [] : r.access === 'signature' ? [{ webhookSignature: [] }] : [{ apiKey: [] }],
       ...(typeof r.access === 'object' ? { 'x-roles': [...r.access.roles] } : {}),
       parameters: [...parametersOf(r.params, 'path'), ...parametersOf(r.query, 'query')],
+      ...(r.streamedBody
+        ? {
+            requestBody: {
+              required: true,
+              content: Object.fromEntries(r.streamedBody.map((t) => [t, { schema: { type: 'string' } }])),
+            },
+          }
+        : {}),
       ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: schemaOf(r.body, 'input') } } } } : {}),
       responses,
     };

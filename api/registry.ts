@@ -34,6 +34,11 @@ export interface RouteDef<P extends z.ZodType = z.ZodType, Q extends z.ZodType =
   params?: P;
   query?: Q;
   body?: B;
+  /**
+   * A body the handler reads itself from `req` (a stream), in one of these media types: not parsed as
+   * JSON, no size limit but the handler's. The portfolio import's CSV and JSON lines.
+   */
+  streamedBody?: readonly string[];
   /** `text`: other media types the response may have instead of JSON (a string body), e.g. ['text/csv']. */
   responses: Record<number, { description: string; schema?: z.ZodType; text?: readonly string[] }>;
   handler(ctx: RouteContext<z.infer<P>, z.infer<Q>, z.infer<B>>): Promise<RouteResult>;

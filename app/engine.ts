@@ -11,6 +11,7 @@ import { codecFromConfig, CodecKeyError } from '../shared/codec';
 import { ConfigError, loadConfig, type Config } from '../shared/config';
 import { ensureSearchAttributes } from '../worker/search-attributes';
 import { ensureWeeklySchedule } from '../api/routes/reports';
+import { RELAY_WORKFLOW_ID } from '../shared/events';
 import { connectClient, connectWorkerConnection } from '../worker/temporal';
 import { runCaseWorker, serveApi } from './parts';
 import { PinoSdkLogger } from './sdk-logger';
@@ -64,7 +65,8 @@ export async function startEngine(
     if (parts.worker) {
       const wc = await connectWorkerConnection();
       stops.push(() => wc.connection.close());
-      // Letters and notifications go to the configured gateway, or wait in the PostgreSQL outbox.
+      // Letters and notifications are queued in the PostgreSQL outbox, in the step's own activity; with a
+      // gateway configured, the relay workflow sends them through it (docs/events.md).
       const gateway = config.channelGateway ? createHttpProvider({ ...config.channelGateway, name: 'gateway' }) : undefined;
       const worker = await runCaseWorker(
         {
@@ -72,6 +74,8 @@ export async function startEngine(
           namespace: wc.namespace,
           taskQueue: config.taskQueue,
           sql,
+          // The portfolio import's activities open cases, as the API does.
+          intake: { client, taskQueue: config.taskQueue },
           ...(codec ? { codec } : {}),
           maxCachedWorkflows: config.worker.maxCachedWorkflows,
           workflowThreads: config.worker.workflowThreads,
@@ -79,13 +83,22 @@ export async function startEngine(
           stackTraces: config.worker.stackTraces,
           ...(config.worker.maxConcurrentWorkflowTasks ? { maxConcurrentWorkflowTasks: config.worker.maxConcurrentWorkflowTasks } : {}),
           ...(config.worker.maxConcurrentActivities ? { maxConcurrentActivities: config.worker.maxConcurrentActivities } : {}),
-          ...(gateway ? { channels: { letters: gateway, notify: gateway } } : {}),
+          ...(gateway ? { relayGateway: gateway } : {}),
         },
         (e) => log.error({ err: e }, 'worker stopped with an error'),
       );
       stops.push(() => worker.stop().catch(() => undefined));
       workerState = () => worker.worker.getState();
       log.info(`worker polling task queue "${config.taskQueue}" in namespace "${namespace}"`);
+      if (gateway) {
+        await client.workflow.start('outboxRelay', {
+          workflowId: RELAY_WORKFLOW_ID,
+          taskQueue: config.taskQueue,
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          staticSummary: 'Relay of channel_outbox through the channel gateway',
+        });
+        log.info(`channel_outbox relayed through the gateway at ${config.channelGateway!.url}`);
+      }
       // The Friday report's Schedule (issue 14): created once per namespace, kept if it exists.
       await ensureWeeklySchedule(client, config.taskQueue).catch((e: unknown) =>
         log.warn(`could not create the weekly report's Schedule (trigger it from the API later): ${(e as Error).message}`),

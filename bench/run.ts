@@ -6,7 +6,8 @@
 //   npm run bench -- --n 50 --rounds 1              a quick section 3 (N at concurrency 1, 2N at 16)
 //   npm run bench -- --scale 20000                  section 3 = the scale run (N open cases, payments, a midnight)
 //   options: --sections 1,2,3,4,5,6 (5 = a 120-day ladder under time skipping, --ladder-cases 10;
-//            6 = the portfolio figures over a ledger of --figure-cases 100000 seeded by SQL, about 1 min)
+//            6 = the portfolio figures over a ledger of --figure-cases 100000 seeded by SQL, about 1 min;
+//            7 = the portfolio import: a CSV of --import-rows 5000 through POST /v1/imports, --rounds times)
 //            --max-cached <RECOUP_MAX_CACHED_WORKFLOWS>  --midnight-wait-min 40 (scale)
 import { defaultPayloadConverter } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -26,6 +27,7 @@ import { createCaseWorker } from '../worker/worker';
 import { freePort } from '../test/ports';
 import { measureFigures } from './figures';
 import { measureFloor } from './floor';
+import { measureImports } from './imports';
 import { measureLadder } from './ladder';
 import { machineLine, mb, median, ms } from './lib';
 import { runScale } from './scale';
@@ -33,7 +35,7 @@ import { startStack, type Stack } from './stack';
 
 const USAGE =
   'usage: npm run bench -- [--n 200] [--rounds 3] [--scale N [--midnight-wait-min 40]] [--max-cached N] ' +
-  '[--sections 1,2,3,4,5,6] [--ladder-cases 10] [--figure-cases 100000] [--encryption on|off]';
+  '[--sections 1,2,3,4,5,6,7] [--ladder-cases 10] [--figure-cases 100000] [--import-rows 5000] [--encryption on|off]';
 const { values: argv } = (() => {
   try {
     return parseArgs({
@@ -46,6 +48,7 @@ const { values: argv } = (() => {
         sections: { type: 'string' },
         'ladder-cases': { type: 'string' },
         'figure-cases': { type: 'string' },
+        'import-rows': { type: 'string' },
         encryption: { type: 'string' },
       },
       strict: true,
@@ -70,6 +73,7 @@ const rounds = whole('rounds', argv.rounds, 3);
 const midnightWaitMin = whole('midnight-wait-min', argv['midnight-wait-min'], 40, 0);
 const ladderCases = whole('ladder-cases', argv['ladder-cases'], 10);
 const figureCases = whole('figure-cases', argv['figure-cases'], 100_000);
+const importRows = whole('import-rows', argv['import-rows'], 5_000);
 if (argv.encryption !== undefined && !['on', 'off'].includes(argv.encryption)) {
   console.error(`--encryption must be on or off, got ${argv.encryption}\n${USAGE}`);
   process.exit(2);
@@ -77,7 +81,7 @@ if (argv.encryption !== undefined && !['on', 'off'].includes(argv.encryption)) {
 const encryption = argv.encryption !== 'off';
 const maxCached = argv['max-cached'] === undefined ? undefined : whole('max-cached', argv['max-cached'], 0, 0);
 // In scale mode, section 3 is the scale run and the others run only when asked for.
-const sections = new Set((argv.sections ?? (scale ? '3' : '1,2,3,4,5,6')).split(',').map((x) => Number(x.trim())));
+const sections = new Set((argv.sections ?? (scale ? '3' : '1,2,3,4,5,6,7')).split(',').map((x) => Number(x.trim())));
 
 Runtime.install({ logger: new DefaultLogger('ERROR') });
 const results: Record<string, string> = {};
@@ -260,6 +264,20 @@ if (sections.has(6)) {
     await pg.stop();
   }
   results['figures: the whole section (PostgreSQL start, seeding, measuring)'] = `${(ms(t0) / 1000).toFixed(0)} s`;
+}
+
+// 7. The portfolio import (issue 15): rows per second through POST /v1/imports, on the section-3 servers
+//    (worker and API in their own processes), a fresh stack so the cases of section 3 do not weigh on it.
+if (sections.has(7)) {
+  const stack: Stack = await startStack({ encryption, ...(maxCached === undefined ? {} : { maxCachedWorkflows: maxCached }) });
+  try {
+    report.push('Portfolio import (POST /v1/imports, the import workflow on the worker):');
+    const r = await measureImports(stack, { rows: importRows, rounds });
+    results['import: rows per second, upload to every case started (median)'] = `${r.rowsPerSecond}`;
+    report.push(...r.lines.map((l) => `  ${l}`));
+  } finally {
+    await stack.stop();
+  }
 }
 
 console.log(`\nRecoup bench — ${machineLine()}`);

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createApiKey } from '../api/auth';
 import { startEmbeddedPostgres, type EmbeddedDb } from '../db/embedded';
-import { connectDb } from '../db/index';
+import { connectDb, type Sql } from '../db/index';
 import { migrate } from '../db/migrate';
 import { startTemporalDevServer, type DevServer } from '../dev/temporal-dev-server';
 import { PROJECT_ROOT, toolPaths } from '../dev/tools';
@@ -163,6 +163,10 @@ export interface Stack {
   webhook(payment: { paymentId: string; accountId: string; amountMinor: number }): Promise<boolean>;
   /** GET /v1/cases/:accountId. */
   caseView(accountId: string): Promise<CaseView>;
+  /** The ledger. */
+  sql: Sql;
+  /** A request to the API with the bench's admin key. */
+  api(path: string, init?: RequestInit): Promise<Response>;
   memory(): Memory[];
   /** CPU seconds so far of each process (with its children). */
   cpu(): Record<string, number>;
@@ -334,6 +338,8 @@ export async function startStack(opts: { maxCachedWorkflows?: number; encryption
         if (res.status !== 200) throw await failed('webhook', res);
         return ((await res.json()) as { applied: boolean }).applied;
       },
+      sql,
+      api: (p, init = {}) => fetch(`${apiUrl}${p}`, { ...init, headers: { ...auth, ...(init.headers as Record<string, string>) } }),
       async caseView(accountId) {
         const res = await fetch(`${apiUrl}/v1/cases/${encodeURIComponent(accountId)}`, { headers: auth });
         if (res.status !== 200) throw await failed('GET case', res);

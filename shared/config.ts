@@ -7,7 +7,7 @@ import { DEFAULT_CASE_TASK_QUEUE } from './task-queues';
  * conventions through @temporalio/envconfig: see temporalConnectConfig in worker/temporal.ts.
  */
 /** Cases a worker keeps in memory by default (measured in `npm run bench -- --scale`; docs/operations.md). */
-const DEFAULT_MAX_CACHED_WORKFLOWS = 80;
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 80;
 
 const port = z.coerce.number().int().min(0).max(65535);
 

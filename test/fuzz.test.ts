@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { z } from 'zod';
 import { allRoutes } from '../api/app';
 import type { Role } from '../api/auth';
-import { MissedPaymentBody, PaymentWebhookBody } from '../api/routes/intake';
+import { PaymentWebhookBody } from '../api/routes/intake';
+import { MissedPaymentBody } from '../shared/intake';
 import { addDays, localDate } from '../shared/calendar';
 import type { CaseInput } from '../shared/case';
 import { caseWorkflowId } from '../shared/ids';
@@ -131,7 +132,18 @@ const validBodies = (accountId: string): Record<string, Record<string, unknown>>
   '/v1/cases/:accountId/receipts': { paymentId: 'P-1' },
   '/v1/accounts/:accountId/credit-hold/release': { reason: 'r' },
   '/v1/credit-status/delist': { accountId: 'ACC-1', reason: 'paid in full, reviewed' },
-  '/v1/accounts/:accountId/contact-preferences': { ceaseCommunication: true, reason: 'asked in writing' },
+  '/v1/accounts/:accountId/contact-preferences': {
+    ceaseCommunication: true,
+    preferredChannel: 'sms',
+    preferredLanguage: 'en',
+    thirdPartyConsent: true,
+    reason: 'asked in writing',
+  },
+  '/v1/accounts/:accountId/guarantors/:guarantorId/contact-preferences': { ceaseCommunication: true, reason: 'asked in writing' },
+  // A subscriber nobody runs, for a type no fuzzed request makes: a valid body subscribes it, and nothing is sent.
+  '/v1/subscriptions': { url: 'http://127.0.0.1:9/fuzz', eventTypes: ['plan.kept'], description: 'fuzz' },
+  '/v1/subscriptions/:subscriptionId/pause': { reason: 'maintenance' },
+  '/v1/subscriptions/:subscriptionId/resume': { reason: 'maintenance over' },
   '/v1/teams': { teamId: 'fuzz-team', name: 'n', leaderId: 'fuzz-person', region: 'r', segments: ['sme'] },
   '/v1/people': {
     personId: 'fuzz-person',
@@ -179,7 +191,7 @@ const validBodies = (accountId: string): Record<string, Record<string, unknown>>
 });
 
 /** What each path parameter of a POST route stands for (:accountId is the target case). */
-const PATH_VALUES: Record<string, string> = { personId: 'fuzz-person', taskId: '1', ruleId: '1', id: '1' };
+const PATH_VALUES: Record<string, string> = { personId: 'fuzz-person', taskId: '1', ruleId: '1', id: '1', guarantorId: 'G1', subscriptionId: 'sub-000000000000' };
 
 function endpoints(): Endpoint[] {
   const valid = validBodies(target);

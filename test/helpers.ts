@@ -2,6 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
+import type { ChannelProvider } from '../activities/channels/index';
 import type { ActivityDeps } from '../activities/index';
 import { createApiKey, ROLES, type Role } from '../api/auth';
 import { createLogger } from '../api/logging';
@@ -9,6 +10,7 @@ import { runCaseWorker, serveApi } from '../app/parts';
 import { connectDb, type Sql } from '../db/index';
 import { dataConverterFor, EncryptionCodec } from '../shared/codec';
 import { addDays, localDate } from '../shared/calendar';
+import { DEFAULT_MAX_CACHED_WORKFLOWS } from '../shared/config';
 import { signBody } from '../shared/signature';
 
 export const WEBHOOK_SECRET = 'whsec_test_0123456789abcdef';
@@ -43,6 +45,10 @@ export async function startStack(
     apiPort?: number;
     /** Default: the shared test database. */
     databaseUrl?: string;
+    /** The gateway the relay of channel_outbox sends through (the engine's RECOUP_CHANNEL_GATEWAY_URL). */
+    relayGateway?: ChannelProvider;
+    /** Default true. False: the API alone, for a worker in a process of its own (test/faults/processes.ts). */
+    worker?: boolean;
   } = {},
 ): Promise<Stack> {
   const address = opts.temporalAddress ?? inject('temporalAddress');
@@ -54,14 +60,20 @@ export async function startStack(
   const nativeConnection = await NativeConnection.connect({ address });
   // A task queue per test file keeps one file's workflows away from another file's worker.
   const taskQueue = opts.taskQueue ?? `test-${randomUUID()}`;
-  const worker = await runCaseWorker({
-    connection: nativeConnection,
-    namespace,
-    taskQueue,
-    sql,
-    codec,
-    ...(opts.channels ? { channels: opts.channels } : {}),
-  });
+  const newWorker = () =>
+    runCaseWorker({
+      connection: nativeConnection,
+      namespace,
+      taskQueue,
+      sql,
+      codec,
+      intake: { client, taskQueue },
+      // As the engine sizes it: a file that opens thousands of cases must not hold them all in memory.
+      maxCachedWorkflows: DEFAULT_MAX_CACHED_WORKFLOWS,
+      ...(opts.channels ? { channels: opts.channels } : {}),
+      ...(opts.relayGateway ? { relayGateway: opts.relayGateway } : {}),
+    });
+  const worker = opts.worker === false ? undefined : await newWorker();
   const api = await serveApi(
     {
       client,
@@ -75,7 +87,7 @@ export async function startStack(
       },
       // As the engine wires a worker in the API's process: its state, and the SDK's metrics (test/setup-runtime.ts).
       metrics: {
-        workerState: () => worker.worker.getState(),
+        ...(worker ? { workerState: () => worker.worker.getState() } : {}),
         ...(process.env.RECOUP_TEST_SDK_METRICS_URL ? { sdkMetricsUrl: process.env.RECOUP_TEST_SDK_METRICS_URL } : {}),
       },
     },
@@ -93,7 +105,7 @@ export async function startStack(
     keys,
     async stop() {
       await api.stop();
-      await worker.stop();
+      await worker?.stop();
       await nativeConnection.close();
       await connection.close();
       await sql.end({ timeout: 5 });

@@ -84,6 +84,7 @@ describe('GET /v1/openapi.json', () => {
       ).toEqual(inPath);
       for (const p of op.parameters.filter((x) => x.in === 'path')) expect(p.required, where).toBe(true);
       if (r.body) expect(op.requestBody?.content['application/json']?.schema, where).toBeDefined();
+      else if (r.streamedBody) expect(Object.keys(op.requestBody?.content ?? {}), where).toEqual([...r.streamedBody]);
       else expect(op.requestBody, where).toBeUndefined();
       if (r.params || r.query || r.body) expect(op.responses['400'], where).toBeDefined();
       for (const [code, res] of Object.entries(op.responses)) {

@@ -88,6 +88,11 @@ export async function createCaseWorker(opts: CaseWorkerOptions): Promise<Worker>
     ...(opts.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: opts.maxCachedWorkflows } : {}),
     ...(opts.maxConcurrentWorkflowTasks ? { maxConcurrentWorkflowTaskExecutions: opts.maxConcurrentWorkflowTasks } : {}),
     ...(opts.maxConcurrentActivities ? { maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities } : {}),
-    activities: createActivities({ sql: opts.sql, ...(opts.channels ? { channels: opts.channels } : {}) }),
+    activities: createActivities({
+      sql: opts.sql,
+      ...(opts.channels ? { channels: opts.channels } : {}),
+      ...(opts.intake ? { intake: opts.intake } : {}),
+      ...(opts.relayGateway ? { relayGateway: opts.relayGateway } : {}),
+    }),
   });
 }

@@ -21,8 +21,14 @@
  *     days after having had a telephone conversation with the person";
  *   - third parties only when the debtor is unreachable (location information only; simplified).
  * Every jurisdiction: doNotContact → 'do-not-contact', ceaseCommunication → 'cease-communication'
- * (§1006.6(c), simplified to "refuse all contact"), inDispute → 'dispute'. None of these carries a
- * nextAllowedAt: people lift them, time does not.
+ * (§1006.6(c), simplified to "refuse all contact"), inDispute → 'dispute'. The debtor's flags refuse
+ * every party's contact; a guarantor's own flags (flags.recipient) refuse that guarantor's, with the
+ * same rule ids. None of these carries a nextAllowedAt: people lift them, time does not.
+ * Third parties (every jurisdiction): a contact to ask where the debtor is (purpose 'location', the
+ * default: §1006.10) needs the debtor unreachable, or the debtor's consent; a contact about the debt
+ * (purpose 'debt') needs the debtor's consent given to the collector (§1006.6(d)(1)):
+ * 'third-party-without-consent'. Nothing in the engine contacts a third party yet: the rules are here
+ * for the contact that will.
  *
  * ── Day counting for the Regulation F 7-day periods: CALENDAR DAYS in the consumer's time zone ────
  * Not a rolling 7×24h window. The regulation and its Official Interpretations (Supplement I to part
@@ -87,6 +93,10 @@ export interface ContactFlags {
   inDispute: boolean;
   /** debtor could not be reached (wrong number, no answer for days): third parties may then be asked */
   debtorUnreachable: boolean;
+  /** The debtor consented to the collector contacting third parties about the debt (12 CFR 1006.6(d)(1)). Absent: no consent. */
+  thirdPartyConsent?: boolean;
+  /** The contacted person's own flags when that is not the debtor (a guarantor's contact preferences). */
+  recipient?: { doNotContact: boolean; ceaseCommunication: boolean };
 }
 
 export interface ProposedContact {
@@ -94,6 +104,11 @@ export interface ProposedContact {
   channel: ContactChannel;
   party: ContactParty;
   timeZone: string;
+  /**
+   * What a third-party contact is for: 'location' (ask where the debtor is, 12 CFR 1006.10; the
+   * default) or 'debt' (talk about the debt: only with the debtor's consent, 12 CFR 1006.6(d)).
+   */
+  purpose?: 'location' | 'debt';
 }
 
 export interface RuleSet {
@@ -136,6 +151,7 @@ const RULE_IDS = {
   callAttempts: 'call-attempts-7-in-7',
   afterConversation: 'after-conversation-7-days',
   thirdParty: 'third-party-only-when-unreachable',
+  thirdPartyWithoutConsent: 'third-party-without-consent',
   doNotContact: 'do-not-contact',
   ceaseCommunication: 'cease-communication',
   dispute: 'dispute',
@@ -310,9 +326,26 @@ function standingRefusals(rules: RuleSet, proposed: ProposedContact, flags: Cont
   if (flags.ceaseCommunication) {
     out.push({ rule: RULE_IDS.ceaseCommunication, reason: 'the consumer asked to cease communication (12 CFR 1006.6(c))' });
   }
+  if (proposed.party !== 'debtor' && flags.recipient) {
+    const who = proposed.party === 'guarantor' ? 'the guarantor' : 'the person contacted';
+    if (flags.recipient.doNotContact) out.push({ rule: RULE_IDS.doNotContact, reason: `${who} is marked do-not-contact` });
+    if (flags.recipient.ceaseCommunication) {
+      out.push({ rule: RULE_IDS.ceaseCommunication, reason: `${who} asked to cease communication (12 CFR 1006.6(c))` });
+    }
+  }
   if (flags.inDispute) out.push({ rule: RULE_IDS.dispute, reason: 'the debt is in dispute; a person must resolve it first' });
-  if (proposed.party === 'third-party' && rules.thirdPartyOnlyWhenDebtorUnreachable && !flags.debtorUnreachable) {
-    out.push({ rule: RULE_IDS.thirdParty, reason: 'third parties may be contacted only when the debtor is unreachable' });
+  if (proposed.party === 'third-party') {
+    const consent = flags.thirdPartyConsent === true;
+    if (proposed.purpose === 'debt') {
+      if (!consent) {
+        out.push({
+          rule: RULE_IDS.thirdPartyWithoutConsent,
+          reason: 'the debtor has not consented to third parties being contacted about the debt (12 CFR 1006.6(d))',
+        });
+      }
+    } else if (rules.thirdPartyOnlyWhenDebtorUnreachable && !flags.debtorUnreachable && !consent) {
+      out.push({ rule: RULE_IDS.thirdParty, reason: 'third parties may be contacted only when the debtor is unreachable' });
+    }
   }
   return out;
 }

@@ -6,7 +6,7 @@ import type { ROLES, Principal } from '../auth';
 import type { ApiDeps } from '../deps';
 import { HttpProblem } from '../errors';
 import { route } from '../registry';
-import { AccountId } from './intake';
+import { AccountId } from '../../shared/intake';
 
 export const AccountParams = z.object({ accountId: AccountId }).strict();
 

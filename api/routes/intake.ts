@@ -1,53 +1,17 @@
-import { WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client';
-import { ApplicationFailure, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { z } from 'zod';
-import { addDays, isValidTimeZone, localDate } from '../../shared/calendar';
-import { CaseInput, CreditGrade, Debtor, Guarantor, IsoDate, PaymentReceived, Segment } from '../../shared/case';
+import { IntakeRefused, openOrJoinCase } from '../../activities/intake';
+import { PaymentReceived } from '../../shared/case';
 import { ErrorTypes } from '../../shared/errors';
 import { caseWorkflowId } from '../../shared/ids';
-import { caseStateQuery, receivePaymentUpdate, registerMissedPaymentUpdate } from '../../shared/messages';
-import { Money } from '../../shared/money-schema';
-import { DEFAULT_PLAYBOOK_ID, PLAYBOOKS } from '../../shared/playbooks';
-import {
-  CaseStage,
-  CollectorId,
-  CreditGrade as CreditGradeKey,
-  HasGuarantor,
-  OutstandingMinor,
-  Segment as SegmentKey,
-} from '../../shared/search-attributes';
+import { AccountId, MissedPaymentBody } from '../../shared/intake';
+import { caseStateQuery, receivePaymentUpdate } from '../../shared/messages';
 import { END_STAGES } from '../../shared/stages';
 import { verifySignature } from '../../shared/signature';
 import type { ApiDeps } from '../deps';
 import { HttpProblem, toProblem } from '../errors';
 import { route } from '../registry';
-
-export const AccountId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'letters, digits, dot, dash, underscore; at most 100');
-
-export const MissedPaymentBody = z
-  .object({
-    accountId: AccountId,
-    // Unknown keys are refused at every level, not dropped: a misspelt `phone` must not open a case without one.
-    debtor: Debtor.strict().refine((d) => isValidTimeZone(d.timeZone), {
-      message: 'an IANA time zone such as Asia/Shanghai',
-      path: ['timeZone'],
-    }),
-    guarantors: z.array(Guarantor.strict()).max(10).default([]),
-    dueDate: IsoDate,
-    amountDue: Money.strict(),
-    playbookId: z
-      .string()
-      .refine((id) => id in PLAYBOOKS, 'an existing playbook id')
-      .default(DEFAULT_PLAYBOOK_ID),
-    collectorId: z
-      .string()
-      .regex(/^[\w.-]{1,100}$/)
-      .optional(),
-    /** Credit grade (A best … E worst) and portfolio segment, as the lender's system knows them. */
-    creditGrade: CreditGrade.optional(),
-    segment: Segment.optional(),
-  })
-  .strict();
 
 const MissedPaymentAccepted = z.object({
   caseId: z.string(),
@@ -75,96 +39,11 @@ export function intakeRoutes(d: ApiDeps) {
         422: { description: "The due date has not passed in the debtor's time zone" },
       },
       async handler({ body }) {
-        // An instalment is overdue once its due date has passed where the debtor lives: before that
-        // there is nothing to collect (no case, no credit hold). The open case checks again in its own zone.
-        const today = localDate((d.now ?? Date.now)(), body.debtor.timeZone);
-        if (body.dueDate >= today) {
-          throw new HttpProblem(
-            422,
-            'Not overdue yet',
-            `the instalment due ${body.dueDate} has not passed in ${body.debtor.timeZone} (today is ${today} there): ` +
-              `it can be reported from ${addDays(body.dueDate, 1)}`,
-            { dueDate: body.dueDate, today, timeZone: body.debtor.timeZone },
-          );
-        }
-        const workflowId = caseWorkflowId(body.accountId);
-        const missed = { dueDate: body.dueDate, amountMinor: body.amountDue.amountMinor, currency: body.amountDue.currency };
-        // An instalment already in a closed case is not a new delinquency: answer with that case.
-        const [prior] = await d.sql<{ case_key: string }[]>`
-          select i.case_key from instalments i join cases c on c.case_key = i.case_key
-          where i.account_id = ${body.accountId} and i.due_date = ${body.dueDate} and c.closed_at is not null`;
-        if (prior) return { status: 202, body: accepted(prior.case_key, false) };
-
-        // A debtor already on the blacklist (this account, or another of their identity number): the case is told.
-        const listed = await d.sql<{ account_id: string; listed_at: Date; stage: string; days_overdue: number }[]>`
-          select b.account_id, b.listed_at, c.stage, b.days_overdue from blacklist b join cases c on c.case_key = b.case_key
-          where b.delisted_at is null
-            and (b.account_id = ${body.accountId}
-                 or (${body.debtor.idNumber ?? null}::text is not null
-                     and b.account_id in (select account_id from debtors where id_number = ${body.debtor.idNumber ?? null})))
-          order by b.listed_at limit 20`;
-        const input: CaseInput = {
-          ...(listed.length > 0
-            ? {
-                blacklistedBefore: listed.map((b) => ({
-                  accountId: b.account_id,
-                  listedAt: b.listed_at.toISOString(),
-                  reason: `${b.stage} after ${b.days_overdue} days overdue`,
-                })),
-              }
-            : {}),
-          accountId: body.accountId,
-          debtor: body.debtor,
-          guarantors: body.guarantors,
-          currency: missed.currency,
-          firstMissed: missed,
-          // By id and version: the case's input (and every history) stays small; the worker has the playbook.
-          playbookRef: { id: body.playbookId, version: PLAYBOOKS[body.playbookId]!.version },
-          ...(body.collectorId ? { collectorId: body.collectorId } : {}),
-          ...(body.creditGrade || body.segment
-            ? {
-                situation: {
-                  ...(body.creditGrade ? { creditGrade: body.creditGrade } : {}),
-                  ...(body.segment ? { segment: body.segment } : {}),
-                },
-              }
-            : {}),
-        };
-        const options = {
-          workflowId,
-          taskQueue: d.taskQueue,
-          args: [input] as [CaseInput],
-          staticSummary: `Collection case for account ${body.accountId} (${body.playbookId})`,
-          typedSearchAttributes: [
-            { key: CaseStage, value: 'open' },
-            { key: OutstandingMinor, value: missed.amountMinor },
-            { key: HasGuarantor, value: body.guarantors.length > 0 },
-            ...(body.collectorId ? [{ key: CollectorId, value: body.collectorId }] : []),
-            ...(body.creditGrade ? [{ key: CreditGradeKey, value: body.creditGrade }] : []),
-            ...(body.segment ? [{ key: SegmentKey, value: body.segment }] : []),
-          ],
-        };
-        // A new case is a plain start, answered as soon as the server has it: the instalment is in the
-        // case's input and nothing can refuse it, so the API does not wait for the worker. (The case
-        // writes its ledger rows on its first task; GET /v1/cases/:accountId waits for that.)
         try {
-          const handle = await d.client.workflow.start('collectionCase', { ...options, workflowIdConflictPolicy: 'FAIL' });
-          return { status: 202, body: accepted(`${workflowId}/${handle.firstExecutionRunId}`, true) };
-        } catch (e) {
-          if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
-        }
-        // An open case: the instalment joins it by an update, which the case may refuse. Update-with-start,
-        // so that a case closing between the two calls is opened afresh rather than missed.
-        const start = new WithStartWorkflowOperation('collectionCase', { ...options, workflowIdConflictPolicy: 'USE_EXISTING' });
-        try {
-          const r = await d.client.workflow.executeUpdateWithStart(registerMissedPaymentUpdate, {
-            args: [missed],
-            startWorkflowOperation: start,
-          });
+          const r = await openOrJoinCase(d, body);
           return { status: 202, body: accepted(r.caseKey, r.created) };
         } catch (e) {
-          if (e instanceof WorkflowUpdateFailedError)
-            throw new HttpProblem(409, 'Conflict with the open case', e.cause?.message ?? e.message);
+          if (e instanceof IntakeRefused) throw new HttpProblem(e.status, e.title, e.detail, e.extra);
           throw e;
         }
       },

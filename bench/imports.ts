@@ -1,0 +1,63 @@
+// Section 7: the portfolio import (issue 15): a CSV of N rows POSTed to the API as `recoup import` sends
+// it, then followed to the end: rows per second from the upload's start to the import's end (every row
+// opened as a case: a workflow started), and until every case's ledger rows are written (the new cases'
+// first workflow tasks, on the same worker). Medians over rounds; target ≥ 200 rows/s.
+import { addDays, localDate } from '../shared/calendar';
+import { csvOfLines } from '../shared/csv';
+import { median, ms, sleep } from './lib';
+import type { Stack } from './stack';
+
+const TARGET_ROWS_PER_S = 200;
+const TZ = 'Asia/Shanghai';
+
+export async function measureImports(stack: Stack, opts: { rows: number; rounds: number }) {
+  const lines: string[] = [];
+  const upload: number[] = [];
+  const opened: number[] = [];
+  const inLedger: number[] = [];
+  for (let round = 0; round < opts.rounds; round++) {
+    const prefix = `BIMP${process.pid}R${round}`;
+    const due = addDays(localDate(Date.now(), TZ), -1);
+    const csv = csvOfLines([
+      ['accountId', 'dueDate', 'amountMinor', 'currency', 'debtorName', 'timeZone', 'phones', 'address'],
+      ...Array.from({ length: opts.rows }, (_, i) => [
+        `${prefix}-${i}`,
+        due,
+        10_000 + i,
+        'CNY',
+        `债务人${i}`,
+        TZ,
+        '+86 138 0000 0000',
+        `北京市朝阳区${i}号`,
+      ]),
+    ]);
+    const t0 = process.hrtime.bigint();
+    const res = await stack.api(`/v1/imports?name=bench-${round}`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: csv });
+    if (res.status !== 202) throw new Error(`import: ${res.status} ${await res.text()}`);
+    const { importId } = (await res.json()) as { importId: string };
+    upload.push(ms(t0));
+    for (;;) {
+      const v = (await (await stack.api(`/v1/imports/${importId}`)).json()) as { status: string; rows: Record<string, number> };
+      if (v.status === 'done') {
+        if (v.rows.opened !== opts.rows) throw new Error(`import ${importId}: ${JSON.stringify(v.rows)}`);
+        break;
+      }
+      await sleep(100);
+    }
+    opened.push(ms(t0));
+    const inLedgerNow = async () =>
+      (await stack.sql<{ n: number }[]>`select count(*)::int as n from cases where account_id like ${`${prefix}-%`}`)[0]!.n;
+    while ((await inLedgerNow()) < opts.rows) await sleep(250);
+    inLedger.push(ms(t0));
+    console.log(`[bench] imports: round ${round + 1}: ${opts.rows} rows opened in ${(opened.at(-1)! / 1000).toFixed(1)} s`);
+  }
+  const rate = (t: number) => Math.round((opts.rows * 1000) / t);
+  const m = median(opened);
+  lines.push(
+    `${opts.rows} rows a round, ${opts.rounds} rounds (medians): upload and validation ${(median(upload) / 1000).toFixed(1)} s; ` +
+      `every row's case started ${(m / 1000).toFixed(1)} s = ${rate(m)} rows/s ${rate(m) >= TARGET_ROWS_PER_S ? '✓' : '✗'} ` +
+      `(target ≥ ${TARGET_ROWS_PER_S}); every case in the ledger ${(median(inLedger) / 1000).toFixed(1)} s = ` +
+      `${rate(median(inLedger))} rows/s`,
+  );
+  return { lines, rowsPerSecond: rate(m) };
+}
