@@ -191,7 +191,14 @@ const validBodies = (accountId: string): Record<string, Record<string, unknown>>
 });
 
 /** What each path parameter of a POST route stands for (:accountId is the target case). */
-const PATH_VALUES: Record<string, string> = { personId: 'fuzz-person', taskId: '1', ruleId: '1', id: '1', guarantorId: 'G1', subscriptionId: 'sub-000000000000' };
+const PATH_VALUES: Record<string, string> = {
+  personId: 'fuzz-person',
+  taskId: '1',
+  ruleId: '1',
+  id: '1',
+  guarantorId: 'G1',
+  subscriptionId: 'sub-000000000000',
+};
 
 function endpoints(): Endpoint[] {
   const valid = validBodies(target);
