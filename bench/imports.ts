@@ -5,9 +5,13 @@
 import { addDays, localDate } from '../shared/calendar';
 import { csvOfLines } from '../shared/csv';
 import { median, ms, sleep } from './lib';
-import type { Stack } from './stack';
+import { rawEmpty } from './raw/workflows';
+import { RAW_TASK_QUEUE, type Stack } from './stack';
 
 const TARGET_ROWS_PER_S = 200;
+/** Raw starts measured after each round, at the import's concurrency: the server's floor for one start per row. */
+const RAW_STARTS = 1_000;
+const RAW_CONCURRENCY = 16;
 const TZ = 'Asia/Shanghai';
 
 export async function measureImports(stack: Stack, opts: { rows: number; rounds: number }) {
@@ -15,6 +19,7 @@ export async function measureImports(stack: Stack, opts: { rows: number; rounds:
   const upload: number[] = [];
   const opened: number[] = [];
   const inLedger: number[] = [];
+  const raw: number[] = [];
   for (let round = 0; round < opts.rounds; round++) {
     const prefix = `BIMP${process.pid}R${round}`;
     const due = addDays(localDate(Date.now(), TZ), -1);
@@ -49,6 +54,18 @@ export async function measureImports(stack: Stack, opts: { rows: number; rounds:
       (await stack.sql<{ n: number }[]>`select count(*)::int as n from cases where account_id like ${`${prefix}-%`}`)[0]!.n;
     while ((await inLedgerNow()) < opts.rows) await sleep(250);
     inLedger.push(ms(t0));
+    // The floor: empty workflows started by a plain client at the import's concurrency, on the same server.
+    const r0 = process.hrtime.bigint();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: RAW_CONCURRENCY }, async () => {
+        while (next < RAW_STARTS) {
+          const i = next++;
+          await stack.client.workflow.start(rawEmpty, { workflowId: `${prefix}-raw-${i}`, taskQueue: RAW_TASK_QUEUE });
+        }
+      }),
+    );
+    raw.push(ms(r0));
     console.log(`[bench] imports: round ${round + 1}: ${opts.rows} rows opened in ${(opened.at(-1)! / 1000).toFixed(1)} s`);
   }
   const rate = (t: number) => Math.round((opts.rows * 1000) / t);
@@ -59,5 +76,10 @@ export async function measureImports(stack: Stack, opts: { rows: number; rounds:
       `(target ≥ ${TARGET_ROWS_PER_S}); every case in the ledger ${(median(inLedger) / 1000).toFixed(1)} s = ` +
       `${rate(median(inLedger))} rows/s`,
   );
-  return { lines, rowsPerSecond: rate(m) };
+  const rawRate = Math.round((RAW_STARTS * 1000) / median(raw));
+  lines.push(
+    `the floor, raw workflow.start of an empty workflow at concurrency ${RAW_CONCURRENCY}: ${rawRate}/s; ` +
+      `import ÷ raw ${(rate(m) / rawRate).toFixed(2)}: one workflow start per row, so the server's start rate bounds the import`,
+  );
+  return { lines, rowsPerSecond: rate(m), rawStartsPerSecond: rawRate };
 }

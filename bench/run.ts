@@ -274,6 +274,7 @@ if (sections.has(7)) {
     report.push('Portfolio import (POST /v1/imports, the import workflow on the worker):');
     const r = await measureImports(stack, { rows: importRows, rounds });
     results['import: rows per second, upload to every case started (median)'] = `${r.rowsPerSecond}`;
+    results['import: the floor, raw empty workflow starts per second at concurrency 16'] = `${r.rawStartsPerSecond}`;
     report.push(...r.lines.map((l) => `  ${l}`));
   } finally {
     await stack.stop();
