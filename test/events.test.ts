@@ -262,3 +262,29 @@ describe('the relay of channel_outbox', () => {
     expect(notice).toEqual({ delivery_status: 'sent', provider_ref: letter!.provider_ref });
   });
 });
+
+describe("the ledger's triggers", () => {
+  it('write promise and plan events as the rows change, including a promise recorded already kept', async () => {
+    const a = uniqueAccountId('TRG');
+    await openCaseByApi(stack, a, { amountMinor: 10_000 });
+    await vi.waitFor(async () => expect(await stack.sql`select 1 from cases where account_id = ${a}`).toHaveLength(1), { timeout: 20_000 });
+    const [c] = await stack.sql<{ case_key: string }[]>`select case_key from cases where account_id = ${a}`;
+    const key = c!.case_key;
+    // As the ledger's writes make them (activities/ledger.ts, activities/treatments.ts), in one transaction each.
+    await stack.sql`insert into promises (idempotency_key, case_key, promise_no, promised_date, amount_minor, status, made_at)
+                    values (${`${key}:p1`}, ${key}, 1, '2026-12-01', 5000, 'pending', now())`;
+    await stack.sql`update promises set status = 'broken' where case_key = ${key} and promise_no = 1`;
+    await stack.sql`insert into promises (idempotency_key, case_key, promise_no, promised_date, amount_minor, status, made_at, settled_at)
+                    values (${`${key}:p2`}, ${key}, 2, '2026-12-02', 5000, 'kept', now(), now())`;
+    const plan = (status: string) => stack.sql`
+      insert into repayment_plans (case_key, account_id, plan_no, status, proposed_by, proposed_at, total_minor, grace_days, penalty_mode,
+                                   revision, updated_at)
+      values (${key}, ${a}, 1, ${status}, 'collector-1', now(), 10000, 3, 'frozen', 1, now())
+      on conflict (case_key, plan_no) do update set status = excluded.status`;
+    await plan('proposed');
+    await plan('active');
+    await plan('broken');
+    const types = (await eventsOf(a)).map((e) => e.type).filter((t) => !t.startsWith('case.'));
+    expect(types).toEqual(['promise.made', 'promise.broken', 'promise.made', 'promise.kept', 'plan.made', 'plan.broken']);
+  });
+});

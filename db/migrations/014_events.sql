@@ -101,7 +101,9 @@ declare
 begin
   if tg_op = 'INSERT' then
     perform recoup_emit('promise.made', new.case_key, account, data);
-  elsif old.status = 'pending' and new.status in ('kept', 'broken') then
+  end if;
+  -- Recorded already settled (made and kept in one batch), or settled now.
+  if new.status in ('kept', 'broken') and (tg_op = 'INSERT' or old.status = 'pending') then
     perform recoup_emit('promise.' || new.status, new.case_key, account, data);
   end if;
   return null;
@@ -116,7 +118,11 @@ declare
 begin
   if new.status = 'active' and (tg_op = 'INSERT' or old.status <> 'active') then
     perform recoup_emit('plan.made', new.case_key, new.account_id, data);
-  elsif tg_op = 'UPDATE' and old.status = 'active' and new.status in ('kept', 'broken') then
+  elsif new.status in ('kept', 'broken') and (tg_op = 'INSERT' or old.status is distinct from new.status) then
+    if tg_op = 'INSERT' or old.status <> 'active' then
+      -- Started and ended in one write: it was made first.
+      perform recoup_emit('plan.made', new.case_key, new.account_id, data);
+    end if;
     perform recoup_emit('plan.' || new.status, new.case_key, new.account_id, data);
   end if;
   return null;
