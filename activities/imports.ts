@@ -21,8 +21,17 @@ export function createImportActivities(deps: { sql: Sql; intake?: Omit<IntakeDep
         throw ApplicationFailure.nonRetryable('this worker has no Temporal client for intake (ActivityDeps.intake)', 'NotConfigured');
       }
       const intake: IntakeDeps = { ...deps.intake, sql };
-      const rows = await sql<{ row_no: number; body: unknown }[]>`
-        select row_no, body from import_rows where import_id = ${importId} and status = 'pending' order by row_no limit ${limit}`;
+      // The next `limit` pending rows, with every pending row of their accounts: an account's rows go one after
+      // another, oldest due date first, so the case opens with its oldest instalment (and its currency).
+      const rows = await sql<{ row_no: number; account_id: string; body: unknown }[]>`
+        select row_no, account_id, body from import_rows
+        where import_id = ${importId} and status = 'pending'
+          and account_id in (select account_id from import_rows where import_id = ${importId} and status = 'pending'
+                             order by row_no limit ${limit})
+        order by account_id, due_date, row_no`;
+      const byAccount = new Map<string, Array<(typeof rows)[number]>>();
+      for (const r of rows) byAccount.set(r.account_id, [...(byAccount.get(r.account_id) ?? []), r]);
+      const accounts = [...byAccount.values()];
       let next = 0;
       const one = async (row: { row_no: number; body: unknown }) => {
         let status: ImportRowStatus;
@@ -49,9 +58,11 @@ export function createImportActivities(deps: { sql: Sql; intake?: Omit<IntakeDep
       // batch fails as cancelled, so the next worker takes the rest.
       const ctx = Context.current();
       const worker = async () => {
-        while (next < rows.length && !ctx.cancellationSignal.aborted) await one(rows[next++]!);
+        while (next < accounts.length && !ctx.cancellationSignal.aborted) {
+          for (const row of accounts[next++]!) await one(row);
+        }
       };
-      await Promise.all(Array.from({ length: Math.min(IMPORT_CONCURRENCY, rows.length) }, worker));
+      await Promise.all(Array.from({ length: Math.min(IMPORT_CONCURRENCY, accounts.length) }, worker));
       if (ctx.cancellationSignal.aborted) await ctx.cancelled;
       const [left] = await sql<{ n: number }[]>`
         select count(*)::int as n from import_rows where import_id = ${importId} and status = 'pending'`;

@@ -31,18 +31,25 @@ export async function importFile(o: {
   rejects?: string;
   wait: boolean;
 }): Promise<number> {
-  const size = (await stat(o.file)).size;
+  const info = await stat(o.file).catch((e: NodeJS.ErrnoException) => {
+    throw new Error(e.code === 'ENOENT' ? `no file ${o.file}` : `cannot read ${o.file}: ${e.message}`);
+  });
+  if (!info.isFile()) throw new Error(`${o.file} is not a file`);
+  const size = info.size;
   const type = /\.(jsonl|ndjson)$/i.test(o.file) ? 'application/x-ndjson' : 'text/csv';
   const base = o.url.replace(/\/+$/, '');
   const auth = { authorization: `Bearer ${o.key}` };
   const name = o.name ?? path.basename(o.file);
   process.stderr.write(`uploading ${o.file} (${size.toLocaleString('en')} bytes) to ${base}\n`);
+  if (!/^https?:\/\//.test(base)) throw new Error(`the API's URL starts with http:// or https:// (got ${base})`);
   const res = await fetch(`${base}/v1/imports?name=${encodeURIComponent(name)}`, {
     method: 'POST',
     headers: { ...auth, 'content-type': type, 'content-length': String(size) },
     body: Readable.toWeb(createReadStream(o.file)) as ReadableStream,
     duplex: 'half',
-  } as RequestInit);
+  } as RequestInit).catch((e: Error & { cause?: { code?: string; message?: string } }) => {
+    throw new Error(`cannot reach the API at ${base}: ${e.cause?.code ?? e.cause?.message ?? e.message}`, { cause: e });
+  });
   const taken = (await res.json().catch(() => ({}))) as ImportView & { title?: string; detail?: string };
   if (res.status !== 202) {
     process.stderr.write(`refused: HTTP ${res.status} ${taken.title ?? ''}: ${taken.detail ?? ''}\n${JSON.stringify(taken, null, 2)}\n`);
@@ -74,8 +81,19 @@ export async function importFile(o: {
     const r = await fetch(`${base}${v.links.rejects}`, { headers: auth });
     await writeFile(out, await r.text());
     process.stderr.write(`${notOpened} rows opened nothing: ${out}\n`);
+  } else {
+    process.stderr.write('every row opened or joined its case: no reject report\n');
   }
-  console.log(JSON.stringify({ importId: v.importId, status: v.status, totalRows: v.totalRows, rows: v.rows }));
+  console.log(
+    JSON.stringify({
+      importId: v.importId,
+      status: v.status,
+      totalRows: v.totalRows,
+      rows: v.rows,
+      // Sent before: these counts are that import's, and nothing new was opened now.
+      ...(taken.sameFileAs ? { sameFileAs: taken.sameFileAs } : {}),
+    }),
+  );
   return 0;
 }
 

@@ -8,7 +8,12 @@ import { z } from 'zod';
  * The upper bound keeps every amount exact in a JavaScript number and in a PostgreSQL bigint.
  */
 export const AmountMinor = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
-export const CurrencyCode = z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as CNY or USD');
+/** The ISO 4217 codes this runtime knows (ICU's list): 'XYZ' is three capitals, and no currency. */
+const ISO_4217: ReadonlySet<string> = new Set(Intl.supportedValuesOf('currency'));
+export const CurrencyCode = z
+  .string()
+  .regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as CNY or USD')
+  .refine((c) => ISO_4217.has(c), 'an ISO 4217 currency code such as CNY or USD (this is none)');
 
 export const Money = z.object({ amountMinor: AmountMinor, currency: CurrencyCode });
 export type Money = z.infer<typeof Money>;

@@ -46,6 +46,10 @@ describe('contact preferences', () => {
       await s.sql`select actor, detail->'after'->>'ceaseCommunication' as cease, detail->>'reason' as reason from audit_log
                   where account_id = ${c.accountId} and action = 'contact-preferences'`,
     ).toEqual([{ actor: 'collector-1', cease: 'true', reason: 'letter of 2026-11-29 asking to stop' }]);
+    // Lifting it is a supervisor's decision, not a collector's.
+    const lift = await postJson(url, { ceaseCommunication: false, reason: 'debtor called back' }, s.keys.collector);
+    expect(lift.status).toBe(403);
+    expect(lift.body.lifted).toEqual(['ceaseCommunication']);
 
     // Day 2's call: refused by the guard, with the rule.
     await c.at(2, '10:00');

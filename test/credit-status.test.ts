@@ -45,6 +45,8 @@ describe('credit status', () => {
     expect((await status('')).status).toBe(400);
     expect((await status(`accountId=${accountId}&idNumber=123456`)).status).toBe(400);
     expect((await status(`accountId=${accountId}`, s.keys.collector)).status).toBe(403);
+    // An account no case was ever opened for: 404, so a typo never reads as "may lend".
+    expect((await status('accountId=NO-SUCH-ACCOUNT-1')).status).toBe(404);
   });
 
   it('paid after a long delinquency: blacklisted with the reason, the hold lifted; de-listed by a supervisor: may lend', async () => {
@@ -90,12 +92,17 @@ describe('credit status', () => {
       new RegExp(`^account ${accountId} on the blacklist since \\d{4}-\\d{2}-\\d{2}: paid after 40 days overdue$`),
     );
 
+    // Asked by the new account: the person's listing shows (their identity number's accounts are asked too).
+    const byNext = await status(`accountId=${next}`);
+    expect(byNext.body).toMatchObject({ accountId: next, accounts: [next, accountId], mayLend: false, blacklisted: true });
+
     const delist = (key: string) => postJson(`${s.apiUrl}/v1/credit-status/delist`, { accountId, reason: 'paid in full; reviewed' }, key);
     expect((await delist(s.keys.lending)).status).toBe(403);
     expect((await delist(s.keys.supervisor)).body).toEqual({ delisted: 1 });
     expect((await delist(s.keys.supervisor)).status).toBe(404);
     const after = await status(`accountId=${accountId}`);
-    expect(after.body).toMatchObject({ mayLend: true, blacklisted: false, holds: [] });
+    // De-listed; still no lending while the same person's next account is overdue (its hold).
+    expect(after.body).toMatchObject({ mayLend: false, blacklisted: false, holds: [{ accountId: next }] });
     expect(after.body.blacklist[0].delisted).toEqual({ at: expect.any(String), by: 'supervisor-1', reason: 'paid in full; reviewed' });
     expect(
       await s.sql`select actor, detail->>'reason' as reason from audit_log where account_id = ${accountId} and action = 'delisted'`,

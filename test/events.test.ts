@@ -192,6 +192,17 @@ describe('subscriptions', () => {
       { timeout: 60_000 },
     );
     const seen = sub.seen;
+    // Paused, it still queues: a case opened now waits for the resume.
+    const a2 = uniqueAccountId('EVT');
+    await openCaseByApi(stack, a2, { amountMinor: 10_000 });
+    await vi.waitFor(
+      async () =>
+        expect((await getJson(`${stack.apiUrl}/v1/subscriptions/${s.subscriptionId}`, stack.keys.admin)).body).toMatchObject({
+          status: 'paused',
+          pending: 2,
+        }),
+      { timeout: 30_000 },
+    );
     await new Promise((r) => setTimeout(r, 3_000));
     expect(sub.seen).toBe(seen);
 
@@ -203,7 +214,15 @@ describe('subscriptions', () => {
       stack.keys.admin,
     );
     expect(resumed.body).toMatchObject({ status: 'active' });
-    await vi.waitFor(() => expect(dedup(sub.taken, a).map((e) => e.type)).toEqual(['case.opened']), { timeout: 30_000 });
+    await vi.waitFor(
+      () => {
+        expect(dedup(sub.taken, a).map((e) => e.type)).toEqual(['case.opened']);
+        expect(dedup(sub.taken, a2).map((e) => e.type)).toEqual(['case.opened']);
+      },
+      { timeout: 30_000 },
+    );
+    // Oldest first.
+    expect(sub.taken.map((e) => e.accountId).filter((x) => x === a || x === a2)).toEqual([a, a2]);
   });
 
   it('are for admins, and refuse a bad URL or an unknown event type', async () => {

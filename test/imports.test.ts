@@ -263,6 +263,35 @@ describe('POST /v1/imports', () => {
     });
   });
 
+  it("opens each account's case with its oldest instalment, whatever the rows' order", { timeout: 90_000 }, async () => {
+    // 20 accounts, each a newer CNY instalment first and an older USD one after: the USD one opens every case.
+    const p = uniqueAccountId('IMPO');
+    const lines: string[][] = [['accountId', 'dueDate', 'amountMinor', 'currency', 'debtorName']];
+    for (let i = 0; i < 20; i++) {
+      lines.push(
+        [`${p}-${i}`, yesterday(), '1000', 'CNY', `债务人${i}`],
+        [`${p}-${i}`, addDays(yesterday(), -3), '2000', 'USD', `债务人${i}`],
+      );
+    }
+    const r = await post(csvOfLines(lines), 'text/csv');
+    expect(r.status).toBe(202);
+    await vi.waitFor(
+      async () => {
+        const v = await getJson(`${stack.apiUrl}/v1/imports/${r.body.importId}`, stack.keys.supervisor);
+        expect(v.body).toMatchObject({ status: 'done', rows: { opened: 20, refused: 20, pending: 0 } });
+      },
+      { timeout: 80_000, interval: 300 },
+    );
+    const rejects = (await getJson(`${stack.apiUrl}/v1/imports/${r.body.importId}/rejects.csv`, stack.keys.admin)).body as string;
+    const rows = rejects.trim().split('\r\n').slice(1);
+    expect(rows).toHaveLength(20);
+    // Every refused row is the CNY one (even lines: 2, 4, …), refused by a case in USD.
+    for (const line of rows) {
+      expect(Number(line.split(',')[0]) % 2, line).toBe(0);
+      expect(line).toMatch(/USD/);
+    }
+  });
+
   it('refuses what is not a portfolio file, and who may not import', async () => {
     const missing = await post('accountId,dueDate\r\nA-1,2026-01-01\r\n', 'text/csv');
     expect(missing.status).toBe(400);

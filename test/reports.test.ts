@@ -95,9 +95,9 @@ describe('the portfolio in figures', () => {
     // A team that does not exist, or a currency the cases are not in: refused, named.
     const noTeam = await postJson(`${s.apiUrl}/v1/targets`, { ...target, scopeId: `${TEAM}-none` }, s.keys.finance);
     expect([noTeam.status, noTeam.body.detail]).toEqual([422, `no team ${TEAM}-none`]);
-    const usd = await postJson(`${s.apiUrl}/v1/targets`, { ...target, currency: 'XAU' }, s.keys.finance);
+    const usd = await postJson(`${s.apiUrl}/v1/targets`, { ...target, currency: 'EUR' }, s.keys.finance);
     expect(usd.status).toBe(422);
-    expect(usd.body.detail).toMatch(/^the portfolio's cases are in .*CNY.*: a target in XAU would not compare with them$/);
+    expect(usd.body.detail).toMatch(/^the portfolio's cases are in .*CNY.*: a target in EUR would not compare with them$/);
     const listed = await getJson(`${s.apiUrl}/v1/targets?periodKind=month&periodStart=2031-06-01&scope=team`, s.keys.supervisor);
     expect(listed.body.targets.filter((t: { scopeId?: string }) => t.scopeId === TEAM)).toEqual([set.body]);
 

@@ -26,13 +26,29 @@ export function creditRoutes(d: ApiDeps) {
         .object({ accountId: AccountId.optional(), idNumber: IdNumber.optional() })
         .strict()
         .refine((q) => (q.accountId === undefined) !== (q.idNumber === undefined), { message: 'give accountId or idNumber (one of them)' }),
-      responses: { 200: { description: 'The credit status', schema: z.record(z.string(), z.unknown()) } },
+      responses: {
+        200: { description: 'The credit status', schema: z.record(z.string(), z.unknown()) },
+        404: { description: 'No case was ever opened for the account (an unknown identity number is 200: never overdue here)' },
+      },
       async handler({ query }) {
-        const accounts = query.accountId
-          ? [query.accountId]
-          : (await d.sql<{ account_id: string }[]>`select account_id from debtors where id_number = ${query.idNumber!} order by 1`).map(
-              (r) => r.account_id,
-            );
+        // By account: that account and every other account of its debtor's identity number (the blacklist is
+        // the person's). An account Recoup has never had a case for is 404, so a typo never reads as "may lend".
+        let accounts: string[];
+        if (query.accountId) {
+          const [debtor] = await d.sql<{ id_number: string | null }[]>`select id_number from debtors where account_id = ${query.accountId}`;
+          if (!debtor) {
+            throw new HttpProblem(404, 'Not found', `no case has ever been opened for account ${query.accountId}: check the account key`);
+          }
+          const others = debtor.id_number
+            ? await d.sql<{ account_id: string }[]>`
+                select account_id from debtors where id_number = ${debtor.id_number} and account_id <> ${query.accountId} order by 1`
+            : [];
+          accounts = [query.accountId, ...others.map((r) => r.account_id)];
+        } else {
+          accounts = (
+            await d.sql<{ account_id: string }[]>`select account_id from debtors where id_number = ${query.idNumber!} order by 1`
+          ).map((r) => r.account_id);
+        }
         const holds = await d.sql<{ account_id: string; case_key: string; reason: string; placed_at: Date }[]>`
           select account_id, case_key, reason, placed_at from credit_holds
           where account_id = any(${accounts}) and lifted_at is null order by placed_at`;

@@ -267,7 +267,11 @@ async function stage(d: ApiDeps, importId: string, format: 'csv' | 'ndjson', bod
       field: error?.field ?? null,
       message: error?.message ?? null,
     };
-    if (!error) {
+    const amount = (raw as { amountDue?: { amountMinor?: unknown } } | undefined)?.amountDue?.amountMinor;
+    if (!error && csv && typeof amount === 'string') {
+      row.field = 'amountMinor';
+      row.message = `a whole number of minor units (fen, cents), digits only: "${amount.slice(0, 40)}" is not (¥12.50 is 1250)`;
+    } else if (!error) {
       const r = MissedPaymentBody.safeParse(raw);
       if (!r.success) {
         const first = r.error.issues[0]!;

@@ -3,6 +3,7 @@ import { audit, type PreferredChannel } from '../../activities/audit';
 import { TEMPLATES } from '../../activities/documents/templates';
 import type { DocumentLanguage } from '../../activities/documents/types';
 import type { Db } from '../../db/index';
+import type { Principal } from '../auth';
 import type { ApiDeps } from '../deps';
 import { HttpProblem } from '../errors';
 import { route } from '../registry';
@@ -130,11 +131,16 @@ export function preferenceRoutes(d: ApiDeps) {
   };
 
   /** One change, in one transaction: the row locked, the fields given written, an audit row with before, after and reason. */
-  const write = async (who: Who, body: Partial<Preferences> & { reason: string }, actor: string) => {
+  const write = async (who: Who, body: Partial<Preferences> & { reason: string }, actor: Principal) => {
     await d.sql.begin(async (tx) => {
       const sql = tx as unknown as Db;
       const row = await select(sql, who, true);
       const before = preferencesOf(row);
+      // A collector records a debtor's request to stop; lifting one is a supervisor's decision.
+      const lifted = (['doNotContact', 'ceaseCommunication'] as const).filter((k) => before[k] && body[k] === false);
+      if (lifted.length > 0 && actor.role !== 'supervisor' && actor.role !== 'admin') {
+        throw new HttpProblem(403, 'Forbidden', `only a supervisor lifts ${lifted.join(' and ')} once set`, { lifted });
+      }
       const after: Preferences = {
         doNotContact: body.doNotContact ?? before.doNotContact,
         ceaseCommunication: body.ceaseCommunication ?? before.ceaseCommunication,
@@ -160,7 +166,7 @@ export function preferenceRoutes(d: ApiDeps) {
       const at = new Date().toISOString();
       await audit(
         sql,
-        actor,
+        actor.subject,
         'contact-preferences',
         {
           accountId: who.accountId,
@@ -216,7 +222,7 @@ export function preferenceRoutes(d: ApiDeps) {
       },
       async handler({ params, body, principal }) {
         const who = { accountId: params.accountId };
-        await write(who, body, principal!.subject);
+        await write(who, body, principal!);
         return { status: 200, body: await read(who) };
       },
     }),
@@ -250,7 +256,7 @@ export function preferenceRoutes(d: ApiDeps) {
         404: { description: 'No such guarantor of that account' },
       },
       async handler({ params, body, principal }) {
-        await write(params, body, principal!.subject);
+        await write(params, body, principal!);
         return { status: 200, body: await read(params) };
       },
     }),

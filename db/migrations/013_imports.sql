@@ -30,6 +30,7 @@ create table import_rows (
   primary key (import_id, row_no)
 );
 create index import_rows_pending on import_rows (import_id, row_no) where status = 'pending';
+create index import_rows_pending_account on import_rows (import_id, account_id) where status = 'pending';
 
 -- Intake looks an instalment up by account and due date (an instalment of a closed case is not new).
 create index instalments_account_due on instalments (account_id, due_date);

@@ -1,7 +1,7 @@
 -- Events out (issue 15, part 2): what happens to a case, as the ledger records it, for the systems that
 -- want to know (CRM, finance, the data warehouse). Triggers on the ledger's own tables write each event
 -- in the transaction that records the fact, so an event exists exactly when its fact does; and put it in
--- the outbox of every active subscription that wants its type. A dispatcher workflow per subscription
+-- the outbox of every subscription that wants its type (active or paused). A dispatcher workflow per subscription
 -- delivers its outbox in order (docs/events.md).
 create table case_events (
   id           bigserial   primary key,
@@ -58,6 +58,11 @@ create table event_attempts (
 );
 create index event_attempts_subscription on event_attempts (subscription_id, id);
 
+-- An instant as the API writes it: 2026-11-29T03:12:45.120Z.
+create function recoup_iso(t timestamptz) returns text language sql immutable as $$
+  select to_char(t at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+$$;
+
 create function recoup_emit(p_type text, p_case_key text, p_account_id text, p_data jsonb) returns void language plpgsql as $$
 declare
   row_id bigint;
@@ -66,8 +71,9 @@ begin
   values ('evt_' || replace(gen_random_uuid()::text, '-', ''), p_type, p_case_key, p_account_id, p_data)
   returning id into row_id;
   insert into event_deliveries (subscription_id, event_row)
+  -- A paused subscription queues too: its events go out when it is resumed.
   select subscription_id, row_id from event_subscriptions
-  where status = 'active' and (p_type = any (event_types) or '*' = any (event_types));
+  where p_type = any (event_types) or '*' = any (event_types);
   if found then
     perform pg_notify('recoup_events', '');
   end if;
@@ -78,7 +84,7 @@ begin
   if tg_op = 'INSERT' then
     perform recoup_emit('case.opened', new.case_key, new.account_id, jsonb_build_object(
       'stage', new.stage, 'currency', new.currency, 'openingMinor', new.opening_minor, 'firstDueDate', new.first_due_date,
-      'playbookId', new.playbook_id, 'openedAt', new.opened_at));
+      'playbookId', new.playbook_id, 'openedAt', recoup_iso(new.opened_at)));
   else
     if old.stage is distinct from new.stage then
       perform recoup_emit('case.stage_changed', new.case_key, new.account_id, jsonb_build_object(
@@ -86,7 +92,7 @@ begin
     end if;
     if old.closed_at is null and new.closed_at is not null then
       perform recoup_emit('case.closed', new.case_key, new.account_id, jsonb_build_object(
-        'stage', new.stage, 'paidMinor', new.paid_minor, 'outstandingMinor', new.outstanding_minor, 'closedAt', new.closed_at));
+        'stage', new.stage, 'paidMinor', new.paid_minor, 'outstandingMinor', new.outstanding_minor, 'closedAt', recoup_iso(new.closed_at)));
     end if;
   end if;
   return null;
@@ -141,7 +147,7 @@ create trigger legal_referrals_events after insert on legal_referrals
 create function recoup_blacklist_events() returns trigger language plpgsql as $$
 begin
   perform recoup_emit('debtor.blacklisted', new.case_key, new.account_id, jsonb_build_object(
-    'daysOverdue', new.days_overdue, 'listedAt', new.listed_at));
+    'daysOverdue', new.days_overdue, 'listedAt', recoup_iso(new.listed_at)));
   return null;
 end $$;
 create trigger blacklist_events after insert on blacklist
