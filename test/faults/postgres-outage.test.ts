@@ -39,12 +39,15 @@ afterAll(async () => {
 it('survives PostgreSQL stopped for 60 s mid-opening: retried, nothing lost or doubled, 503 meanwhile, recovered', async () => {
   const s = stack!;
   const accounts = Array.from({ length: CASES }, () => uniqueAccountId('PGO'));
+  // A zone where it is about midday now: the day-0 visit's window (09:00–18:00) is open whenever the suite runs.
+  const off = ((12 - new Date().getUTCHours() + 36) % 24) - 12;
+  const timeZone = off >= 0 ? `Etc/GMT-${off}` : `Etc/GMT+${-off}`;
   // The cases are accepted (Temporal has them) and the database goes away before their first writes land.
   await Promise.all(
     accounts.map(async (accountId) => {
       await openCaseByApi(s, accountId, {
         amountMinor: 200_000,
-        debtor: { name: '王芳' },
+        debtor: { name: '王芳', timeZone },
         guarantors: [{ id: 'G1', name: '赵强', phones: ['+86 135 0000 0004'] }],
       });
     }),
