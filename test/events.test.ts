@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createHttpProvider } from '../activities/channels/index';
 import { addDays, localDate } from '../shared/calendar';
 import { verifySignature } from '../shared/signature';
-import { getJson, openCaseByApi, payByWebhook, postJson, startStack, uniqueAccountId, type Stack } from './helpers';
+import { getJson, middayZone, openCaseByApi, payByWebhook, postJson, startStack, uniqueAccountId, type Stack } from './helpers';
 
 /**
  * Events out (issue 15, part 2) on the real stack: a subscriber (an HTTP server in this test) gets a
@@ -245,9 +245,7 @@ describe('the relay of channel_outbox', () => {
     });
     // On the receivables playbook, day 0 is a statement of account: a letter queued in channel_outbox.
     const a = uniqueAccountId('RLY');
-    // A zone where it is about midday now, so the letter's window (09:00–18:00) is open whenever the suite runs.
-    const off = ((12 - new Date().getUTCHours() + 36) % 24) - 12;
-    const noon = off >= 0 ? `Etc/GMT-${off}` : `Etc/GMT+${-off}`;
+    const noon = middayZone();
     const r = await postJson(
       `${stack.apiUrl}/v1/missed-payments`,
       {

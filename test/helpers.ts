@@ -155,6 +155,12 @@ export async function postSignedWebhook(
   );
 }
 
+/** A time zone where it is about midday now: a step's window (09:00–18:00) is open whenever the suite runs. */
+export function middayZone(): string {
+  const off = ((12 - new Date().getUTCHours() + 36) % 24) - 12; // hours east of UTC, -12..11
+  return off >= 0 ? `Etc/GMT-${off}` : `Etc/GMT+${-off}`;
+}
+
 export function uniqueAccountId(prefix = 'ACC'): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`;
 }

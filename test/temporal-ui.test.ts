@@ -8,7 +8,7 @@ import puppeteer, { type Browser } from 'puppeteer-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startTemporalDevServer, type DevServer } from '../dev/temporal-dev-server';
 import { PROJECT_ROOT, toolPaths } from '../dev/tools';
-import { openCaseByApi, type Stack, startStack, uniqueAccountId } from './helpers';
+import { middayZone, openCaseByApi, type Stack, startStack, uniqueAccountId } from './helpers';
 import { freePort } from './ports';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -84,9 +84,7 @@ async function openCasePage(workflowId: string, runId: string, tab: string, shot
 
 it('shows the decoded debtor name and current details with the codec endpoint, ciphertext without it', async () => {
   const accountId = uniqueAccountId('UI');
-  // A zone where it is about midday now: the day-0 visit's window (09:00–18:00) is open whenever the suite runs.
-  const off = ((12 - new Date().getUTCHours() + 36) % 24) - 12;
-  const timeZone = off >= 0 ? `Etc/GMT-${off}` : `Etc/GMT+${-off}`;
+  const timeZone = middayZone();
   const { workflowId, runId } = await openCaseByApi(stack!, accountId, { amountMinor: 800_000, debtor: { name: NAME, timeZone } });
   await expect
     .poll(async () => (await stack!.sql`select 1 from cases where account_id = ${accountId}`).length, { timeout: 20_000 })

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startEmbeddedPostgres, type EmbeddedDb } from '../../db/embedded';
 import { connectDb } from '../../db/index';
 import { migrate } from '../../db/migrate';
-import { getJson, openCaseByApi, payByWebhook, type Stack, startStack, uniqueAccountId } from '../helpers';
+import { getJson, middayZone, openCaseByApi, payByWebhook, type Stack, startStack, uniqueAccountId } from '../helpers';
 import { freePort } from '../ports';
 
 const CASES = 10;
@@ -39,9 +39,7 @@ afterAll(async () => {
 it('survives PostgreSQL stopped for 60 s mid-opening: retried, nothing lost or doubled, 503 meanwhile, recovered', async () => {
   const s = stack!;
   const accounts = Array.from({ length: CASES }, () => uniqueAccountId('PGO'));
-  // A zone where it is about midday now: the day-0 visit's window (09:00–18:00) is open whenever the suite runs.
-  const off = ((12 - new Date().getUTCHours() + 36) % 24) - 12;
-  const timeZone = off >= 0 ? `Etc/GMT-${off}` : `Etc/GMT+${-off}`;
+  const timeZone = middayZone();
   // The cases are accepted (Temporal has them) and the database goes away before their first writes land.
   await Promise.all(
     accounts.map(async (accountId) => {

@@ -12,14 +12,11 @@ import { EncryptionCodec } from '../../shared/codec';
 import { caseWorkflowId } from '../../shared/ids';
 import { caseStateQuery } from '../../shared/messages';
 import { DEFAULT_PLAYBOOK } from '../../shared/playbook';
-import { startStack, type Stack } from '../helpers';
+import { middayZone, startStack, type Stack } from '../helpers';
 import { spawnPart, type Part } from './processes';
 
 // A zone where it is around midday now, so every step's window is open whenever the suite runs.
-const TZ = (() => {
-  const off = ((12 - new Date().getUTCHours() + 36) % 24) - 12; // hours east of UTC, -12..11
-  return off >= 0 ? `Etc/GMT-${off}` : `Etc/GMT+${-off}`;
-})();
+const TZ = middayZone();
 const CASES = 100;
 const KILLS = 4;
 const key = randomBytes(32);
