@@ -18,6 +18,7 @@ const UNIT = [
   'test/logging-fields.test.ts',
   'test/logging.test.ts',
   'test/money.test.ts',
+  'test/playbook-file.test.ts',
   'test/report-documents.test.ts',
   'test/treatments-core.test.ts',
 ];

@@ -6,8 +6,18 @@ import type { CaseInput } from '../shared/case';
 import { caseWorkflowId } from '../shared/ids';
 import type { MissedPaymentBody } from '../shared/intake';
 import { registerMissedPaymentUpdate } from '../shared/messages';
-import { PLAYBOOKS } from '../shared/playbooks';
-import { CaseStage, CollectorId, CreditGrade, HasGuarantor, OutstandingMinor, Segment } from '../shared/search-attributes';
+import { choosePlaybook, recordExperimentCase, type PlaybookChoice } from '../db/experiments';
+import { findPlaybook } from '../db/playbooks';
+import {
+  CaseStage,
+  CollectorId,
+  CreditGrade,
+  Experiment,
+  HasGuarantor,
+  OutstandingMinor,
+  Playbook as PlaybookAttr,
+  Segment,
+} from '../shared/search-attributes';
 
 export interface IntakeDeps {
   client: Client;
@@ -76,6 +86,26 @@ export async function openOrJoinCase(d: IntakeDeps, body: MissedPaymentBody): Pr
            or (${body.debtor.idNumber ?? null}::text is not null
                and b.account_id in (select account_id from debtors where id_number = ${body.debtor.idNumber ?? null})))
     order by b.listed_at limit 20`;
+  // The playbook: the one the lender names, else the rules' choice and a running experiment's arm.
+  const choice: PlaybookChoice = body.playbookId
+    ? { playbookId: body.playbookId }
+    : await choosePlaybook(d.sql, {
+        accountId: body.accountId,
+        segment: body.segment,
+        creditGrade: body.creditGrade,
+        product: body.product,
+        balanceMinor: missed.amountMinor,
+      });
+  const found = await findPlaybook(d.sql, choice.playbookId, choice.version);
+  if (!found) {
+    throw new IntakeRefused(
+      422,
+      'Unknown playbook',
+      `no playbook ${choice.playbookId}${choice.version ? ` v${choice.version}` : ''}, built in or published`,
+      'playbookId',
+    );
+  }
+  const pb = found.playbook;
   const input: CaseInput = {
     ...(listed.length > 0
       ? {
@@ -91,8 +121,9 @@ export async function openOrJoinCase(d: IntakeDeps, body: MissedPaymentBody): Pr
     guarantors: body.guarantors,
     currency: missed.currency,
     firstMissed: missed,
-    // By id and version: the case's input (and every history) stays small; the worker has the playbook.
-    playbookRef: { id: body.playbookId, version: PLAYBOOKS[body.playbookId]!.version },
+    // A built-in playbook by id and version: the case's input (and every history) stays small, the worker
+    // has it. A published one goes whole: a running case keeps the version it started with.
+    ...(found.builtIn ? { playbookRef: { id: pb.id, version: pb.version } } : { playbook: pb }),
     ...(body.collectorId ? { collectorId: body.collectorId } : {}),
     ...(body.creditGrade || body.segment
       ? {
@@ -107,7 +138,9 @@ export async function openOrJoinCase(d: IntakeDeps, body: MissedPaymentBody): Pr
     workflowId,
     taskQueue: d.taskQueue,
     args: [input] as [CaseInput],
-    staticSummary: `Collection case for account ${body.accountId} (${body.playbookId})`,
+    staticSummary:
+      `Collection case for account ${body.accountId} (${pb.id} v${pb.version}` +
+      `${choice.experiment ? `, ${choice.experiment.experimentId} ${choice.experiment.arm}` : ''})`,
     typedSearchAttributes: [
       { key: CaseStage, value: 'open' },
       { key: OutstandingMinor, value: missed.amountMinor },
@@ -115,6 +148,8 @@ export async function openOrJoinCase(d: IntakeDeps, body: MissedPaymentBody): Pr
       ...(body.collectorId ? [{ key: CollectorId, value: body.collectorId }] : []),
       ...(body.creditGrade ? [{ key: CreditGrade, value: body.creditGrade }] : []),
       ...(body.segment ? [{ key: Segment, value: body.segment }] : []),
+      { key: PlaybookAttr, value: `${pb.id}@${pb.version}` },
+      ...(choice.experiment ? [{ key: Experiment, value: `${choice.experiment.experimentId}:${choice.experiment.arm}` }] : []),
     ],
   };
   // A new case is a plain start, answered as soon as the server has it: the instalment is in the
@@ -122,7 +157,17 @@ export async function openOrJoinCase(d: IntakeDeps, body: MissedPaymentBody): Pr
   // writes its ledger rows on its first task; GET /v1/cases/:accountId waits for that.)
   try {
     const handle = await d.client.workflow.start('collectionCase', { ...options, workflowIdConflictPolicy: 'FAIL' });
-    return { caseKey: `${workflowId}/${handle.firstExecutionRunId}`, created: true };
+    const caseKey = `${workflowId}/${handle.firstExecutionRunId}`;
+    if (choice.experiment) {
+      await recordExperimentCase(d.sql, {
+        ...choice.experiment,
+        caseKey,
+        accountId: body.accountId,
+        playbookId: pb.id,
+        playbookVersion: pb.version,
+      });
+    }
+    return { caseKey, created: true };
   } catch (e) {
     if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
   }

@@ -59,6 +59,21 @@ function csvOf(w: WeeklyFigures): string {
       [`week ${t.weekStart.slice(0, 10)} closed`, t.closed],
     ]),
     ...(f.rollRates?.rows ?? []).map((r): [string, number | null] => [`roll forward ${r.bucket}`, r.rollForward]),
+    // Experiments that ran in the week (docs/experiments.md): each arm's cases and recovery, and the difference.
+    ...(w.experiments ?? []).flatMap((e): Array<[string, number | string | null]> => [
+      [`experiment ${e.experimentId} status`, e.status],
+      ...e.results.arms.flatMap((a): Array<[string, number | string | null]> => [
+        [`experiment ${e.experimentId} ${a.arm} playbook`, `${a.playbookId}@${a.playbookVersion}`],
+        [`experiment ${e.experimentId} ${a.arm} cases`, a.cases],
+        [`experiment ${e.experimentId} ${a.arm} recovered_minor`, a.recoveredMinor],
+        ...a.recovery.map((x): [string, number | null] => [`experiment ${e.experimentId} ${a.arm} recovery day ${x.day}`, x.rate]),
+        [`experiment ${e.experimentId} ${a.arm} cost per unit recovered`, a.costPerUnitRecovered],
+      ]),
+      ...e.results.difference.map((d): [string, string | null] => [
+        `experiment ${e.experimentId} recovery day ${d.day} challenger - champion (95% CI)`,
+        d.value === null ? null : `${d.value} (${d.ci95![0]}..${d.ci95![1]})`,
+      ]),
+    ]),
   ];
   return csvOfLines(rows);
 }

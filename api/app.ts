@@ -12,7 +12,9 @@ import { openApiDocument } from './openapi';
 import type { RouteDef } from './registry';
 import { caseRoutes } from './routes/cases';
 import { creditRoutes } from './routes/credit';
+import { experimentRoutes } from './routes/experiments';
 import { importRoutes } from './routes/imports';
+import { playbookRoutes } from './routes/playbooks';
 import { preferenceRoutes } from './routes/preferences';
 import { reportRoutes } from './routes/reports';
 import { scorecardRoutes } from './routes/scorecards';
@@ -39,6 +41,8 @@ export function allRoutes(d: ApiDeps): RouteDef[] {
     ...creditRoutes(d),
     ...preferenceRoutes(d),
     ...subscriptionRoutes(d),
+    ...playbookRoutes(d),
+    ...experimentRoutes(d),
   ];
 }
 

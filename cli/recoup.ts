@@ -2,6 +2,7 @@
 //   recoup import <file>                 a portfolio, with progress, and its rejected rows as CSV
 //   recoup api-key create|revoke         API keys (straight to the ledger: DATABASE_URL)
 //   recoup sign-webhook <url> <secret> <body>   a signed payment webhook, as a processor sends it
+//   recoup playbook validate|diff|publish|list   playbooks as files (docs/playbooks.md)
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createApiKey, revokeApiKey, ROLES, type Role } from '../api/auth';
 import { connectDb } from '../db/index';
@@ -9,6 +10,7 @@ import { migrate } from '../db/migrate';
 import { loadConfig } from '../shared/config';
 import { signBody } from '../shared/signature';
 import { importFile } from './import';
+import { registerPlaybookCommands } from './playbook';
 
 const program = new Command('recoup')
   .description('Recoup, the debt-collection case engine: operator commands')
@@ -99,6 +101,14 @@ async function withLedger(fn: (sql: ReturnType<typeof connectDb>) => Promise<voi
     await sql.end();
   }
 }
+
+registerPlaybookCommands(program);
+
+// `recoup … | head`: a closed pipe ends the output, not with a stack trace.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
 
 try {
   await program.parseAsync(process.argv);

@@ -1,4 +1,5 @@
 import { instantOf, localDate } from '../shared/calendar';
+import { experimentResults, type ExperimentResults } from './experiments';
 import type { Sql } from './index';
 
 /**
@@ -350,6 +351,8 @@ export interface WeeklyFigures {
   figures: PortfolioFigures;
   /** The month that holds the week's end: repayments from its first day to the week's end, against its target. */
   month: { start: string; recoveredMinor: number; targetMinor: number | null; ratio: number | null };
+  /** The champion/challenger experiments that ran during the week, with their results as of its end (absent: none ran). */
+  experiments?: Array<{ experimentId: string; name: string; status: string; results: ExperimentResults }>;
 }
 
 export async function weeklyFigures(sql: Sql, w: { weekStart: string; weekEnd: string; timeZone: string }): Promise<WeeklyFigures> {
@@ -367,10 +370,23 @@ export async function weeklyFigures(sql: Sql, w: { weekStart: string; weekEnd: s
     where paid_at >= ${new Date(instantOf(monthStart, '00:00', w.timeZone))} and paid_at < ${end}`;
   const recovered = Number(m!.amount);
   const targetMinor = target?.recoveryTargetMinor ?? null;
+  const ran = await sql<{ experiment_id: string; name: string; status: string }[]>`
+    select experiment_id, name, case when ended_at is not null and ended_at < ${end} then 'ended' else 'running' end as status
+    from experiments where started_at < ${end} and (ended_at is null or ended_at >= ${new Date(w.weekStart)}) order by experiment_id`;
+  const experiments = await Promise.all(
+    ran.map(async (e) => ({
+      experimentId: e.experiment_id,
+      name: e.name,
+      status: e.status,
+      results: await experimentResults(sql, e.experiment_id, end),
+    })),
+  );
   return {
     week: { start: w.weekStart, end: w.weekEnd, timeZone: w.timeZone },
     currency: target?.currency ?? 'CNY',
     figures,
     month: { start: monthStart, recoveredMinor: recovered, targetMinor, ratio: ratio(recovered, targetMinor) },
+    // Only when one ran: a week without experiments keeps the figures (and their hash) it always had.
+    ...(experiments.length > 0 ? { experiments } : {}),
   };
 }

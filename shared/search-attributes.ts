@@ -23,6 +23,9 @@ export const Segment = defineSearchAttributeKey('Segment', SearchAttributeType.K
 export const Funds = defineSearchAttributeKey('Funds', SearchAttributeType.KEYWORD);
 /** The team that owns the case (cases since 'teams'). */
 export const TeamId = defineSearchAttributeKey('TeamId', SearchAttributeType.KEYWORD);
+/** The playbook a case started with, `<id>@<version>`, and its experiment arm, `<experimentId>:<champion|challenger>` (issue 16). */
+export const Playbook = defineSearchAttributeKey('Playbook', SearchAttributeType.KEYWORD);
+export const Experiment = defineSearchAttributeKey('Experiment', SearchAttributeType.KEYWORD);
 /** The weekly report's status: awaiting-approval, awaiting-check, done (the weeklyReport workflow). */
 export const ReportStatus = defineSearchAttributeKey('ReportStatus', SearchAttributeType.KEYWORD);
 
@@ -40,6 +43,8 @@ export const CASE_SEARCH_ATTRIBUTES = [
   Funds,
   TeamId,
   ReportStatus,
+  Playbook,
+  Experiment,
 ] as const;
 
 /** The Temporal CLI's spelling of each search attribute type (`--type` of `search-attribute create`, `start-dev`). */

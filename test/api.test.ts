@@ -182,7 +182,7 @@ describe('POST /v1/missed-payments', () => {
     await expect(stack.client.workflow.getHandle(caseWorkflowId(accountId)).describe()).rejects.toThrow();
   });
 
-  it('answers 409 for an instalment in another currency than the open case, and 400 for an unknown playbook', async () => {
+  it('answers 409 for an instalment in another currency than the open case, and 422 for an unknown playbook', async () => {
     const c = await openCase({ prefix: 'FX' });
     const usd = await post(
       '/v1/missed-payments',
@@ -197,8 +197,12 @@ describe('POST /v1/missed-payments', () => {
       { ...missed(uniqueAccountId('PB')), playbookId: 'no-such-playbook' },
       stack.keys.admin,
     );
-    expectProblem(playbook, 400);
-    expect(playbook.body.issues.map((i: { path: string }) => i.path)).toEqual(['body.playbookId']);
+    // Published playbooks are in the ledger: an id no playbook has is refused by intake, not by the schema.
+    expectProblem(playbook, 422);
+    expect(playbook.body.detail).toBe('no playbook no-such-playbook, built in or published');
+    const badId = await post('/v1/missed-payments', { ...missed(uniqueAccountId('PB')), playbookId: 'Not An Id' }, stack.keys.admin);
+    expectProblem(badId, 400);
+    expect(badId.body.issues.map((i: { path: string }) => i.path)).toEqual(['body.playbookId']);
   });
 
   it('answers 401 without a key or with an unknown one, and 403 for a collector', async () => {

@@ -19,7 +19,7 @@ import { getJson, postJson, postSignedWebhook, startStack, uniqueAccountId, WEBH
  */
 const SEED = 20_261_128;
 const CONCURRENCY = 8;
-const BODIES = 2_000;
+const BODIES = 2_400;
 const TZ = 'Asia/Shanghai';
 
 let stack: Stack;
@@ -176,6 +176,23 @@ const validBodies = (accountId: string): Record<string, Record<string, unknown>>
   '/v1/reports/weekly/schedule/unpause': {},
   '/v1/reports/weekly/:id/approve': {},
   '/v1/reports/weekly/:id/check': {},
+  '/v1/playbook-rules': {
+    priority: 10,
+    playbookId: 'receivables-sales',
+    match: { productIn: ['fuzz'], balanceFromMinor: 1 },
+    description: 'f',
+  },
+  '/v1/playbook-rules/:ruleId/deactivate': {},
+  '/v1/experiments': {
+    experimentId: 'fuzz-exp',
+    name: 'fuzz',
+    championPlaybookId: 'micro-loan-default',
+    challengerPlaybookId: 'receivables-sales',
+    challengerVersion: 1,
+    challengerPercent: 20,
+    match: { productIn: ['fuzz'], segmentIn: ['sme'], creditGradeIn: ['B'], balanceToMinor: 10 },
+  },
+  '/v1/experiments/:experimentId/end': {},
   '/v1/targets': {
     periodKind: 'month',
     periodStart: '2031-06-01',
@@ -198,6 +215,7 @@ const PATH_VALUES: Record<string, string> = {
   id: '1',
   guarantorId: 'G1',
   subscriptionId: 'sub-000000000000',
+  experimentId: 'fuzz-exp',
 };
 
 function endpoints(): Endpoint[] {
