@@ -68,6 +68,42 @@ function contentHtml(c: Content, language: ReportLanguage): string {
   );
 }
 
+/** The experiments that ran in the week, each arm's recovery and costs, and the difference at day 30 with its interval. */
+function experimentsHtml(experiments: NonNullable<WeeklyFigures['experiments']>, language: ReportLanguage): string {
+  if (experiments.length === 0) return '';
+  const t = reportText(language);
+  const pct = (x: number | null) => (x === null ? '—' : `${(x * 100).toFixed(1)} %`);
+  const num = (x: number | null) => (x === null ? '—' : String(x));
+  return section(
+    t.experiments,
+    experiments
+      .map((e) => {
+        const rate = (a: (typeof e.results.arms)[number], day: number) => a.recovery.find((x) => x.day === day)?.rate ?? null;
+        const d30 = e.results.difference.find((d) => d.day === 30);
+        const diff =
+          d30?.value != null && d30.ci95 ? t.difference(30, pct(d30.value), pct(d30.ci95[0]), pct(d30.ci95[1])) : t.noDifference(30);
+        return (
+          `<h3>${escapeHtml(`${e.name} (${e.experimentId}, ${e.status})`)}</h3>` +
+          tableHtml({
+            header: [...t.experimentHeader],
+            rows: e.results.arms.map((a) => [
+              t.arm(a.arm),
+              `${a.playbookId} v${a.playbookVersion}`,
+              String(a.cases),
+              pct(rate(a, 30)),
+              pct(rate(a, 90)),
+              num(a.costPerUnitRecovered),
+              String(a.promises.broken),
+              num(a.medianDaysToClose),
+            ]),
+          }) +
+          `<p class="meta">${escapeHtml(diff)}</p>`
+        );
+      })
+      .join(''),
+  );
+}
+
 const link = (href: string, label: string, hreflang?: string) =>
   `<a href="${escapeHtml(href)}"${hreflang ? ` hreflang="${hreflang}"` : ''}>${escapeHtml(label)}</a>`;
 
@@ -88,6 +124,7 @@ export function weeklyReportHtml(
       `<p class="meta">${escapeHtml(t.week(localDateTime(r.week.start, tz), localDateTime(r.week.end, tz), tz))}</p>` +
       `<nav>${nav.join('')}</nav>` +
       contentHtml(c, language) +
+      experimentsHtml(r.experiments ?? [], language) +
       `<footer><p>${escapeHtml(t.footer(r.reportKey, r.snapshotNo))}</p><p>${escapeHtml(t.statusLine(r.status))}</p></footer>`,
   );
 }

@@ -345,6 +345,11 @@ const TEXT = {
     pdf: 'PDF',
     csv: 'CSV',
     otherLanguage: 'English',
+    experiments: '冠军/挑战者实验',
+    experimentHeader: ['组别', '策略', '案件', '30 天回收率', '90 天回收率', '每元回款成本', '违约承诺', '结案中位天数'],
+    arm: (a: string) => (a === 'challenger' ? '挑战者' : '冠军'),
+    difference: (day: number, v: string, lo: string, hi: string) => `${day} 天回收率差（挑战者 − 冠军）：${v}，95% 置信区间 ${lo} 至 ${hi}`,
+    noDifference: (day: number) => `${day} 天回收率差：案件不足`,
   },
   en: {
     weeklyTitle: 'Weekly collection report',
@@ -403,6 +408,21 @@ const TEXT = {
     pdf: 'PDF',
     csv: 'CSV',
     otherLanguage: '中文',
+    experiments: 'Champion/challenger experiments',
+    experimentHeader: [
+      'Arm',
+      'Playbook',
+      'Cases',
+      'Recovery, day 30',
+      'Recovery, day 90',
+      'Cost per unit recovered',
+      'Broken promises',
+      'Median days to close',
+    ],
+    arm: (a: string) => a,
+    difference: (day: number, v: string, lo: string, hi: string) =>
+      `Recovery at day ${day}, challenger − champion: ${v}, 95 % interval ${lo} to ${hi}`,
+    noDifference: (day: number) => `Recovery at day ${day}: too few cases to compare`,
   },
 } as const;
 

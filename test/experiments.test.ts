@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { weeklyReportHtml } from '../api/pages';
 import { weeklyFigures } from '../db/figures';
 import { addDays, localDate } from '../shared/calendar';
 import { caseWorkflowId } from '../shared/ids';
@@ -388,6 +389,12 @@ describe('experiment results', () => {
         results: { experimentId, asOf, arms: r.body.arms, difference: r.body.difference },
       },
     ]);
+    // Its page shows each arm and the difference at day 30 with the interval (the numbers above, in percent).
+    const page = weeklyReportHtml({ ...week, reportKey: 'r', snapshotNo: 1, status: 'done' }, 'en', { pdf: 'p', csv: 'c', other: 'o' });
+    expect(page).toContain('Champion/challenger experiments');
+    expect(page).toContain(`by hand (${experimentId}, running)`);
+    expect(page).toContain('<td>challenger</td><td>receivables-sales v1</td><td>3</td><td>50.0 %</td><td>55.0 %</td><td>0.0455</td>');
+    expect(page).toContain('Recovery at day 30, challenger − champion: -16.7 %, 95 % interval -102.5 % to 69.2 %');
     const before = await weeklyFigures(s.sql, {
       weekStart: '2026-01-05T16:00:00.000Z',
       weekEnd: '2026-01-12T16:00:00.000Z',
