@@ -7,7 +7,7 @@ import { loadConfig, type Config } from '../shared/config';
 import { startEngine, stopOnSignals, type Engine } from '../app/engine';
 import { connectDb } from '../db/index';
 import { seedDemoHistory } from './history';
-import { demoApiKeys, seedDemoPortfolio, seedDemoTreatments, seedFieldOfficers } from './portfolio';
+import { demoApiKeys, seedDemoExperiment, seedDemoPortfolio, seedDemoTreatments, seedFieldOfficers } from './portfolio';
 import { startTemporalDevServer, type DevServer } from './temporal-dev-server';
 import { PROJECT_ROOT, toolPaths } from './tools';
 
@@ -90,6 +90,8 @@ try {
   // A DATABASE_URL of your own keeps its password masked.
   const seeded = await seedDemoPortfolio(engine.apiUrl!, keys.admin);
   const treated = await seedDemoTreatments(engine.apiUrl!, keys);
+  // Before the history: 20 % of its micro-loan cases start with the challenger.
+  const experiment = await seedDemoExperiment(engine.apiUrl!, keys.admin);
   // A few hundred back-dated cases and their repayments, the month's target and the first weekly report (dev/history.ts).
   const history = await seedDemoHistory(engine.apiUrl!, keys, config.webhookSecret!, (l) => console.log(`[demo] ${l}`));
   const payloads = config.codec.encryption
@@ -108,6 +110,8 @@ Recoup is running.
   }
                the portfolio now: ${history.openCases} open cases by days overdue (${history.aging}), ${history.closed} paid
                ${history.recovery}; ${history.report ?? 'no weekly report yet'}
+  Experiment:  ${experiment}: 20 % of the micro-loan segment's cases call before the first visit (docs/experiments.md)
+               ${engine.apiUrl}/v1/experiments/${experiment}/results (manager key); Experiment = "${experiment}:challenger" in the UI
   Reports:     ${engine.apiUrl}/v1/reports/portfolio.html and ${engine.apiUrl}/v1/reports/weekly (manager key as the Basic password)
   API keys (new each start): ${Object.entries(keys)
     .map(([role, key]) => `\n    ${role.padEnd(13)} ${key}`)

@@ -1,6 +1,9 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { createApiKey, ROLES, type Role } from '../api/auth';
 import type { Sql } from '../db/index';
 import { addDays, localDate } from '../shared/calendar';
+import { PROJECT_ROOT } from './tools';
 
 /** A small demo portfolio, opened through the public API like a lender's system would. */
 const ACCOUNTS = [
@@ -176,4 +179,36 @@ export async function seedDemoTreatments(apiUrl: string, keys: Record<Role, stri
   }
   done.push('ML-2026-0002 recommended: restructure');
   return done;
+}
+
+/**
+ * A champion/challenger experiment worth reading (issue 16): docs/examples/micro-loan-call-first.v1.yaml
+ * published, and 20 % of the micro-loan segment's new cases (the history's, dev/history.ts) sent to it.
+ * Once: a restarted demo finds both (200 and 409).
+ */
+export async function seedDemoExperiment(apiUrl: string, adminKey: string): Promise<string> {
+  const file = path.join(PROJECT_ROOT, 'docs/examples/micro-loan-call-first.v1.yaml');
+  const published = await fetch(`${apiUrl}/v1/playbooks`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/yaml', authorization: `Bearer ${adminKey}` },
+    body: readFileSync(file, 'utf8'),
+  });
+  if (published.status !== 201 && published.status !== 200)
+    throw new Error(`publishing ${file}: ${published.status} ${await published.text()}`);
+  const experimentId = 'demo-call-first';
+  const started = await fetch(`${apiUrl}/v1/experiments`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${adminKey}` },
+    body: JSON.stringify({
+      experimentId,
+      name: 'Calls before the first visit (micro-loan segment)',
+      championPlaybookId: 'micro-loan-default',
+      challengerPlaybookId: 'micro-loan-call-first',
+      challengerPercent: 20,
+      match: { segmentIn: ['micro-loan'] },
+    }),
+  });
+  if (started.status !== 201 && started.status !== 409)
+    throw new Error(`starting ${experimentId}: ${started.status} ${await started.text()}`);
+  return experimentId;
 }
