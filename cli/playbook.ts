@@ -3,6 +3,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Playbook } from '../shared/playbook';
 import { formatIssues, parsePlaybookText, pathText, type PlaybookIssue } from '../shared/playbook-file';
+import type { PlaybookVersion } from '../db/playbooks';
 
 /**
  * `recoup playbook …`: playbooks as files (docs/playbooks.md).
@@ -125,15 +126,8 @@ interface ApiOptions {
   url: string;
   key?: string;
 }
-interface Version {
-  id: string;
-  version: number;
-  name: string;
-  builtIn: boolean;
-  sha256: string | null;
-  publishedBy: string | null;
-  publishedAt: string | null;
-}
+/** What the API answers for a version (db/playbooks.ts). */
+type Version = PlaybookVersion;
 interface Problem {
   title?: string;
   detail?: string;
