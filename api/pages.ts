@@ -83,7 +83,7 @@ function experimentsHtml(experiments: NonNullable<WeeklyFigures['experiments']>,
         const diff =
           d30?.value != null && d30.ci95 ? t.difference(30, pct(d30.value), pct(d30.ci95[0]), pct(d30.ci95[1])) : t.noDifference(30);
         return (
-          `<h3>${escapeHtml(`${e.name} (${e.experimentId}, ${e.status})`)}</h3>` +
+          `<h3>${escapeHtml(`${e.name} (${e.experimentId}, ${t.experimentStatus(e.status)})`)}</h3>` +
           tableHtml({
             header: [...t.experimentHeader],
             rows: e.results.arms.map((a) => [

@@ -25,18 +25,25 @@ export function registerPlaybookCommands(program: Command): Command {
     .argument('<file...>', 'playbook files (.yaml, .yml or .json)')
     .action(async (files: string[]) => {
       let bad = 0;
+      let unread = 0;
       for (const file of files) {
-        const r = parsePlaybookText(await readText(file), file);
+        // A file that cannot be read is named, and the others are still checked.
+        const text = await readText(file).catch((e: Error) => {
+          console.error(`recoup: ${e.message}`);
+          unread++;
+          return undefined;
+        });
+        if (text === undefined) continue;
+        const r = parsePlaybookText(text, file);
         if (r.ok) console.log(`${file}: ok, ${r.playbook.id} v${r.playbook.version} (${r.playbook.steps.length} steps)`);
         else {
           bad++;
           for (const line of formatIssues(file, r.issues)) console.log(line);
         }
       }
-      if (bad > 0) {
-        console.error(`${bad} of ${files.length} file(s) invalid`);
-        process.exitCode = 1;
-      }
+      if (bad > 0) console.error(`${bad} of ${files.length} file(s) invalid`);
+      if (unread > 0) console.error(`${unread} of ${files.length} file(s) not read`);
+      if (bad > 0 || unread > 0) process.exitCode = unread > 0 ? 2 : 1;
     });
 
   playbook

@@ -110,10 +110,8 @@ export interface ExperimentResults {
 
 interface CaseRow {
   arm: Arm;
-  playbook_id: string;
-  playbook_version: number;
   case_key: string;
-  opened_at: Date;
+  day0: Date;
   closed_at: Date | null;
   opening_minor: number;
   in_dispute: boolean;
@@ -124,10 +122,21 @@ interface CaseRow {
  * their ledger row by then. Definitions in docs/experiments.md; the test checks them against hand-computed values.
  */
 export async function experimentResults(sql: Sql, experimentId: string, asOf: Date): Promise<ExperimentResults> {
+  const [e] = await sql<
+    { champion_playbook_id: string; champion_version: number; challenger_playbook_id: string; challenger_version: number }[]
+  >`
+    select champion_playbook_id, champion_version, challenger_playbook_id, challenger_version from experiments
+    where experiment_id = ${experimentId}`;
+  const pinned = (arm: Arm) =>
+    arm === 'champion'
+      ? { playbookId: e?.champion_playbook_id ?? '', playbookVersion: e?.champion_version ?? 0 }
+      : { playbookId: e?.challenger_playbook_id ?? '', playbookVersion: e?.challenger_version ?? 0 };
+  // Day 0 of a case: the first day its account was overdue, where the debtor lives (a back-dated case, opened
+  // in the ledger today, counts from then too).
   const cases = await sql<CaseRow[]>`
-    select x.arm, x.playbook_id, x.playbook_version, c.case_key, c.opened_at,
+    select x.arm, c.case_key, ((c.first_due_date + 1)::timestamp at time zone coalesce(d.time_zone, 'UTC')) as day0,
            case when c.closed_at <= ${asOf} then c.closed_at end as closed_at, c.opening_minor, c.in_dispute
-    from experiment_cases x join cases c on c.case_key = x.case_key
+    from experiment_cases x join cases c on c.case_key = x.case_key left join debtors d on d.account_id = c.account_id
     where x.experiment_id = ${experimentId} and c.opened_at <= ${asOf}
     order by c.case_key`;
   const keys = cases.map((c) => c.case_key);
@@ -153,12 +162,10 @@ export async function experimentResults(sql: Sql, experimentId: string, asOf: Da
   const promisesOf = byCase(promises);
   const refusalsOf = byCase(refusals);
   const DAY = 86_400_000;
-  /** What a case recovered within `day` days of opening (every payment when no horizon). */
+  /** What a case recovered before `day` days after its day 0 (every payment when no horizon). */
   const recoveredBy = (c: CaseRow, day?: number) =>
-    sumOf(paidBy.get(c.case_key) ?? [], (p) =>
-      day === undefined || p.paid_at.getTime() < c.opened_at.getTime() + day * DAY ? p.amount : 0,
-    );
-  const matured = (c: CaseRow, day: number) => c.opened_at.getTime() + day * DAY <= asOf.getTime();
+    sumOf(paidBy.get(c.case_key) ?? [], (p) => (day === undefined || p.paid_at.getTime() < c.day0.getTime() + day * DAY ? p.amount : 0));
+  const matured = (c: CaseRow, day: number) => c.day0.getTime() + day * DAY <= asOf.getTime();
 
   const arms: ArmResults[] = [];
   const pairs: Record<string, Array<{ x: number; y: number }>> = {};
@@ -168,12 +175,10 @@ export async function experimentResults(sql: Sql, experimentId: string, asOf: Da
     const costMinor = sumOf(mine, (c) => Number(costOf.get(c.case_key)?.amount ?? 0));
     const made = sumOf(mine, (c) => promisesOf.get(c.case_key)?.made ?? 0);
     const broken = sumOf(mine, (c) => promisesOf.get(c.case_key)?.broken ?? 0);
-    const closedDays = mine.filter((c) => c.closed_at).map((c) => (c.closed_at!.getTime() - c.opened_at.getTime()) / DAY);
-    const first = mine[0];
+    const closedDays = mine.filter((c) => c.closed_at).map((c) => (c.closed_at!.getTime() - c.day0.getTime()) / DAY);
     arms.push({
       arm,
-      playbookId: first?.playbook_id ?? '',
-      playbookVersion: first?.playbook_version ?? 0,
+      ...pinned(arm),
       cases: mine.length,
       closed: closedDays.length,
       owedMinor: sumOf(mine, (c) => c.opening_minor),

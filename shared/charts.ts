@@ -349,7 +349,8 @@ const TEXT = {
     experimentHeader: ['组别', '策略', '案件', '30 天回收率', '90 天回收率', '每元回款成本', '违约承诺', '结案中位天数'],
     arm: (a: string) => (a === 'challenger' ? '挑战者' : '冠军'),
     difference: (day: number, v: string, lo: string, hi: string) => `${day} 天回收率差（挑战者 − 冠军）：${v}，95% 置信区间 ${lo} 至 ${hi}`,
-    noDifference: (day: number) => `${day} 天回收率差：案件不足`,
+    noDifference: (day: number) => `${day} 天回收率差：逾期满 ${day} 天的案件每组不足两件`,
+    experimentStatus: (st: string) => (st === 'ended' ? '已结束' : '进行中'),
   },
   en: {
     weeklyTitle: 'Weekly collection report',
@@ -422,7 +423,8 @@ const TEXT = {
     arm: (a: string) => a,
     difference: (day: number, v: string, lo: string, hi: string) =>
       `Recovery at day ${day}, challenger − champion: ${v}, 95 % interval ${lo} to ${hi}`,
-    noDifference: (day: number) => `Recovery at day ${day}: too few cases to compare`,
+    noDifference: (day: number) => `Recovery at day ${day}: fewer than two cases in an arm are ${day} days into their delinquency`,
+    experimentStatus: (st: string) => st,
   },
 } as const;
 

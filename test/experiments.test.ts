@@ -142,6 +142,15 @@ describe('champion/challenger at intake', () => {
     expect((await post({ ...base, challengerPercent: 12.345 })).status).toBe(400);
     expect((await post(base, s.keys.supervisor)).status).toBe(403);
     expect((await post(base)).status).toBe(201);
+    // No case yet: each arm names its pinned playbook, with nothing to compare; a future asOf is refused.
+    const empty = await getJson(`${s.apiUrl}/v1/experiments/${base.experimentId}/results`, s.keys.manager);
+    expect(empty.body.arms.map((a: Record<string, unknown>) => [a.arm, a.playbookId, a.playbookVersion, a.cases])).toEqual([
+      ['champion', 'receivables-sales', 1, 0],
+      ['challenger', 'micro-loan-default', 2, 0],
+    ]);
+    expect(empty.body.difference[0]).toEqual({ day: 7, value: null, ci95: null });
+    const future = new Date(Date.now() + 86_400_000).toISOString();
+    expect((await getJson(`${s.apiUrl}/v1/experiments/${base.experimentId}/results?asOf=${future}`, s.keys.manager)).status).toBe(422);
     expect((await post(base)).status).toBe(409);
     const other = await post({ ...base, experimentId: `${base.experimentId}-2` });
     expect(other.status).toBe(409);
@@ -276,7 +285,7 @@ describe('experiment results', () => {
       const closed = c.closedAfter === undefined ? null : at(c.opened, c.closedAfter);
       await s.sql`insert into cases (case_key, idempotency_key, account_id, workflow_id, debtor_name, currency, first_due_date,
                                      opening_minor, playbook_id, playbook_version, stage, opened_at, closed_at, in_dispute)
-                  values (${caseKey}, ${`${caseKey}:opened`}, ${accountId}, ${caseWorkflowId(accountId)}, '测试', 'CNY', ${c.opened},
+                  values (${caseKey}, ${`${caseKey}:opened`}, ${accountId}, ${caseWorkflowId(accountId)}, '测试', 'CNY', ${addDays(c.opened, -1)},
                           ${c.owed}, ${pb}, ${v}, ${closed ? 'paid' : 'open'}, ${at(c.opened)}, ${closed}, ${c.dispute ?? false})`;
       let left = c.owed;
       for (const [i, [days, minor]] of c.pays.entries()) {

@@ -275,10 +275,15 @@ export function experimentRoutes(d: ApiDeps) {
       responses: {
         200: { description: 'The results', schema: z.record(z.string(), z.unknown()) },
         404: { description: 'No such experiment' },
+        422: { description: 'asOf in the future' },
       },
       async handler({ params, query }) {
         const experiment = await experimentView(params.experimentId);
-        const r = await experimentResults(d.sql, params.experimentId, query.asOf ? new Date(query.asOf) : new Date((d.now ?? Date.now)()));
+        const now = (d.now ?? Date.now)();
+        if (query.asOf && Date.parse(query.asOf) > now) {
+          throw new HttpProblem(422, 'asOf in the future', `results are of what has happened: asOf ${query.asOf} is after now`);
+        }
+        const r = await experimentResults(d.sql, params.experimentId, query.asOf ? new Date(query.asOf) : new Date(now));
         if (query.format === 'csv') return { status: 200, body: resultsCsv(r), contentType: 'text/csv; charset=utf-8' };
         return { status: 200, body: { experiment, ...r } };
       },
