@@ -3,6 +3,7 @@
 //   recoup api-key create|revoke         API keys (straight to the ledger: DATABASE_URL)
 //   recoup sign-webhook <url> <secret> <body>   a signed payment webhook, as a processor sends it
 //   recoup playbook validate|diff|publish|list   playbooks as files (docs/playbooks.md)
+//   recoup simulate …                    a what-if run of playbooks over a portfolio (docs/simulation.md)
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createApiKey, revokeApiKey, ROLES, type Role } from '../api/auth';
 import { connectDb } from '../db/index';
@@ -11,6 +12,7 @@ import { loadConfig } from '../shared/config';
 import { signBody } from '../shared/signature';
 import { importFile } from './import';
 import { registerPlaybookCommands } from './playbook';
+import { registerSimulateCommand } from './simulate';
 
 const program = new Command('recoup')
   .description('Recoup, the debt-collection case engine: operator commands')
@@ -103,6 +105,7 @@ async function withLedger(fn: (sql: ReturnType<typeof connectDb>) => Promise<voi
 }
 
 registerPlaybookCommands(program);
+registerSimulateCommand(program);
 
 // `recoup … | head`: a closed pipe ends the output, not with a stack trace.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {

@@ -285,8 +285,9 @@ describe('experiment results', () => {
       const closed = c.closedAfter === undefined ? null : at(c.opened, c.closedAfter);
       await s.sql`insert into cases (case_key, idempotency_key, account_id, workflow_id, debtor_name, currency, first_due_date,
                                      opening_minor, playbook_id, playbook_version, stage, opened_at, closed_at, in_dispute)
-                  values (${caseKey}, ${`${caseKey}:opened`}, ${accountId}, ${caseWorkflowId(accountId)}, '测试', 'CNY', ${addDays(c.opened, -1)},
-                          ${c.owed}, ${pb}, ${v}, ${closed ? 'paid' : 'open'}, ${at(c.opened)}, ${closed}, ${c.dispute ?? false})`;
+                  values (${caseKey}, ${`${caseKey}:opened`}, ${accountId}, ${caseWorkflowId(accountId)}, '测试', 'CNY',
+                          ${addDays(c.opened, -1)}, ${c.owed}, ${pb}, ${v}, ${closed ? 'paid' : 'open'}, ${at(c.opened)}, ${closed},
+                          ${c.dispute ?? false})`;
       let left = c.owed;
       for (const [i, [days, minor]] of c.pays.entries()) {
         left -= minor;
