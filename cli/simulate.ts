@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
+import type { SimulateOptions } from '../sim/simulate';
 
 const whole = (name: string) => (v: string) => {
   if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`${name} is a whole number`);
@@ -32,34 +33,23 @@ export function registerSimulateCommand(program: Command): void {
     .option('--seed <n>', 'the seed of every random draw: the same seed and inputs give the same report', whole('--seed'), 42)
     .option('--behaviour <file>', 'the debtor behaviour model, YAML or JSON (default: sim/behaviour-default.yaml)')
     .option('--csv <file>', 'also write the figures as CSV, with every day of the curves')
-    .action(
-      async (o: {
-        playbook: string[];
-        portfolio?: string;
-        generate?: number;
-        savePortfolio?: string;
-        days: number;
-        seed: number;
-        behaviour?: string;
-        csv?: string;
-      }) => {
-        // Loaded here: the rest of the CLI runs where only the production dependencies are installed.
-        const { simulate } = await import('../sim/simulate');
-        const result = await simulate({
-          playbooks: o.playbook,
-          days: o.days,
-          seed: o.seed,
-          progress: (line) => process.stderr.write(`${line}\n`),
-          ...(o.portfolio !== undefined ? { portfolio: o.portfolio } : {}),
-          ...(o.generate !== undefined ? { generate: o.generate } : {}),
-          ...(o.savePortfolio !== undefined ? { savePortfolio: o.savePortfolio } : {}),
-          ...(o.behaviour !== undefined ? { behaviour: o.behaviour } : {}),
-        });
-        process.stdout.write(result.report);
-        if (o.csv) {
-          await writeFile(o.csv, result.csv);
-          process.stderr.write(`figures written to ${o.csv}\n`);
-        }
-      },
-    );
+    .action(async (o: Omit<SimulateOptions, 'playbooks' | 'progress'> & { playbook: string[]; csv?: string }) => {
+      // Loaded here: the rest of the CLI runs where only the production dependencies are installed.
+      const { simulate } = await import('../sim/simulate');
+      const result = await simulate({
+        playbooks: o.playbook,
+        days: o.days,
+        seed: o.seed,
+        progress: (line) => process.stderr.write(`${line}\n`),
+        ...(o.portfolio !== undefined ? { portfolio: o.portfolio } : {}),
+        ...(o.generate !== undefined ? { generate: o.generate } : {}),
+        ...(o.savePortfolio !== undefined ? { savePortfolio: o.savePortfolio } : {}),
+        ...(o.behaviour !== undefined ? { behaviour: o.behaviour } : {}),
+      });
+      process.stdout.write(result.report);
+      if (o.csv) {
+        await writeFile(o.csv, result.csv);
+        process.stderr.write(`figures written to ${o.csv}\n`);
+      }
+    });
 }
