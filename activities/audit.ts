@@ -11,6 +11,18 @@ export async function audit(sql: Tx, actor: string, action: string, ref: CaseRef
             values (${ref.at}, ${actor}, ${action}, ${ref.caseKey}, ${ref.accountId}, ${sql.json(detail as never)})`;
 }
 
+/** An audit row about no case (an admin's change to subscriptions, playbooks, rules, experiments), at `at` (default now). */
+export async function auditAdmin(
+  sql: Tx,
+  actor: string,
+  action: string,
+  detail: object,
+  at: string = new Date().toISOString(),
+): Promise<void> {
+  await sql`insert into audit_log (at, actor, action, case_key, account_id, detail)
+            values (${at}, ${actor}, ${action}, null, null, ${sql.json(detail as never)})`;
+}
+
 /**
  * An audit row for an activity with no row of its own to key on: written once per idempotency key. In
  * its own transaction, or in the ledger batch's (a transaction has no `begin`: db/index.ts atomically).

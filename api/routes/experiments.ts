@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { audit } from '../../activities/audit';
+import { auditAdmin } from '../../activities/audit';
 import { experimentResults, resultsCsv } from '../../db/experiments';
 import { findPlaybook } from '../../db/playbooks';
 import { CaseMatch } from '../../shared/experiments';
@@ -78,10 +78,6 @@ const ResultsQuery = z
  * results are for the managers and supervisors who decide.
  */
 export function experimentRoutes(d: ApiDeps) {
-  const audited = (actor: string, action: string, key: string, detail: Record<string, unknown>) => {
-    const at = new Date().toISOString();
-    return audit(d.sql, actor, action, { caseKey: null, accountId: null, idempotencyKey: `${action}:${key}:${at}`, at } as never, detail);
-  };
   const mustExist = async (id: string, version?: number) => {
     const found = await findPlaybook(d.sql, id, version);
     if (!found) throw new HttpProblem(422, 'Unknown playbook', `no playbook ${id}${version ? ` v${version}` : ''}, built in or published`);
@@ -141,7 +137,7 @@ export function experimentRoutes(d: ApiDeps) {
           values (${ruleId}, ${body.priority}, ${body.playbookId}, ${d.sql.json(body.match as never)}, ${body.description ?? null},
                   ${principal!.subject})
           returning *`;
-        await audited(principal!.subject, 'playbook-rule-created', ruleId, { ruleId, ...body });
+        await auditAdmin(d.sql, principal!.subject, 'playbook-rule-created', { ruleId, ...body });
         return { status: 201, body: ruleView(r!) };
       },
     }),
@@ -169,7 +165,7 @@ export function experimentRoutes(d: ApiDeps) {
       async handler({ params, principal }) {
         const [r] = await d.sql`update playbook_rules set enabled = false where rule_id = ${params.ruleId} returning *`;
         if (!r) throw new HttpProblem(404, 'Not found', `no playbook rule ${params.ruleId}`);
-        await audited(principal!.subject, 'playbook-rule-deactivated', params.ruleId, { ruleId: params.ruleId });
+        await auditAdmin(d.sql, principal!.subject, 'playbook-rule-deactivated', { ruleId: params.ruleId });
         return { status: 200, body: ruleView(r) };
       },
     }),
@@ -210,7 +206,7 @@ export function experimentRoutes(d: ApiDeps) {
                                    challenger_percent, match, created_by)
           values (${body.experimentId}, ${body.name}, ${champion.id}, ${champion.version}, ${challenger.id}, ${challenger.version},
                   ${body.challengerPercent}, ${d.sql.json(body.match as never)}, ${principal!.subject})`;
-        await audited(principal!.subject, 'experiment-started', body.experimentId, {
+        await auditAdmin(d.sql, principal!.subject, 'experiment-started', {
           ...body,
           championVersion: champion.version,
           challengerVersion: challenger.version,
@@ -258,7 +254,7 @@ export function experimentRoutes(d: ApiDeps) {
           where experiment_id = ${params.experimentId} and status = 'running' returning experiment_id`;
         if (!e)
           await experimentView(params.experimentId); // 404 when there is none; an ended one is answered as it is
-        else await audited(principal!.subject, 'experiment-ended', params.experimentId, { experimentId: params.experimentId });
+        else await auditAdmin(d.sql, principal!.subject, 'experiment-ended', { experimentId: params.experimentId });
         return { status: 200, body: await experimentView(params.experimentId) };
       },
     }),

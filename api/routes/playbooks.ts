@@ -1,6 +1,6 @@
 import type { Request } from 'express';
 import { z } from 'zod';
-import { audit } from '../../activities/audit';
+import { auditAdmin } from '../../activities/audit';
 import { listPlaybooks, playbookVersion, publishPlaybook } from '../../db/playbooks';
 import { Playbook } from '../../shared/playbook';
 import { PLAYBOOK_ID } from '../../shared/playbook-file';
@@ -110,12 +110,12 @@ export function playbookRoutes(d: ApiDeps) {
           const out = await publishPlaybook(tx, { text, fileName, publishedBy: principal!.subject });
           if (out.outcome === 'published') {
             const v = out.version;
-            await audit(
+            await auditAdmin(
               tx,
               principal!.subject,
               'playbook-published',
-              { caseKey: null, accountId: null, idempotencyKey: `playbook:${v.id}:${v.version}`, at: v.publishedAt } as never,
               { playbookId: v.id, version: v.version, name: v.name, sha256: v.sha256 },
+              v.publishedAt!,
             );
           }
           return out;

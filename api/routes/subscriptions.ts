@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { audit } from '../../activities/audit';
+import { auditAdmin } from '../../activities/audit';
 import { deliveryWorkflowId, EVENT_TYPES } from '../../shared/events';
 import type { ApiDeps } from '../deps';
 import { HttpProblem } from '../errors';
@@ -96,19 +96,8 @@ export function subscriptionRoutes(d: ApiDeps) {
       workflowIdConflictPolicy: 'USE_EXISTING',
       staticSummary: `Event deliveries of subscription ${subscriptionId}`,
     });
-  const audited = (actor: string, action: string, subscriptionId: string, detail: Record<string, unknown>) => {
-    const at = new Date().toISOString();
-    return audit(
-      d.sql,
-      actor,
-      action,
-      { caseKey: null, accountId: null, idempotencyKey: `${action}:${subscriptionId}:${at}`, at } as never,
-      {
-        subscriptionId,
-        ...detail,
-      },
-    );
-  };
+  const audited = (actor: string, action: string, subscriptionId: string, detail: Record<string, unknown>) =>
+    auditAdmin(d.sql, actor, action, { subscriptionId, ...detail });
   const access = { roles: ['admin'] } as const;
 
   return [
