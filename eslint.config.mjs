@@ -24,7 +24,14 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: nodeBuiltins.map((name) => ({ name, message: 'workflows/ runs in the Temporal sandbox: no Node built-ins' })),
+          paths: [
+            ...nodeBuiltins.map((name) => ({ name, message: 'workflows/ runs in the Temporal sandbox: no Node built-ins' })),
+            {
+              name: '@temporalio/workflow',
+              importNames: ['patched', 'deprecatePatch'],
+              message: 'ask for a patch with ctx.patched(id) (workflows/case/patches.ts): a patch generation has it with no marker',
+            },
+          ],
           patterns: [
             {
               group: ['**/activities/**', '!**/shared/activities'],

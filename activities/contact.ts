@@ -73,8 +73,13 @@ async function guard(
       conversation: boolean;
     }[]
   >`
-    select attempted_at as at, channel, party, status, outcome, conversation from contact_attempts
-    where account_id = ${req.accountId} and status <> 'refused' order by attempted_at`;
+    select a.attempted_at as at, a.channel, a.party, a.status, a.outcome, a.conversation from contact_attempts a
+    where a.account_id = ${req.accountId} and a.status <> 'refused'
+      -- One call, one entry: a call task the collector has reported is logged twice (placed, then completed);
+      -- its report stands for it (the date it was made, its outcome), so the placed row does not count again.
+      and not (a.status = 'placed' and a.channel = 'phone' and a.idempotency_key like '%:attempt' and exists (
+        select 1 from call_tasks t where t.idempotency_key = left(a.idempotency_key, -length(':attempt')) and t.reported_at is not null))
+    order by a.attempted_at`;
   const log: ContactLogEntry[] = rows.map((r) => ({
     at: r.at.getTime(),
     channel: r.channel,

@@ -74,8 +74,11 @@ export async function measureLadder(opts: { cases: number; days: number }): Prom
       const cpu0 = { worker: ownCpu(), server: serverCpu() };
       const t0 = Date.now();
       await env.sleep(opts.days * 86_400_000);
-      await Promise.all(handles.map((h) => h.describe())); // every case has caught up with the clock
+      const described = await Promise.all(handles.map((h) => h.describe())); // every case has caught up with the clock
       const wallMs = Date.now() - t0;
+      // A ladder that broke is no figure: a case must still run (or have ended by itself), its tasks never failing.
+      const broken = described.filter((d) => d.status.name !== 'RUNNING' && d.status.name !== 'COMPLETED');
+      if (broken.length > 0) throw new Error(`the ladder broke: ${broken.map((d) => `${d.workflowId} ${d.status.name}`).join(', ')}`);
       const cpu = { worker: ownCpu() - cpu0.worker, server: serverCpu() - cpu0.server };
       const events = (await handles[0]!.fetchHistory()).events ?? [];
       if (process.env.DUMP) {
@@ -94,6 +97,10 @@ export async function measureLadder(opts: { cases: number; days: number }): Prom
         byType[name] = (byType[name] ?? 0) + 1;
       }
       const workflowTasks = events.filter((e) => e.workflowTaskCompletedEventAttributes).length;
+      if (byType.workflow_task_failed)
+        throw new Error(`the ladder broke: ${byType.workflow_task_failed} failed workflow tasks in one case`);
+      if ((byType.timer_fired ?? 0) < opts.days / 2)
+        throw new Error(`the ladder broke: ${byType.timer_fired ?? 0} timers fired in ${opts.days} days`);
       return { cases: opts.cases, days: opts.days, wallMs, events: events.length, byType, workflowTasks, cpu };
     } finally {
       worker.shutdown();

@@ -272,18 +272,22 @@ export async function startStack(opts: { maxCachedWorkflows?: number; encryption
     });
     const metricsAddress = `127.0.0.1:${metricsPort}`;
     const cache = opts.maxCachedWorkflows !== undefined ? { RECOUP_MAX_CACHED_WORKFLOWS: String(opts.maxCachedWorkflows) } : {};
+    // RECOUP_BENCH_CPU_PROFILE=<dir>: the worker and the API write V8 CPU profiles there (every thread) when they stop.
+    const profileDir = process.env.RECOUP_BENCH_CPU_PROFILE;
+    const profiled = (name: string, script: string) =>
+      profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profileDir, name)}`, script] : [script];
     const children = [
       // As `npm run worker` and the image start it: the main heap bounded, two malloc arenas (docs/operations.md, "Sizing").
       // LOG_LEVEL info for its start-up lines (it logs nothing per task at info); the API stays at error.
       spawnChild(
         'worker',
-        ['worker/main.ts'],
+        profiled('worker', 'worker/main.ts'),
         { ...base, ...WORKER_PROCESS_ENV, LOG_LEVEL: 'info', RECOUP_METRICS_ADDRESS: metricsAddress, ...cache },
         dir,
       ),
       spawnChild(
         'api',
-        ['api/main.ts'],
+        profiled('api', 'api/main.ts'),
         { ...base, RECOUP_API_PORT: String(apiPort), RECOUP_WEBHOOK_SECRET: WEBHOOK_SECRET, RECOUP_WEBHOOK_RATE_LIMIT: '1000000' },
         dir,
       ),

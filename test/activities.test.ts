@@ -267,6 +267,30 @@ describe('contact activities: idempotent, behind the compliance guard', () => {
     expect(r).toMatchObject({ status: 'refused', rule: 'answered-calls-per-day', nextAllowedAt: '2026-03-04T00:00:00.000Z' });
   });
 
+  it('Regulation F 7-in-7 counts a reported call once: its placed row and the report of it are one call', async () => {
+    const c = await openCase({ jurisdiction: 'US' });
+    // 10:00 in New York (EST) on 2 to 5 March: four calls placed and each reported unanswered (eight log rows).
+    const at = (day: number) => `2026-03-0${day}T15:00:00.000Z`;
+    for (let day = 2; day <= 5; day++) {
+      expect(await acts.placeCollectionCall(c.step(`daily-call@${day}`, { day, at: at(day) }))).toMatchObject({ status: 'done' });
+      await acts.recordContactOutcome({
+        ...c.ref(`outcome:${day}`, at(day)),
+        day,
+        actor: 'col-1',
+        outcome: { channel: 'phone', outcome: 'no-answer', note: '', actor: 'col-1' },
+      });
+    }
+    expect(await sql`select count(*)::int as n from contact_attempts where case_key = ${c.caseKey}`).toEqual([{ n: 8 }]);
+    // Three more on 6 March make seven calls in seven days: each allowed. Counted twice, the fifth was refused.
+    for (const h of [14, 15, 16]) {
+      const r = await acts.placeCollectionCall(c.step(`daily-call@6:${h}`, { day: 6, at: `2026-03-06T${h}:00:00.000Z` }));
+      expect(r, `call at ${h}:00Z`).toMatchObject({ status: 'done' });
+    }
+    // The eighth within 2–8 March is refused by the rule, until the first call's day leaves the period.
+    const eighth = await acts.placeCollectionCall(c.step('daily-call@7', { day: 7, at: '2026-03-07T15:00:00.000Z' }));
+    expect(eighth).toMatchObject({ status: 'refused', rule: 'call-attempts-7-in-7' });
+  });
+
   it('a field visit is planned once, assigned by region and workload, its cost charged once', async () => {
     const [a, b, c] = [await openCase(), await openCase(), await openCase()];
     const visit = (t: TestCase) =>

@@ -1279,3 +1279,26 @@ describe('decisions moved out of the loop (issue 9): a refused step, a step that
     expect(describeNext(s, pb, undefined)).toBe('closed');
   });
 });
+
+describe('patch generations (workflows/case/patches.ts)', () => {
+  it('generation-1 stands for exactly the twelve patches made before it: a generation never grows', async () => {
+    const { GENERATIONS } = await import('../workflows/case/patches');
+    expect(GENERATIONS.map((g) => g.id)).toEqual(['generation-1']);
+    expect([...GENERATIONS[0]!.patches].sort()).toEqual(
+      [
+        'close-in-a-task-of-its-own',
+        'end-cancels-step',
+        'final-projection-on-close',
+        'lean-case',
+        'payment-ledger-first',
+        'payment-one-write',
+        'payment-settles-first',
+        'per-instalment-accrual',
+        'record-step-failure',
+        'step-one-write',
+        'teams',
+        'treatments',
+      ].sort(),
+    );
+  });
+});

@@ -1,4 +1,4 @@
-import { ApplicationFailure, patched, workflowInfo, type CancellationScope } from '@temporalio/workflow';
+import { ApplicationFailure, workflowInfo, type CancellationScope } from '@temporalio/workflow';
 import type { CaseActivities, CaseRef, LedgerWrite, PaymentRecord } from '../../shared/activities';
 import { localDate, localTime } from '../../shared/calendar';
 import type { CaseInput, CaseState, PaymentReceived } from '../../shared/case';
@@ -8,6 +8,7 @@ import type { Playbook } from '../../shared/playbook';
 import { resolvePlaybook } from '../../shared/playbooks';
 import { dayIndex, endStage, isClosed, newCaseState } from '../core/case-core';
 import { act, actLocal, writeLedgerNow } from './activities';
+import { patchesOf, type PatchId } from './patches';
 
 /** Timeline entries the workflow keeps (the ledger's case_timeline keeps them all): what the UI and the query show. */
 const TIMELINE_KEPT = 50;
@@ -35,6 +36,8 @@ export interface CaseContext {
   readonly state: CaseState;
   /** A fresh case (not a continued run): it opens itself in the ledger. */
   readonly fresh: boolean;
+  /** `patched(id)` for this run: true without a marker of its own for a patch of the run's generation (patches.ts). */
+  readonly patched: (id: PatchId) => boolean;
   /**
    * A run since patch 'lean-case' (docs/versioning.md): ledger rows go in one local-activity batch per
    * step, steps and notifications run as local activities, no wake-up at local midnight, the
@@ -114,6 +117,8 @@ export function createContext(input: CaseInput): CaseContext {
   const info = workflowInfo();
   const now = () => Date.now();
   const fresh = !input.carried;
+  // First of all: a run that begins with a patch generation's marker has every patch it lists (patches.ts).
+  const patched = patchesOf();
   // Cases opened since this patch count days overdue from the oldest unpaid instalment and accrue
   // penalty per instalment (workflows/core/case-core.ts); older cases keep the rule they began with.
   const lean = patched('lean-case');
@@ -144,6 +149,7 @@ export function createContext(input: CaseInput): CaseContext {
     pb,
     state,
     fresh,
+    patched,
     lean,
     treatments,
     teams,

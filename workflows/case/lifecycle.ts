@@ -1,4 +1,4 @@
-import { ApplicationFailure, patched, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
 import type { CaseStage } from '../../shared/case';
 import { ErrorTypes } from '../../shared/errors';
 import { END_STAGES } from '../../shared/stages';
@@ -105,5 +105,5 @@ export async function closeCase(ctx: CaseContext, publish: Publish, stage: CaseS
   if (ctx.lean) return drainLedger(ctx);
   // The closed case's final row must reach the ledger before the workflow ends. Added after histories
   // were recorded, so cases that closed without it replay without it (docs/versioning.md).
-  if (patched('final-projection-on-close')) await drainLedger(ctx);
+  if (ctx.patched('final-projection-on-close')) await drainLedger(ctx);
 }

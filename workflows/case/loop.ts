@@ -1,4 +1,4 @@
-import { allHandlersFinished, condition, patched, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, workflowInfo } from '@temporalio/workflow';
 import { STEP_ACTIVITY } from '../../shared/activities';
 import { addDays } from '../../shared/calendar';
 import type { CaseInput, CaseState } from '../../shared/case';
@@ -75,7 +75,7 @@ async function onePass(ctx: CaseContext, publish: Publish): Promise<Pass> {
     const n = state.legal!.remindersSent + 1;
     const outcome = `legal referral approval, reminder ${n}`;
     // A lean run's reminder writes its own timeline entry once sent (patch 'step-one-write').
-    const note = ctx.lean && patched('step-one-write') ? ctx.draftNote('reminder', outcome) : undefined;
+    const note = ctx.lean && ctx.patched('step-one-write') ? ctx.draftNote('reminder', outcome) : undefined;
     const remind = ctx
       .call('remindSupervisor', `Remind supervisors: legal referral awaits approval (${n})`, {
         ...ctx.ref(`legal-approval-reminder:${n}`),
@@ -409,7 +409,7 @@ async function runDueStep(ctx: CaseContext, next: NonNullable<Plan['next']>): Pr
   const req = { ...stepRequest(ctx, step, day, key, reason), ...(fee > 0 ? { feeMinor: fee } : {}) };
   // A lean run's call, visit or guarantor contact writes its timeline entry and the cases row it leaves
   // in its own transaction once done: one local activity per wake, not two (patch 'step-one-write').
-  const drafts = isLocalStep(ctx, step.action) && patched('step-one-write') ? draftStepRows(ctx, step, key, req.windowEnd) : [];
+  const drafts = isLocalStep(ctx, step.action) && ctx.patched('step-one-write') ? draftStepRows(ctx, step, key, req.windowEnd) : [];
   const result = await runStep(
     ctx,
     STEP_ACTIVITY[step.action],
@@ -448,7 +448,7 @@ async function runDueStep(ctx: CaseContext, next: NonNullable<Plan['next']>): Pr
     ctx.lastEvent = `${words} ${result.reference}`;
     // A letter that failed for want of an address runs once the address arrives, if the step catches up.
     if (result.type === ErrorTypes.LetterNotPossible && step.catchUp) state.awaitingAddress = [...(state.awaitingAddress ?? []), key];
-    if (patched('record-step-failure')) {
+    if (ctx.patched('record-step-failure')) {
       await ctx.call('recordStepFailure', `Tell supervisors: day ${day} ${words} failed`, {
         ...ctx.ref(`step-failed:${key}:${ctx.notes()}`),
         stepKey: req.idempotencyKey,

@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure, CancellationScope, condition, isCancellation, patched } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancellationScope, condition, isCancellation } from '@temporalio/workflow';
 import type { CaseActivities, StepRequest, StepResult } from '../../shared/activities';
 import { addDays, instantOf } from '../../shared/calendar';
 import type { PlaybookStep } from '../../shared/playbook';
@@ -82,7 +82,7 @@ export async function runStep(
   }
   try {
     if (ctx.lean) return await cancelledOnEnd(ctx, call);
-    return patched('end-cancels-step') ? await untilCaseEnds(ctx, call) : await call();
+    return ctx.patched('end-cancels-step') ? await untilCaseEnds(ctx, call) : await call();
   } catch (e) {
     if (e instanceof ActivityFailure) {
       const type = e.cause instanceof ApplicationFailure ? (e.cause.type ?? undefined) : undefined;

@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure, condition, patched, setHandler } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
 import { localDate } from '../../../shared/calendar';
 import type { CaseState, MissedPayment, PaymentReceived } from '../../../shared/case';
 import { missedPaymentSignal, paymentReceivedSignal, receivePaymentUpdate, registerMissedPaymentUpdate } from '../../../shared/messages';
@@ -85,7 +85,7 @@ export function registerPaymentHandlers(ctx: CaseContext): void {
       // transaction: the update answers after this one write (patch 'payment-one-write').
       let drafts: Drafted[] = [];
       try {
-        if (ctx.lean && patched('payment-one-write')) {
+        if (ctx.lean && ctx.patched('payment-one-write')) {
           const after = JSON.parse(JSON.stringify(state)) as CaseState;
           const appliedAfter = commitPayment(after, p, allocation);
           drafts = [noteDraft(p, appliedAfter.outstandingAfterMinor), ctx.draftProjection(after)];
@@ -133,7 +133,7 @@ export function registerPaymentHandlers(ctx: CaseContext): void {
   };
   ctx.applyPayment = recordThenTakePayment;
   const takePayment = (p: PaymentReceived): boolean | Promise<boolean> =>
-    patched('payment-ledger-first') ? recordThenTakePayment(p) : takePaymentThenRecord(p);
+    ctx.patched('payment-ledger-first') ? recordThenTakePayment(p) : takePaymentThenRecord(p);
 
   setHandler(paymentReceivedSignal, async (p) => {
     try {
@@ -145,7 +145,7 @@ export function registerPaymentHandlers(ctx: CaseContext): void {
   setHandler(
     receivePaymentUpdate,
     async (p) => {
-      const ledgerFirst = patched('payment-ledger-first');
+      const ledgerFirst = ctx.patched('payment-ledger-first');
       const applied = await takePayment(p);
       return { applied, outstandingMinor: outstandingMinor(state), stage: state.stage, ...(ledgerFirst ? { inLedger: true } : {}) };
     },
