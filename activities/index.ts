@@ -106,9 +106,13 @@ export function createActivities(deps: ActivityDeps): AllActivities {
      * A case's ledger rows of one step, in one transaction: each write runs as its activity would
      * (idempotent on its key), in a savepoint of this transaction. Only ledger writes are batched.
      */
-    async writeLedger({ writes }) {
+    async writeLedger({ writes, assign }) {
       checkBatch(writes);
-      await deps.sql.begin((tx) => writeOn(tx as unknown as Sql, writes));
+      return deps.sql.begin(async (tx) => {
+        await writeOn(tx as unknown as Sql, writes);
+        // The case's routing at intake, after its row is written: in this transaction (db/index.ts atomically).
+        if (assign) return { assignment: await createTeamActivities({ sql: tx as unknown as Sql, notify }).assignCase(assign) };
+      });
     },
   };
 }

@@ -1,7 +1,7 @@
 import { WithStartWorkflowOperation, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Sql } from '../db/index';
-import { addDays, localDate } from '../shared/calendar';
+import { addDays, instantOf, localDate } from '../shared/calendar';
 import type { CaseInput } from '../shared/case';
 import { caseWorkflowId } from '../shared/ids';
 import type { MissedPaymentBody } from '../shared/intake';
@@ -9,14 +9,17 @@ import { registerMissedPaymentUpdate } from '../shared/messages';
 import { choosePlaybook, recordExperimentCase, type PlaybookChoice } from '../db/experiments';
 import { findPlaybook } from '../db/playbooks';
 import {
+  BrokenPromises,
   CaseStage,
   CollectorId,
   CreditGrade,
   Experiment,
   HasGuarantor,
   OutstandingMinor,
+  OverdueSince,
   Playbook as PlaybookAttr,
   Segment,
+  Treatment,
 } from '../shared/search-attributes';
 
 export interface IntakeDeps {
@@ -142,9 +145,14 @@ export async function openOrJoinCase(d: IntakeDeps, body: MissedPaymentBody): Pr
       `Collection case for account ${body.accountId} (${pb.id} v${pb.version}` +
       `${choice.experiment ? `, ${choice.experiment.experimentId} ${choice.experiment.arm}` : ''})`,
     typedSearchAttributes: [
+      // As the case's first task would publish them (workflows/case/publication.ts), so that it need not: day 1
+      // overdue starts at midnight after the due date in the debtor's zone; nothing paid, promised or treated yet.
       { key: CaseStage, value: 'open' },
       { key: OutstandingMinor, value: missed.amountMinor },
       { key: HasGuarantor, value: body.guarantors.length > 0 },
+      { key: OverdueSince, value: new Date(instantOf(addDays(missed.dueDate, 1), '00:00', body.debtor.timeZone)) },
+      { key: BrokenPromises, value: 0 },
+      { key: Treatment, value: 'collect' },
       ...(body.collectorId ? [{ key: CollectorId, value: body.collectorId }] : []),
       ...(body.creditGrade ? [{ key: CreditGrade, value: body.creditGrade }] : []),
       ...(body.segment ? [{ key: Segment, value: body.segment }] : []),

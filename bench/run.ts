@@ -9,6 +9,7 @@
 //            6 = the portfolio figures over a ledger of --figure-cases 100000 seeded by SQL, about 1 min;
 //            7 = the portfolio import: a CSV of --import-rows 5000 through POST /v1/imports, --rounds times)
 //            --max-cached <RECOUP_MAX_CACHED_WORKFLOWS>  --midnight-wait-min 40 (scale)
+//   RECOUP_BENCH_CPU_PROFILE=<dir>: the worker and the API write V8 CPU profiles (every thread) under <dir> when they stop
 import { defaultPayloadConverter } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';

@@ -310,7 +310,11 @@ export interface CaseActivities {
   assignCase(request: AssignmentRequest): Promise<Assignment>;
   escalateToLeader(request: EscalationRequest): Promise<void>;
   /** Several of the writes above, in order, in one transaction (BATCHED_WRITES). */
-  writeLedger(batch: { caseKey: string; writes: LedgerWrite[] }): Promise<void>;
+  /**
+   * With `assign` (a new case's routing at intake, cases since 'open-and-assign-in-one-write'): the
+   * case is assigned in the same transaction, after the writes, and the assignment is the answer.
+   */
+  writeLedger(batch: { caseKey: string; writes: LedgerWrite[]; assign?: AssignmentRequest }): Promise<void | { assignment: Assignment }>;
 }
 
 /** The activity that carries out each playbook action. */

@@ -401,8 +401,10 @@ export class SimWorld {
       recordInKind: nothing,
       openPaymentInvestigation: nothing,
       escalateToLeader: nothing,
-      writeLedger: async ({ writes }) => {
+      writeLedger: async ({ writes, assign }) => {
         for (const w of writes) await (acts[w.fn] as (arg: unknown) => Promise<unknown>)(w.arg);
+        // A new case's routing at intake, in its opening batch (workflows/case/lifecycle.ts).
+        if (assign) return { assignment: await acts.assignCase(assign) };
       },
     };
     return acts;

@@ -1281,7 +1281,7 @@ describe('decisions moved out of the loop (issue 9): a refused step, a step that
 });
 
 describe('patch generations (workflows/case/patches.ts)', () => {
-  it('generation-1 stands for exactly the twelve patches made before it: a generation never grows', async () => {
+  it('generation-1 stands for exactly the fourteen patches made before it: a generation never grows', async () => {
     const { GENERATIONS } = await import('../workflows/case/patches');
     expect(GENERATIONS.map((g) => g.id)).toEqual(['generation-1']);
     expect([...GENERATIONS[0]!.patches].sort()).toEqual(
@@ -1290,11 +1290,13 @@ describe('patch generations (workflows/case/patches.ts)', () => {
         'end-cancels-step',
         'final-projection-on-close',
         'lean-case',
+        'open-and-assign-in-one-write',
         'payment-ledger-first',
         'payment-one-write',
         'payment-settles-first',
         'per-instalment-accrual',
         'record-step-failure',
+        'start-attributes',
         'step-one-write',
         'teams',
         'treatments',

@@ -66,8 +66,10 @@ export function recordingActivities(): { calls: RecordedCall[]; activities: Case
     assignCase: async (r) => (await rec('assignCase')(r), {}),
     escalateToLeader: async (r) => void (await rec('escalateToLeader')(r)),
     // The ledger batch records each of its writes, as if it were its own activity.
-    writeLedger: async ({ writes }) => {
+    writeLedger: async ({ writes, assign }) => {
       for (const w of writes) await (activities[w.fn] as (arg: unknown) => Promise<unknown>)(w.arg);
+      // A new case's routing at intake goes in its opening batch: recorded as the call it is.
+      if (assign) return { assignment: await activities.assignCase(assign) };
     },
   };
   return { calls, activities };

@@ -57,7 +57,10 @@ export function actLocal<K extends keyof CaseActivities>(
 }
 
 /** The ledger rows of one step, in one transaction. */
-export function writeLedgerNow(summary: string, batch: Parameters<CaseActivities['writeLedger']>[0]): Promise<void> {
+export function writeLedgerNow(
+  summary: string,
+  batch: Parameters<CaseActivities['writeLedger']>[0],
+): ReturnType<CaseActivities['writeLedger']> {
   return actLocal('writeLedger', summary, batch);
 }
 
@@ -100,6 +103,6 @@ export function recordPaymentNow(
  * leaves it), in one transaction, with the payment's bounded retry: the update answers after one
  * local activity (cases since 'payment-one-write').
  */
-export function writePaymentNow(summary: string, batch: Parameters<CaseActivities['writeLedger']>[0]): Promise<void> {
-  return ledgerNow.writeLedger.executeWithOptions({ ...LEDGER_NOW_OPTIONS, summary }, [batch]);
+export async function writePaymentNow(summary: string, batch: Parameters<CaseActivities['writeLedger']>[0]): Promise<void> {
+  await ledgerNow.writeLedger.executeWithOptions({ ...LEDGER_NOW_OPTIONS, summary }, [batch]);
 }

@@ -1,5 +1,5 @@
 import { ApplicationFailure, workflowInfo, type CancellationScope } from '@temporalio/workflow';
-import type { CaseActivities, CaseRef, LedgerWrite, PaymentRecord } from '../../shared/activities';
+import type { Assignment, AssignmentRequest, CaseActivities, CaseRef, LedgerWrite, PaymentRecord } from '../../shared/activities';
 import { localDate, localTime } from '../../shared/calendar';
 import type { CaseInput, CaseState, PaymentReceived } from '../../shared/case';
 import type { UpdateAck } from '../../shared/messages';
@@ -229,7 +229,16 @@ export function createContext(input: CaseInput): CaseContext {
  * activity), else each as its own activity.
  */
 export async function drainLedger(ctx: CaseContext): Promise<void> {
+  await drainLedgerAndAssign(ctx);
+}
+
+/**
+ * Sends the queued ledger writes; with `assign`, the first batch assigns the case in its transaction
+ * and the assignment is the answer (a lean run only: an older run sends its writes one by one).
+ */
+export async function drainLedgerAndAssign(ctx: CaseContext, assign?: AssignmentRequest): Promise<Assignment | undefined> {
   const q = ctx.ledgerQueue;
+  let assignment: Assignment | undefined;
   while (q.length > 0) {
     if (!ctx.lean) {
       const w = q.shift()!;
@@ -238,7 +247,12 @@ export async function drainLedger(ctx: CaseContext): Promise<void> {
     }
     const batch = q.splice(0);
     const shown = batch.filter((w) => w.fn !== 'recordTimeline' && w.fn !== 'projectCase').map((w) => w.summary);
+    if (assign) shown.push(`Assign the case: ${assign.reason}`);
     const summary = shown.length > 0 ? `Ledger: ${shown.join('; ')}` : 'Ledger: case row and timeline';
-    await writeLedgerNow(summary, { caseKey: ctx.state.caseKey, writes: batch.map(({ fn, arg }) => ({ fn, arg }) as LedgerWrite) });
+    const writes = batch.map(({ fn, arg }) => ({ fn, arg }) as LedgerWrite);
+    const answer = await writeLedgerNow(summary, { caseKey: ctx.state.caseKey, writes, ...(assign ? { assign } : {}) });
+    if (assign) assignment = answer ? answer.assignment : undefined;
+    assign = undefined;
   }
+  return assignment;
 }

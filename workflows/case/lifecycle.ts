@@ -4,8 +4,8 @@ import { ErrorTypes } from '../../shared/errors';
 import { END_STAGES } from '../../shared/stages';
 import { daysOverdue, outstandingMinor, type Plan } from '../core/case-core';
 import { act } from './activities';
-import { drainLedger, type CaseContext } from './context';
-import { markPassedReassessments, route } from './routing';
+import { drainLedger, drainLedgerAndAssign, type CaseContext } from './context';
+import { applyAssignment, assignmentRequest, markPassedReassessments, route } from './routing';
 
 type Publish = (plan?: Plan) => void;
 
@@ -47,6 +47,15 @@ export async function openCase(ctx: CaseContext, publish: Publish): Promise<void
       { fn: 'recordCaseOpened', summary: openSummary, arg: opening },
       { fn: 'recordMissedPayment', summary: missedSummary, arg: missed },
     );
+    // Routed in that transaction too, unless the lender named the collector: one local activity where there were two.
+    if (ctx.teams && !input.collectorId && ctx.patched('open-and-assign-in-one-write')) {
+      markPassedReassessments(ctx);
+      const a = await drainLedgerAndAssign(ctx, assignmentRequest(ctx, 'assign:intake', 'intake', 'case-workflow'));
+      if (!a) throw ApplicationFailure.nonRetryable('the ledger did not answer the intake assignment', ErrorTypes.InvalidInput);
+      ctx.ledgerOpened = true;
+      applyAssignment(ctx, 'intake', a);
+      return;
+    }
     await drainLedger(ctx);
   } else {
     await act('recordCaseOpened', openSummary, opening);

@@ -19,6 +19,8 @@ const PATCHES = [
   'teams',
   'payment-settles-first',
   'close-in-a-task-of-its-own',
+  'open-and-assign-in-one-write',
+  'start-attributes',
 ] as const;
 export type PatchId = (typeof PATCHES)[number];
 
@@ -34,8 +36,8 @@ export type PatchId = (typeof PATCHES)[number];
  * lists it. Never add a patch to an existing generation: runs that began with it did not take it.
  */
 export const GENERATIONS: readonly { id: string; patches: ReadonlySet<PatchId> }[] = [
-  // Every patch up to 'close-in-a-task-of-its-own' (2026-11-29).
-  { id: 'generation-1', patches: new Set<PatchId>(PATCHES.slice(0, 12)) },
+  // Every patch up to 'start-attributes' (2026-11-29).
+  { id: 'generation-1', patches: new Set<PatchId>(PATCHES.slice(0, 14)) },
 ];
 
 /** `patched` for one run; to be made first thing in the run, before any other command. */

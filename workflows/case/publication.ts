@@ -1,4 +1,4 @@
-import { setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import { setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { CaseState } from '../../shared/case';
 import {
   BrokenPromises,
@@ -33,6 +33,9 @@ const KEYS = {
   TeamId,
 } as const;
 
+/** What moves the balance other than time: principal, fees, payments. */
+const movedOf = (s: CaseState) => `${s.balance.principalMinor}/${s.balance.feesMinor}/${s.paidMinor}`;
+
 export const upcoming = (plan?: Plan): CaseState['nextAction'] =>
   plan?.next ? { stepId: plan.next.stepId, action: plan.next.action, day: plan.next.day, dueAt: plan.next.dueAt } : undefined;
 
@@ -45,6 +48,17 @@ export function createPublication(ctx: CaseContext): (plan?: Plan) => void {
   const published: Record<string, unknown> = {};
   let projected = '';
   let lastMoved = '';
+  // A new case starts with the attributes intake gave it (activities/intake.ts): what they already say is
+  // not upserted again, and the balance they show is the case's as it opens (cases since 'start-attributes').
+  if (ctx.fresh && ctx.lean && ctx.patched('start-attributes')) {
+    const given = workflowInfo().typedSearchAttributes;
+    for (const [name, key] of Object.entries(KEYS)) {
+      const v = given.get(key as never) as unknown;
+      if (v !== undefined) published[name] = v instanceof Date ? v.toISOString() : v;
+    }
+    published.CollectorId ??= ''; // no collector is published as no attribute
+    lastMoved = movedOf(state);
+  }
 
   // The ledger's cases row follows the workflow: written whenever what it shows changes.
   const rowOf = (s: CaseState, next: string) => ({
@@ -115,7 +129,7 @@ export function createPublication(ctx: CaseContext): (plan?: Plan) => void {
     // A lean run does not upsert for time passing alone: DaysOverdue and the penalty in OutstandingMinor
     // move every day (OverdueSince answers "how long"); they are brought up to date with any other change.
     if (ctx.lean) {
-      const moved = `${state.balance.principalMinor}/${state.balance.feesMinor}/${state.paidMinor}`;
+      const moved = movedOf(state);
       if (changed.every(([k]) => k === 'DaysOverdue' || k === 'OutstandingMinor') && moved === lastMoved) changed = [];
       lastMoved = moved;
     }

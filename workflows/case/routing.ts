@@ -1,24 +1,21 @@
 import { localDate } from '../../shared/calendar';
-import type { Assignment } from '../../shared/activities';
+import type { Assignment, AssignmentRequest } from '../../shared/activities';
 import { dayIndex, daysOverdue, outstandingMinor } from '../core/case-core';
 import { addDays, instantOf } from '../../shared/calendar';
 import type { CaseContext } from './context';
 
-/**
- * Routing (cases since 'teams'): the assignment activity chooses the team and the collector; the
- * case records what it answered (CollectorId, TeamId) and the leader who joins large or old cases.
- */
-export async function route(
+/** What routing asks the ledger: the case's figures now, and who asked why. */
+export function assignmentRequest(
   ctx: CaseContext,
   key: string,
   reason: string,
   by: string,
   target?: { collectorId: string; teamId?: string },
   opts: { moveOnlyToAnotherTeam?: boolean } = {},
-) {
+): AssignmentRequest {
   const { state, pb, input } = ctx;
   const t = ctx.now();
-  const a: Assignment = await ctx.call('assignCase', `Assign the case: ${reason}`, {
+  return {
     ...ctx.ref(key),
     reason,
     by,
@@ -30,7 +27,12 @@ export async function route(
     daysOverdue: daysOverdue(state, t),
     localDate: localDate(t, state.timeZone),
     ...(opts.moveOnlyToAnotherTeam ? { moveOnlyToAnotherTeam: true } : {}),
-  });
+  };
+}
+
+/** The case takes the assignment: its owner, team and leader, and a timeline entry saying so. */
+export function applyAssignment(ctx: CaseContext, reason: string, a: Assignment): void {
+  const { state } = ctx;
   const from = `${state.teamId ?? 'no team'}/${state.collectorId ?? 'nobody'}`;
   if (a.collectorId) state.collectorId = a.collectorId;
   else delete state.collectorId;
@@ -44,6 +46,22 @@ export async function route(
       `${from !== 'no team/nobody' ? ` (was ${from})` : ''}`,
   );
   ctx.touch();
+}
+
+/**
+ * Routing (cases since 'teams'): the assignment activity chooses the team and the collector; the
+ * case records what it answered (CollectorId, TeamId) and the leader who joins large or old cases.
+ */
+export async function route(
+  ctx: CaseContext,
+  key: string,
+  reason: string,
+  by: string,
+  target?: { collectorId: string; teamId?: string },
+  opts: { moveOnlyToAnotherTeam?: boolean } = {},
+) {
+  const a: Assignment = await ctx.call('assignCase', `Assign the case: ${reason}`, assignmentRequest(ctx, key, reason, by, target, opts));
+  applyAssignment(ctx, reason, a);
   return a;
 }
 
