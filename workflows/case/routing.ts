@@ -4,15 +4,17 @@ import { dayIndex, daysOverdue, outstandingMinor } from '../core/case-core';
 import { addDays, instantOf } from '../../shared/calendar';
 import type { CaseContext } from './context';
 
-/** What routing asks the ledger: the case's figures now, and who asked why. */
-export function assignmentRequest(
-  ctx: CaseContext,
+/** Why a case is routed and by whom; to a given collector (a reassignment) or by the rules. */
+type RouteArgs = [
   key: string,
   reason: string,
   by: string,
   target?: { collectorId: string; teamId?: string },
-  opts: { moveOnlyToAnotherTeam?: boolean } = {},
-): AssignmentRequest {
+  opts?: { moveOnlyToAnotherTeam?: boolean },
+];
+
+/** What routing asks the ledger: the case's figures now, and who asked why. */
+export function assignmentRequest(ctx: CaseContext, ...[key, reason, by, target, opts = {}]: RouteArgs): AssignmentRequest {
   const { state, pb, input } = ctx;
   const t = ctx.now();
   return {
@@ -52,15 +54,9 @@ export function applyAssignment(ctx: CaseContext, reason: string, a: Assignment)
  * Routing (cases since 'teams'): the assignment activity chooses the team and the collector; the
  * case records what it answered (CollectorId, TeamId) and the leader who joins large or old cases.
  */
-export async function route(
-  ctx: CaseContext,
-  key: string,
-  reason: string,
-  by: string,
-  target?: { collectorId: string; teamId?: string },
-  opts: { moveOnlyToAnotherTeam?: boolean } = {},
-) {
-  const a: Assignment = await ctx.call('assignCase', `Assign the case: ${reason}`, assignmentRequest(ctx, key, reason, by, target, opts));
+export async function route(ctx: CaseContext, ...args: RouteArgs) {
+  const reason = args[1];
+  const a: Assignment = await ctx.call('assignCase', `Assign the case: ${reason}`, assignmentRequest(ctx, ...args));
   applyAssignment(ctx, reason, a);
   return a;
 }
