@@ -2,7 +2,7 @@ import { WithStartWorkflowOperation, WorkflowUpdateFailedError, type Client } fr
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Sql } from '../db/index';
 import { addDays, instantOf, localDate } from '../shared/calendar';
-import type { CaseInput } from '../shared/case';
+import { CASE_GENERATION, type CaseInput } from '../shared/case';
 import { caseWorkflowId } from '../shared/ids';
 import type { MissedPaymentBody } from '../shared/intake';
 import { registerMissedPaymentUpdate } from '../shared/messages';
@@ -110,6 +110,7 @@ export async function openOrJoinCase(d: IntakeDeps, body: MissedPaymentBody): Pr
   }
   const pb = found.playbook;
   const input: CaseInput = {
+    generation: CASE_GENERATION,
     ...(listed.length > 0
       ? {
           blacklistedBefore: listed.map((b) => ({

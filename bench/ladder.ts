@@ -6,7 +6,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
 import { toolPaths } from '../dev/tools';
 import { addDays, instantOf, localDate } from '../shared/calendar';
-import type { CaseInput } from '../shared/case';
+import { CASE_GENERATION, type CaseInput } from '../shared/case';
 import { loadConfig } from '../shared/config';
 import { caseWorkflowId } from '../shared/ids';
 import { DEFAULT_PLAYBOOK } from '../shared/playbook';
@@ -50,6 +50,7 @@ export async function measureLadder(opts: { cases: number; days: number }): Prom
       for (let i = 0; i < opts.cases; i++) {
         const accountId = `LADDER-${process.pid}-${i}`;
         const input: CaseInput = {
+          generation: CASE_GENERATION,
           accountId,
           debtor: { name: '王建国', timeZone: TZ, phones: ['+86 138 0000 0000'], jurisdiction: 'CN', address: '北京市海淀区中关村大街1号' },
           guarantors: [{ id: 'G1', name: '李保证', phones: ['+86 139 0000 0000'] }],

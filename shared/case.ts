@@ -77,7 +77,15 @@ export const CaseInput = z.object({
     .max(20)
     .optional(),
 });
+/**
+ * The patch generation a case started now runs under (workflows/case/patches.ts: GENERATIONS, its newest):
+ * named in its input, the run takes the generation's patches without a marker.
+ */
+export const CASE_GENERATION = 'generation-1';
+
 export type CaseInput = z.infer<typeof CaseInput> & {
+  /** The patch generation its starter vouches for (CASE_GENERATION): its patches are taken without a marker. */
+  generation?: string;
   /** Set only by continue-as-new: the state the previous run ended with. */
   carried?: CaseState;
   /** Events per run before the workflow continues-as-new even if the server has not suggested it. */

@@ -3,7 +3,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { toolPaths } from '../dev/tools';
 import { addDays, daysBetween, instantOf, localDate } from '../shared/calendar';
-import type { CaseInput } from '../shared/case';
+import { CASE_GENERATION, type CaseInput } from '../shared/case';
 import { missedPaymentSignal } from '../shared/messages';
 import type { Playbook, ReasonCategory } from '../shared/playbook';
 import { ensureSearchAttributes } from '../worker/search-attributes';
@@ -248,6 +248,7 @@ async function openCase(client: Client, world: SimWorld, b: CaseBook, shiftDays:
   const a = b.account;
   const [first, ...later] = a.instalments.map((m) => ({ ...m, dueDate: addDays(m.dueDate, shiftDays) }));
   const input: CaseInput = {
+    generation: CASE_GENERATION,
     accountId: a.accountId,
     debtor: a.debtor,
     guarantors: a.guarantors,

@@ -1303,4 +1303,10 @@ describe('patch generations (workflows/case/patches.ts)', () => {
       ].sort(),
     );
   });
+
+  it('a case started now names the newest generation (CASE_GENERATION): it takes its patches without a marker', async () => {
+    const { GENERATIONS } = await import('../workflows/case/patches');
+    const { CASE_GENERATION } = await import('../shared/case');
+    expect(GENERATIONS.at(-1)!.id).toBe(CASE_GENERATION);
+  });
 });

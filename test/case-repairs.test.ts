@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createOutboxProvider, type ChannelProvider, type OutboundMessage } from '../activities/channels/index';
 import { connectDb } from '../db/index';
 import { addDays, localDate } from '../shared/calendar';
-import type { CaseInput, Debtor, Guarantor } from '../shared/case';
+import { CASE_GENERATION, type CaseInput, type Debtor, type Guarantor } from '../shared/case';
 import { caseWorkflowId } from '../shared/ids';
 import { caseStateQuery, receivePaymentUpdate } from '../shared/messages';
 import { DEFAULT_PLAYBOOK, Playbook } from '../shared/playbook';
@@ -89,6 +89,7 @@ function caseInput(
   opts: { playbook: Playbook; debtor?: Partial<Debtor>; guarantors?: Guarantor[]; amountMinor?: number },
 ): CaseInput {
   return {
+    generation: CASE_GENERATION,
     accountId,
     debtor: {
       name: 'Chen Jing',

@@ -6,7 +6,7 @@ import type { Role } from '../api/auth';
 import { PaymentWebhookBody } from '../api/routes/intake';
 import { MissedPaymentBody } from '../shared/intake';
 import { addDays, localDate } from '../shared/calendar';
-import type { CaseInput } from '../shared/case';
+import { CASE_GENERATION, type CaseInput } from '../shared/case';
 import { caseWorkflowId } from '../shared/ids';
 import { DEFAULT_PLAYBOOK, Playbook } from '../shared/playbook';
 import { signBody } from '../shared/signature';
@@ -35,6 +35,7 @@ beforeAll(async () => {
     steps: [{ id: 'later', day: 365, action: 'phone-call', window: { from: '09:00', to: '18:00' }, description: 'Nothing before this' }],
   });
   const input: CaseInput = {
+    generation: CASE_GENERATION,
     accountId: target,
     debtor: { name: '周八', timeZone: TZ, phones: ['+86 139 0000 0008'], jurisdiction: 'CN' },
     guarantors: [{ id: 'G1', name: '吴保证', phones: ['+86 139 0000 0009'] }],

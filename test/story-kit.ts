@@ -2,7 +2,7 @@ import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { expect } from 'vitest';
 import { addDays, instantOf, localDate } from '../shared/calendar';
-import type { CaseInput } from '../shared/case';
+import { CASE_GENERATION, type CaseInput } from '../shared/case';
 import { caseWorkflowId } from '../shared/ids';
 import { caseStateQuery, paymentReceivedSignal } from '../shared/messages';
 import { DEFAULT_PLAYBOOK, type Playbook } from '../shared/playbook';
@@ -42,6 +42,7 @@ export function storyKit(env: TestWorkflowEnvironment, taskQueue: string) {
     const day0 = addDays(localDate(now, STORY_TZ), 1);
     await env.sleep(instantOf(day0, '00:30', STORY_TZ) - now);
     const input: CaseInput = {
+      generation: CASE_GENERATION,
       accountId,
       debtor: {
         name: '王建国',

@@ -7,7 +7,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { addDays, localDate } from '../../shared/calendar';
-import type { CaseInput } from '../../shared/case';
+import { CASE_GENERATION, type CaseInput } from '../../shared/case';
 import { EncryptionCodec } from '../../shared/codec';
 import { caseWorkflowId } from '../../shared/ids';
 import { caseStateQuery } from '../../shared/messages';
@@ -34,6 +34,7 @@ afterAll(async () => {
 });
 
 const input = (accountId: string): CaseInput => ({
+  generation: CASE_GENERATION,
   accountId,
   debtor: { name: '张伟', timeZone: TZ, phones: ['+86 138 0000 0005'], jurisdiction: 'CN', address: '北京市朝阳区建国路1号' },
   guarantors: [{ id: 'G1', name: '刘洋', phones: ['+86 139 0000 0006'] }],

@@ -117,8 +117,8 @@ export function createContext(input: CaseInput): CaseContext {
   const info = workflowInfo();
   const now = () => Date.now();
   const fresh = !input.carried;
-  // First of all: a run that begins with a patch generation's marker has every patch it lists (patches.ts).
-  const patched = patchesOf();
+  // First of all: a run begun under a patch generation (named in its input, or by its marker) has every patch it lists (patches.ts).
+  const patched = patchesOf(input.generation);
   // Cases opened since this patch count days overdue from the oldest unpaid instalment and accrue
   // penalty per instalment (workflows/core/case-core.ts); older cases keep the rule they began with.
   const lean = patched('lean-case');

@@ -1,6 +1,6 @@
 // The one place a workflow calls the SDK's patched(): everything else asks ctx.patched (docs/versioning.md).
 // eslint-disable-next-line no-restricted-imports
-import { patched } from '@temporalio/workflow';
+import { patched, workflowInfo } from '@temporalio/workflow';
 
 /**
  * Every patch of the case workflow (docs/versioning.md), in the order they were made. A new patch is
@@ -40,15 +40,28 @@ export const GENERATIONS: readonly { id: string; patches: ReadonlySet<PatchId> }
   { id: 'generation-1', patches: new Set<PatchId>(PATCHES.slice(0, 14)) },
 ];
 
-/** `patched` for one run; to be made first thing in the run, before any other command. */
-export function patchesOf(): (id: PatchId) => boolean {
+/**
+ * `patched` for one run; to be made first thing in the run, before any other command.
+ *
+ * `vouched`: the generation the run's starter names in its input (`CaseInput.generation`, intake's
+ * CASE_GENERATION). A run that begins under a generation this worker knows takes its patches with no
+ * marker at all: no marker, and no TemporalChangeVersion upsert (a visibility write), in a new case's
+ * first workflow task. Its input says what it took, and the input is in its history.
+ *
+ * A run's history decides, though. A worker older than this (or one that does not know the generation
+ * named) asks for its newest generation by its marker, as before; a run it began has that marker, and a
+ * replay follows the marker. On replay, asking for a generation whose marker is not in the history
+ * records nothing and answers false (the SDK's rule for a patch a history predates), so looking for a
+ * marker there is safe; on a fresh run asking would record one, so a vouched run does not ask.
+ */
+export function patchesOf(vouched?: string): (id: PatchId) => boolean {
   const has = new Set<PatchId>();
   // Newest first: a run begun under generation N took every earlier one's patches too.
-  for (const g of [...GENERATIONS].reverse()) {
-    if (patched(g.id)) {
-      for (const p of g.patches) has.add(p);
-      break;
-    }
-  }
+  const newestFirst = [...GENERATIONS].reverse();
+  const named = newestFirst.find((g) => g.id === vouched);
+  const taken = workflowInfo().unsafe.isReplaying
+    ? (newestFirst.find((g) => patched(g.id)) ?? named)
+    : (named ?? newestFirst.find((g) => patched(g.id)));
+  for (const p of taken?.patches ?? []) has.add(p);
   return (id) => has.has(id) || patched(id);
 }
