@@ -6,8 +6,8 @@ import { CASE_GENERATION, type CaseInput } from '../shared/case';
 import { caseWorkflowId } from '../shared/ids';
 import type { MissedPaymentBody } from '../shared/intake';
 import { registerMissedPaymentUpdate } from '../shared/messages';
-import { choosePlaybook, recordExperimentCase, type PlaybookChoice } from '../db/experiments';
-import { findPlaybook } from '../db/playbooks';
+import { choosePlaybook, playbookListsSql, recordExperimentCase, type PlaybookChoice, type PlaybookLists } from '../db/experiments';
+import { findPlaybook, latestPublishedSql } from '../db/playbooks';
 import {
   BrokenPromises,
   CaseStage,
@@ -73,33 +73,49 @@ export async function openOrJoinCase(d: IntakeDeps, body: MissedPaymentBody): Pr
   }
   const workflowId = caseWorkflowId(body.accountId);
   const missed = { dueDate: body.dueDate, amountMinor: body.amountDue.amountMinor, currency: body.amountDue.currency };
+  // What intake looks up, in one round trip: the instalment in a case already, the debtor's blacklist
+  // entries (this account, or another of their identity number), the playbook rules and experiments,
+  // and the newest published version of each playbook.
+  const [known] = await d.sql<
+    (PlaybookLists & {
+      prior: { case_key: string } | null;
+      listed: { account_id: string; listed_at: string; stage: string; days_overdue: number }[];
+      latest_published: Record<string, number>;
+    })[]
+  >`
+    select
+      (select json_build_object('case_key', i.case_key) from instalments i join cases c on c.case_key = i.case_key
+       where i.account_id = ${body.accountId} and i.due_date = ${body.dueDate}
+       order by c.closed_at is null desc limit 1) as prior,
+      (select coalesce(json_agg(l order by l.listed_at), '[]') from
+         (select b.account_id, b.listed_at, c.stage, b.days_overdue from blacklist b join cases c on c.case_key = b.case_key
+          where b.delisted_at is null
+            and (b.account_id = ${body.accountId}
+                 or (${body.debtor.idNumber ?? null}::text is not null
+                     and b.account_id in (select account_id from debtors where id_number = ${body.debtor.idNumber ?? null})))
+          order by b.listed_at limit 20) l) as listed,
+      ${playbookListsSql(d.sql)},
+      ${latestPublishedSql(d.sql)}`;
+  const { prior, listed } = known!;
   // An instalment already in a closed case is not a new delinquency: answer with that case. One the
   // ledger has in the open case is there already: nothing to tell the case.
-  const [prior] = await d.sql<{ case_key: string; closed: boolean }[]>`
-    select i.case_key, c.closed_at is not null as closed from instalments i join cases c on c.case_key = i.case_key
-    where i.account_id = ${body.accountId} and i.due_date = ${body.dueDate}
-    order by c.closed_at is null desc limit 1`;
   if (prior) return { caseKey: prior.case_key, created: false, unchanged: true };
 
-  // A debtor already on the blacklist (this account, or another of their identity number): the case is told.
-  const listed = await d.sql<{ account_id: string; listed_at: Date; stage: string; days_overdue: number }[]>`
-    select b.account_id, b.listed_at, c.stage, b.days_overdue from blacklist b join cases c on c.case_key = b.case_key
-    where b.delisted_at is null
-      and (b.account_id = ${body.accountId}
-           or (${body.debtor.idNumber ?? null}::text is not null
-               and b.account_id in (select account_id from debtors where id_number = ${body.debtor.idNumber ?? null})))
-    order by b.listed_at limit 20`;
   // The playbook: the one the lender names, else the rules' choice and a running experiment's arm.
   const choice: PlaybookChoice = body.playbookId
     ? { playbookId: body.playbookId }
-    : await choosePlaybook(d.sql, {
-        accountId: body.accountId,
-        segment: body.segment,
-        creditGrade: body.creditGrade,
-        product: body.product,
-        balanceMinor: missed.amountMinor,
-      });
-  const found = await findPlaybook(d.sql, choice.playbookId, choice.version);
+    : await choosePlaybook(
+        d.sql,
+        {
+          accountId: body.accountId,
+          segment: body.segment,
+          creditGrade: body.creditGrade,
+          product: body.product,
+          balanceMinor: missed.amountMinor,
+        },
+        known!,
+      );
+  const found = await findPlaybook(d.sql, choice.playbookId, choice.version, known!.latest_published);
   if (!found) {
     throw new IntakeRefused(
       422,
@@ -115,7 +131,7 @@ export async function openOrJoinCase(d: IntakeDeps, body: MissedPaymentBody): Pr
       ? {
           blacklistedBefore: listed.map((b) => ({
             accountId: b.account_id,
-            listedAt: b.listed_at.toISOString(),
+            listedAt: new Date(b.listed_at).toISOString(),
             reason: `${b.stage} after ${b.days_overdue} days overdue`,
           })),
         }

@@ -27,24 +27,33 @@ interface ExperimentRow {
   match: CaseMatch;
 }
 
+/** What choosePlaybook reads: the enabled rules (in order) and the running experiments. */
+export interface PlaybookLists {
+  rules: RuleRow[];
+  experiments: ExperimentRow[];
+}
+
+/** The columns `rules` and `experiments` (PlaybookLists) of one select: intake reads them with its other lookups. */
+export function playbookListsSql(sql: Sql) {
+  return sql`
+    (select coalesce(json_agg(r order by r.priority, r.rule_id), '[]') from
+       (select rule_id, playbook_id, match, priority from playbook_rules where enabled) r) as rules,
+    (select coalesce(json_agg(e), '[]') from
+       (select experiment_id, champion_playbook_id, champion_version, challenger_playbook_id, challenger_version,
+               challenger_percent::text, match from experiments where status = 'running') e) as experiments`;
+}
+
 /**
  * Chooses the playbook of a new case (docs/experiments.md): the first enabled rule that matches, or the
  * default; then, if an experiment runs on that playbook and matches the case, the account's arm (kept in
- * experiment_assignments from its first intake on, so the same account never flips).
+ * experiment_assignments from its first intake on, so the same account never flips). `lists`: read by
+ * the caller (playbookListsSql).
  */
-export async function choosePlaybook(sql: Sql, facts: CaseFacts): Promise<PlaybookChoice> {
-  // One round trip for both lists: intake runs this for every new case.
-  const [lists] = await sql<{ rules: RuleRow[]; experiments: ExperimentRow[] }[]>`
-    select
-      (select coalesce(json_agg(r order by r.priority, r.rule_id), '[]') from
-         (select rule_id, playbook_id, match, priority from playbook_rules where enabled) r) as rules,
-      (select coalesce(json_agg(e), '[]') from
-         (select experiment_id, champion_playbook_id, champion_version, challenger_playbook_id, challenger_version,
-                 challenger_percent::text, match from experiments where status = 'running') e) as experiments`;
-  const rule = lists!.rules.find((r) => matches(r.match, facts));
+export async function choosePlaybook(sql: Sql, facts: CaseFacts, lists: PlaybookLists): Promise<PlaybookChoice> {
+  const rule = lists.rules.find((r) => matches(r.match, facts));
   const playbookId = rule?.playbook_id ?? DEFAULT_PLAYBOOK_ID;
   const base = { playbookId, ...(rule ? { ruleId: rule.rule_id } : {}) };
-  const exp = lists!.experiments.find((e) => e.champion_playbook_id === playbookId && matches(e.match, facts));
+  const exp = lists.experiments.find((e) => e.champion_playbook_id === playbookId && matches(e.match, facts));
   if (!exp) return base;
   const bucket = bucketOf(exp.experiment_id, facts.accountId);
   // The arm recorded at the account's first intake wins over a share changed since.

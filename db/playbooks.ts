@@ -81,12 +81,24 @@ const publishedVersion = (r: Row): PlaybookVersion => ({
  */
 const fromBody = (body: unknown): Playbook => Playbook.parse(body);
 
+/** The column `latest_published` of one select: each playbook id's newest published version (findPlaybook's hint). */
+export function latestPublishedSql(sql: Db) {
+  return sql`(select coalesce(json_object_agg(playbook_id, v), '{}') from
+                (select playbook_id, max(version) as v from playbook_versions group by playbook_id) p) as latest_published`;
+}
+
 /**
  * A playbook by id: that version, or without one the latest of the id over the built-in and the
  * published versions. `builtIn`: a case may name it by reference (`playbookRef`); a published one goes
  * whole into the case's input.
  */
-export async function findPlaybook(sql: Db, id: string, version?: number): Promise<{ playbook: Playbook; builtIn: boolean } | undefined> {
+export async function findPlaybook(
+  sql: Db,
+  id: string,
+  version?: number,
+  /** The newest published version of each playbook id, when the caller read them already (latestPublishedSql). */
+  latestPublished?: Record<string, number>,
+): Promise<{ playbook: Playbook; builtIn: boolean } | undefined> {
   const builtins = BUILTIN_PLAYBOOKS.filter((p) => p.id === id);
   if (version !== undefined) {
     const b = builtins.find((p) => p.version === version);
@@ -95,6 +107,9 @@ export async function findPlaybook(sql: Db, id: string, version?: number): Promi
     return row ? { playbook: fromBody(row.body), builtIn: false } : undefined;
   }
   const b = builtins.reduce<Playbook | undefined>((m, p) => (!m || p.version > m.version ? p : m), undefined);
+  // Nothing published newer than the built-in one: no need to ask.
+  const published = latestPublished?.[id];
+  if (b && latestPublished && (published === undefined || published <= b.version)) return { playbook: b, builtIn: true };
   const [row] = await sql<{ version: number; body: unknown }[]>`
     select version, body from playbook_versions where playbook_id = ${id} order by version desc limit 1`;
   if (row && (!b || row.version > b.version)) return { playbook: fromBody(row.body), builtIn: false };
