@@ -3,7 +3,7 @@
 // instead of acting. Wall time per case, and the history of one case: its events by type.
 import proto from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
+import { DefaultLogger, Worker } from '@temporalio/worker';
 import { toolPaths } from '../dev/tools';
 import { addDays, instantOf, localDate } from '../shared/calendar';
 import { CASE_GENERATION, type CaseInput } from '../shared/case';
@@ -12,7 +12,8 @@ import { caseWorkflowId } from '../shared/ids';
 import { DEFAULT_PLAYBOOK } from '../shared/playbook';
 import { recordingActivities } from '../test/recording-activities';
 import { ensureSearchAttributes } from '../worker/search-attributes';
-import { WORKFLOWS_PATH, workflowRuntime } from '../worker/worker';
+import { bundleWorkflows } from '../worker/bundle';
+import { workflowRuntime } from '../worker/worker';
 import { cpuSeconds, processTree } from './lib';
 
 const TZ = 'Asia/Shanghai';
@@ -35,7 +36,7 @@ export async function measureLadder(opts: { cases: number; days: number }): Prom
   try {
     await ensureSearchAttributes(env.connection, 'default');
     const { activities } = recordingActivities();
-    const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('ERROR') });
+    const workflowBundle = await bundleWorkflows(new DefaultLogger('ERROR'));
     // The production worker's workflow side (threads, stack traces: their defaults, or RECOUP_* as for the engine).
     const config = loadConfig();
     const runtime = await workflowRuntime(workflowBundle, config.worker);

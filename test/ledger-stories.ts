@@ -1,10 +1,10 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/index';
 import type { Sql } from '../db/index';
 import { toolPaths } from '../dev/tools';
 import { ensureSearchAttributes } from '../worker/search-attributes';
-import { WORKFLOWS_PATH } from '../worker/worker';
+import { bundleWorkflows } from '../worker/bundle';
 import { storyKit, STORY_REGION } from './story-kit';
 
 /**
@@ -19,7 +19,7 @@ export async function startLedgerStories(taskQueue: string, sql: Sql) {
   await ensureSearchAttributes(env.connection, 'default');
   await sql`insert into field_officers (officer_id, name, region, vehicle) values ('HD-01', '赵外勤', ${STORY_REGION}, '京A-12345')
             on conflict (officer_id) do nothing`;
-  const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH });
+  const workflowBundle = await bundleWorkflows();
   const worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue,

@@ -1,5 +1,5 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { History } from '@temporalio/common/lib/proto-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toolPaths } from '../dev/tools';
@@ -20,7 +20,7 @@ import { dailyPenaltyMinor } from '../shared/money';
 import type { TimelineRecord } from '../shared/activities';
 import { DEFAULT_PLAYBOOK } from '../shared/playbook';
 import { ensureSearchAttributes } from '../worker/search-attributes';
-import { WORKFLOWS_PATH } from '../worker/worker';
+import { bundleWorkflows } from '../worker/bundle';
 import { recordingActivities, stepsOf } from './recording-activities';
 import { recording, saveHistories } from './record-histories';
 import { range, storyKit, STORY_PRINCIPAL as PRINCIPAL, STORY_TZ as TZ } from './story-kit';
@@ -42,7 +42,7 @@ beforeAll(async () => {
     server: { executable: { type: 'existing-path', path: toolPaths().testServer } },
   });
   await ensureSearchAttributes(env.connection, 'default');
-  bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH });
+  bundle = await bundleWorkflows(); // as the engine's worker bundles it (shared modules preloaded)
   worker = await Worker.create({ connection: env.nativeConnection, taskQueue: TASK_QUEUE, workflowBundle: bundle, activities });
   kit = storyKit(env, TASK_QUEUE);
   running = worker.run();
