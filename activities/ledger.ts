@@ -35,44 +35,65 @@ const ACTOR = 'case-workflow';
  */
 export function createLedgerActivities({ sql }: { sql: Sql }): LedgerActivities {
   return {
-    /** The case, its debtor, account and guarantors, and the credit hold (no new lending while overdue). */
+    /**
+     * The case, its debtor, account and guarantors, the credit hold (no new lending while overdue) and
+     * its audit row: one statement, one round trip (each part a data-modifying CTE, nothing written when
+     * the case is there already: a retry finds it).
+     */
     async recordCaseOpened(o: CaseOpening) {
-      return atomically(sql, async (tx) => {
-        const [existing] = await tx<{ id: number }[]>`select id from cases where case_key = ${o.caseKey}`;
-        if (existing) return { caseRowId: existing.id };
-        const d = o.debtor;
-        const [debtor] = await tx<{ id: number }[]>`
+      const d = o.debtor;
+      // One row per guarantor id (the last given wins, as one upsert after another would leave it).
+      const guarantors = [...new Map(o.guarantors.map((g) => [g.id, g])).values()].map((g) => ({
+        ref: g.id,
+        name: g.name,
+        phones: g.phones,
+        address: g.address ?? null,
+      }));
+      const detail = { firstMissed: o.firstMissed, playbook: `${o.playbookId} v${o.playbookVersion}` };
+      const [row] = await sql<{ id: number }[]>`
+        with existing as (select id from cases where case_key = ${o.caseKey}),
+        debtor as (
           insert into debtors (account_id, name, id_number, phones, email, address, region, time_zone, jurisdiction)
-          values (${o.accountId}, ${d.name}, ${d.idNumber ?? null}, ${d.phones}, ${d.email ?? null}, ${d.address ?? null},
-                  ${d.region ?? null}, ${d.timeZone}, ${d.jurisdiction})
+          select ${o.accountId}::text, ${d.name}::text, ${d.idNumber ?? null}::text, ${d.phones}::text[], ${d.email ?? null}::text,
+                 ${d.address ?? null}::text, ${d.region ?? null}::text, ${d.timeZone}::text, ${d.jurisdiction}::text
+          where not exists (select 1 from existing)
           on conflict (account_id) do update set name = excluded.name, id_number = coalesce(excluded.id_number, debtors.id_number),
             phones = excluded.phones, email = coalesce(excluded.email, debtors.email),
             address = coalesce(excluded.address, debtors.address),
             region = coalesce(excluded.region, debtors.region), time_zone = excluded.time_zone, jurisdiction = excluded.jurisdiction,
             updated_at = now()
-          returning id`;
-        await tx`insert into accounts (account_id, debtor_id, currency) values (${o.accountId}, ${debtor!.id}, ${o.currency})
-                 on conflict (account_id) do nothing`;
-        for (const g of o.guarantors) {
-          await tx`insert into guarantors (account_id, guarantor_ref, name, phones, address)
-                   values (${o.accountId}, ${g.id}, ${g.name}, ${g.phones}, ${g.address ?? null})
-                   on conflict (account_id, guarantor_ref) do update set name = excluded.name, phones = excluded.phones,
-                     address = coalesce(excluded.address, guarantors.address)`;
-        }
-        const [row] = await tx<{ id: number }[]>`
+          returning id),
+        account as (
+          insert into accounts (account_id, debtor_id, currency) select ${o.accountId}::text, id, ${o.currency}::text from debtor
+          on conflict (account_id) do nothing),
+        guarantor as (
+          insert into guarantors (account_id, guarantor_ref, name, phones, address)
+          select ${o.accountId}::text, g.ref, g.name, array(select jsonb_array_elements_text(g.phones)), g.address
+          from jsonb_to_recordset(${sql.json(guarantors as never)}::jsonb) as g(ref text, name text, phones jsonb, address text)
+          where not exists (select 1 from existing)
+          on conflict (account_id, guarantor_ref) do update set name = excluded.name, phones = excluded.phones,
+            address = coalesce(excluded.address, guarantors.address)),
+        opened as (
           insert into cases (case_key, idempotency_key, account_id, workflow_id, debtor_name, currency, first_due_date,
                              opening_minor, playbook_id, playbook_version, outstanding_minor, principal_minor, collector_id,
                              opened_at, credit_grade, segment)
-          values (${o.caseKey}, ${o.idempotencyKey}, ${o.accountId}, ${o.workflowId}, ${o.debtorName}, ${o.currency},
-                  ${o.firstMissed.dueDate}, ${o.firstMissed.amountMinor}, ${o.playbookId}, ${o.playbookVersion},
-                  ${o.firstMissed.amountMinor}, ${o.firstMissed.amountMinor}, ${o.collectorId ?? null}, ${o.openedAt},
-                  ${o.situation?.creditGrade ?? null}, ${o.situation?.segment ?? null})
-          returning id`;
-        await tx`insert into credit_holds (account_id, case_key, reason, placed_at)
-                 values (${o.accountId}, ${o.caseKey}, 'account overdue: no further supply or lending', ${o.at})`;
-        await audit(tx, ACTOR, 'case-opened', o, { firstMissed: o.firstMissed, playbook: `${o.playbookId} v${o.playbookVersion}` });
-        return { caseRowId: row!.id };
-      });
+          select ${o.caseKey}::text, ${o.idempotencyKey}::text, ${o.accountId}::text, ${o.workflowId}::text, ${o.debtorName}::text,
+                 ${o.currency}::text, ${o.firstMissed.dueDate}::date, ${o.firstMissed.amountMinor}::bigint, ${o.playbookId}::text,
+                 ${o.playbookVersion}::int, ${o.firstMissed.amountMinor}::bigint, ${o.firstMissed.amountMinor}::bigint,
+                 ${o.collectorId ?? null}::text, ${o.openedAt}::timestamptz,
+                 ${o.situation?.creditGrade ?? null}::text, ${o.situation?.segment ?? null}::text
+          where not exists (select 1 from existing)
+          returning id),
+        hold as (
+          insert into credit_holds (account_id, case_key, reason, placed_at)
+          select ${o.accountId}::text, ${o.caseKey}::text, 'account overdue: no further supply or lending', ${o.at}::timestamptz
+          from opened),
+        audited as (
+          insert into audit_log (at, actor, action, case_key, account_id, detail)
+          select ${o.at}::timestamptz, ${ACTOR}::text, 'case-opened', ${o.caseKey}::text, ${o.accountId}::text,
+                 ${sql.json(detail as never)}::jsonb from opened)
+        select id from existing union all select id from opened`;
+      return { caseRowId: row!.id };
     },
 
     async recordMissedPayment(r: MissedPaymentRecord) {

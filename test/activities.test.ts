@@ -93,6 +93,17 @@ describe('ledger activities are idempotent', () => {
     expect(await count('instalments', c.caseKey)).toBe(1);
     expect(await sql`select name from debtors where account_id = ${c.accountId}`).toHaveLength(1);
     expect(await sql`select guarantor_ref from guarantors where account_id = ${c.accountId}`).toEqual([{ guarantor_ref: 'G1' }]);
+    // Written in one statement: every part as the opening gave it, once.
+    expect(await sql`select phones, region, time_zone from debtors where account_id = ${c.accountId}`).toEqual([
+      { phones: ['+86 138 0000 0000'], region: REGION, time_zone: 'Asia/Shanghai' },
+    ]);
+    expect(await sql`select phones, address from guarantors where account_id = ${c.accountId}`).toEqual([
+      { phones: ['+86 139 0000 0000'], address: '北京市朝阳区建国路2号' },
+    ]);
+    expect(await sql`select currency from accounts where account_id = ${c.accountId}`).toEqual([{ currency: 'CNY' }]);
+    expect(
+      await sql`select detail->'firstMissed'->>'dueDate' as due from audit_log where case_key = ${c.caseKey} and action = 'case-opened'`,
+    ).toEqual([{ due: '2026-03-01' }]);
   });
 
   it('payment: recorded once, allocation kept, second attempt says so', async () => {
