@@ -18,7 +18,17 @@ export const MissedPaymentBody = z
       message: 'an IANA time zone such as Asia/Shanghai',
       path: ['timeZone'],
     }),
-    guarantors: z.array(Guarantor.strict()).max(10).default([]),
+    // Each guarantor once: a case answers for a guarantor by id (their response, the demand to them).
+    guarantors: z
+      .array(Guarantor.strict())
+      .max(10)
+      .default([])
+      .superRefine((gs, ctx) => {
+        gs.forEach((g, i) => {
+          if (gs.findIndex((h) => h.id === g.id) < i)
+            ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `guarantor id ${g.id} is given twice` });
+        });
+      }),
     dueDate: IsoDate,
     amountDue: Money.strict(),
     /**

@@ -178,6 +178,22 @@ describe('POST /v1/missed-payments', () => {
     );
     expectProblem(nested, 400);
     expect(nested.body.issues.map((i: { path: string }) => i.path).sort()).toEqual(['body.amountDue', 'body.guarantors.0']);
+    // A guarantor given twice (one id): which one would the case and the ledger keep?
+    const twice = await post(
+      '/v1/missed-payments',
+      {
+        ...missed(accountId),
+        guarantors: [
+          { id: 'G1', name: '王', phones: ['+86 139 0000 0004'] },
+          { id: 'G1', name: '王二', phones: ['+86 139 0000 0005'] },
+        ],
+      },
+      stack.keys.admin,
+    );
+    expectProblem(twice, 400);
+    expect(twice.body.issues).toEqual([
+      expect.objectContaining({ path: 'body.guarantors.1.id', message: 'guarantor id G1 is given twice' }),
+    ]);
     // Nothing was started for a refused request.
     await expect(stack.client.workflow.getHandle(caseWorkflowId(accountId)).describe()).rejects.toThrow();
   });
