@@ -7,8 +7,17 @@ type Tx = Db;
 
 /** One audit row: who did what to which case, when (the case's clock). */
 export async function audit(sql: Tx, actor: string, action: string, ref: CaseRef, detail: object = {}): Promise<void> {
-  await sql`insert into audit_log (at, actor, action, case_key, account_id, detail)
-            values (${ref.at}, ${actor}, ${action}, ${ref.caseKey}, ${ref.accountId}, ${sql.json(detail as never)})`;
+  await sql`insert into audit_log ${auditRow(sql, actor, action, ref, detail)}`;
+}
+
+/**
+ * The columns and select of one audit row, for `insert into audit_log ${…}`: a statement that writes
+ * other rows too may add `where …` (the ledger's one-statement opening).
+ */
+export function auditRow(sql: Tx, actor: string, action: string, ref: CaseRef, detail: object) {
+  return sql`(at, actor, action, case_key, account_id, detail)
+             select ${ref.at}::timestamptz, ${actor}::text, ${action}::text, ${ref.caseKey}::text, ${ref.accountId}::text,
+                    ${sql.json(detail as never)}::jsonb`;
 }
 
 /** An audit row about no case (an admin's change to subscriptions, playbooks, rules, experiments), at `at` (default now). */

@@ -12,7 +12,7 @@ import type {
   TimelineRecord,
 } from '../shared/activities';
 import { ErrorTypes } from '../shared/errors';
-import { audit } from './audit';
+import { audit, auditRow } from './audit';
 
 type LedgerActivities = Pick<
   CaseActivities,
@@ -88,10 +88,7 @@ export function createLedgerActivities({ sql }: { sql: Sql }): LedgerActivities 
           insert into credit_holds (account_id, case_key, reason, placed_at)
           select ${o.accountId}::text, ${o.caseKey}::text, 'account overdue: no further supply or lending', ${o.at}::timestamptz
           from opened),
-        audited as (
-          insert into audit_log (at, actor, action, case_key, account_id, detail)
-          select ${o.at}::timestamptz, ${ACTOR}::text, 'case-opened', ${o.caseKey}::text, ${o.accountId}::text,
-                 ${sql.json(detail as never)}::jsonb from opened)
+        audited as (insert into audit_log ${auditRow(sql, ACTOR, 'case-opened', o, detail)} where exists (select 1 from opened))
         select id from existing union all select id from opened`;
       return { caseRowId: row!.id };
     },
