@@ -1,6 +1,13 @@
 import type { Sql } from '../db/index';
 import { ApplicationFailure } from '@temporalio/common';
-import { BATCHED_WRITES, type CaseActivities, type LedgerWrite, type StepRequest, type StepResult } from '../shared/activities';
+import {
+  assignedOutcome,
+  BATCHED_WRITES,
+  type CaseActivities,
+  type LedgerWrite,
+  type StepRequest,
+  type StepResult,
+} from '../shared/activities';
 import { createOutboxProvider, type ChannelProvider } from './channels/index';
 import { createContactActivities } from './contact';
 import { createEventActivities } from './events';
@@ -106,12 +113,31 @@ export function createActivities(deps: ActivityDeps): AllActivities {
      * A case's ledger rows of one step, in one transaction: each write runs as its activity would
      * (idempotent on its key), in a savepoint of this transaction. Only ledger writes are batched.
      */
-    async writeLedger({ writes, assign }) {
+    async writeLedger({ writes, assign, assignedNote: note }) {
       checkBatch(writes);
       return deps.sql.begin(async (tx) => {
         await writeOn(tx as unknown as Sql, writes);
+        if (!assign) return;
         // The case's routing at intake, after its row is written: in this transaction (db/index.ts atomically).
-        if (assign) return { assignment: await createTeamActivities({ sql: tx as unknown as Sql, notify }).assignCase(assign) };
+        const assignment = await createTeamActivities({ sql: tx as unknown as Sql, notify }).assignCase(assign);
+        // Then the entry that says whom the case went to, in the words the case uses (cases since 'open-in-one-write').
+        if (note) {
+          const entry = {
+            seq: note.seq,
+            at: note.at,
+            day: note.day,
+            what: 'assigned',
+            outcome: assignedOutcome(assign.reason, assignment, note.from),
+          };
+          const ref = {
+            idempotencyKey: `${assign.caseKey}:timeline:${note.seq}`,
+            caseKey: assign.caseKey,
+            accountId: assign.accountId,
+            at: note.at,
+          };
+          await writeOn(tx as unknown as Sql, [{ fn: 'recordTimeline', arg: { ...ref, entries: [entry] } }]);
+        }
+        return { assignment };
       });
     },
   };

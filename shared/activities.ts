@@ -313,8 +313,24 @@ export interface CaseActivities {
   /**
    * With `assign` (a new case's routing at intake, cases since 'open-and-assign-in-one-write'): the
    * case is assigned in the same transaction, after the writes, and the assignment is the answer.
+   * With `assignedNote` too (cases since 'open-in-one-write'): the timeline entry that says whom the
+   * case went to, written after the assignment, in its words (assignedOutcome) at the seq given.
    */
-  writeLedger(batch: { caseKey: string; writes: LedgerWrite[]; assign?: AssignmentRequest }): Promise<void | { assignment: Assignment }>;
+  writeLedger(batch: {
+    caseKey: string;
+    writes: LedgerWrite[];
+    assign?: AssignmentRequest;
+    assignedNote?: AssignedNote;
+  }): Promise<void | { assignment: Assignment }>;
+}
+
+/** The 'assigned' timeline entry of an assignment made in a ledger batch: all but its words. */
+export interface AssignedNote {
+  seq: number;
+  at: string;
+  day: number;
+  /** Who had the case before ('no team/nobody' is not said). */
+  from: string;
 }
 
 /** The activity that carries out each playbook action. */
@@ -359,6 +375,14 @@ export interface Assignment {
   collectorId?: string;
   leaderId?: string;
   ruleId?: number;
+}
+
+/** The words of a case's 'assigned' timeline entry: the case's and the ledger's are the same words. */
+export function assignedOutcome(reason: string, a: Assignment, from: string): string {
+  return (
+    `${reason}: team ${a.teamId ?? 'none'}, collector ${a.collectorId ?? "none (the team's queue)"}` +
+    `${from !== 'no team/nobody' ? ` (was ${from})` : ''}`
+  );
 }
 
 /** A large or old case: the team leader joins it as a second owner and is told once. */

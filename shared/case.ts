@@ -81,7 +81,7 @@ export const CaseInput = z.object({
  * The patch generation a case started now runs under (workflows/case/patches.ts: GENERATIONS, its newest):
  * named in its input, the run takes the generation's patches without a marker.
  */
-export const CASE_GENERATION = 'generation-1';
+export const CASE_GENERATION = 'generation-2';
 
 export type CaseInput = z.infer<typeof CaseInput> & {
   /** The patch generation its starter vouches for (CASE_GENERATION): its patches are taken without a marker. */

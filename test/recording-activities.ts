@@ -1,4 +1,4 @@
-import type { CaseActivities, CaseRef, StepRequest } from '../shared/activities';
+import { assignedOutcome, type CaseActivities, type CaseRef, type StepRequest } from '../shared/activities';
 
 export interface RecordedCall {
   fn: keyof CaseActivities;
@@ -66,10 +66,28 @@ export function recordingActivities(): { calls: RecordedCall[]; activities: Case
     assignCase: async (r) => (await rec('assignCase')(r), {}),
     escalateToLeader: async (r) => void (await rec('escalateToLeader')(r)),
     // The ledger batch records each of its writes, as if it were its own activity.
-    writeLedger: async ({ writes, assign }) => {
+    writeLedger: async ({ writes, assign, assignedNote: note }) => {
       for (const w of writes) await (activities[w.fn] as (arg: unknown) => Promise<unknown>)(w.arg);
       // A new case's routing at intake goes in its opening batch: recorded as the call it is.
-      if (assign) return { assignment: await activities.assignCase(assign) };
+      if (!assign) return;
+      const assignment = await activities.assignCase(assign);
+      // Then its timeline entry, as the real batch writes it (cases since 'open-in-one-write').
+      if (note) {
+        const entry = {
+          seq: note.seq,
+          at: note.at,
+          day: note.day,
+          what: 'assigned',
+          outcome: assignedOutcome(assign.reason, assignment, note.from),
+        };
+        await activities.recordTimeline({
+          ...assign,
+          idempotencyKey: `${assign.caseKey}:timeline:${note.seq}`,
+          at: note.at,
+          entries: [entry],
+        });
+      }
+      return { assignment };
     },
   };
   return { calls, activities };

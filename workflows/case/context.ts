@@ -1,5 +1,13 @@
 import { ApplicationFailure, workflowInfo, type CancellationScope } from '@temporalio/workflow';
-import type { Assignment, AssignmentRequest, CaseActivities, CaseRef, LedgerWrite, PaymentRecord } from '../../shared/activities';
+import type {
+  AssignedNote,
+  Assignment,
+  AssignmentRequest,
+  CaseActivities,
+  CaseRef,
+  LedgerWrite,
+  PaymentRecord,
+} from '../../shared/activities';
 import { localDate, localTime } from '../../shared/calendar';
 import type { CaseInput, CaseState, PaymentReceived } from '../../shared/case';
 import type { UpdateAck } from '../../shared/messages';
@@ -86,9 +94,10 @@ export interface CaseContext {
   /**
    * The cases row as `after` (a copy of the state with a change applied) will show it, for a write
    * that carries its own row; `commit()` once the change is applied, so the row is not sent again.
-   * Set by the publication.
+   * `assigned`: the batch also assigns the case (the row goes without a collector, and the assignment
+   * writes one); asked at commit, it says whom to. Set by the publication.
    */
-  draftProjection(after: CaseState): Drafted;
+  draftProjection(after: CaseState, assigned?: () => string | undefined): Drafted;
   /** A timeline entry written by the caller's own batch (not queued); `commit()` adds it to the state. */
   draftNote(what: string, outcome: string): Drafted;
   /** A lean run's step activity in flight, cancelled by touch() when a message ends the case. */
@@ -236,7 +245,11 @@ export async function drainLedger(ctx: CaseContext): Promise<void> {
  * Sends the queued ledger writes; with `assign`, the first batch assigns the case in its transaction
  * and the assignment is the answer (a lean run only: an older run sends its writes one by one).
  */
-export async function drainLedgerAndAssign(ctx: CaseContext, assign?: AssignmentRequest): Promise<Assignment | undefined> {
+export async function drainLedgerAndAssign(
+  ctx: CaseContext,
+  assign?: AssignmentRequest,
+  assignedNote?: AssignedNote,
+): Promise<Assignment | undefined> {
   const q = ctx.ledgerQueue;
   let assignment: Assignment | undefined;
   while (q.length > 0) {
@@ -250,7 +263,11 @@ export async function drainLedgerAndAssign(ctx: CaseContext, assign?: Assignment
     if (assign) shown.push(`Assign the case: ${assign.reason}`);
     const summary = shown.length > 0 ? `Ledger: ${shown.join('; ')}` : 'Ledger: case row and timeline';
     const writes = batch.map(({ fn, arg }) => ({ fn, arg }) as LedgerWrite);
-    const answer = await writeLedgerNow(summary, { caseKey: ctx.state.caseKey, writes, ...(assign ? { assign } : {}) });
+    const answer = await writeLedgerNow(summary, {
+      caseKey: ctx.state.caseKey,
+      writes,
+      ...(assign ? { assign, ...(assignedNote ? { assignedNote } : {}) } : {}),
+    });
     if (assign) assignment = answer ? answer.assignment : undefined;
     assign = undefined;
   }

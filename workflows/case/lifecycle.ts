@@ -1,11 +1,12 @@
 import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
-import type { CaseStage } from '../../shared/case';
+import type { TimelineRecord } from '../../shared/activities';
+import type { CaseStage, CaseState } from '../../shared/case';
 import { ErrorTypes } from '../../shared/errors';
 import { END_STAGES } from '../../shared/stages';
 import { daysOverdue, outstandingMinor, type Plan } from '../core/case-core';
 import { act } from './activities';
 import { drainLedger, drainLedgerAndAssign, type CaseContext } from './context';
-import { applyAssignment, assignmentRequest, markPassedReassessments, route } from './routing';
+import { applyAssignment, assignedFrom, assignmentRequest, markPassedReassessments, route } from './routing';
 
 type Publish = (plan?: Plan) => void;
 
@@ -47,6 +48,10 @@ export async function openCase(ctx: CaseContext, publish: Publish): Promise<void
       { fn: 'recordCaseOpened', summary: openSummary, arg: opening },
       { fn: 'recordMissedPayment', summary: missedSummary, arg: missed },
     );
+    // And the rows the loop's first pass would send next (cases since 'open-in-one-write'): the cases row
+    // with the first plan's next action and, when routed, the 'assigned' entry, written after the
+    // assignment in the words the case uses. The case's first task is then one local activity.
+    if (ctx.teams && ctx.patched('open-in-one-write')) return openInOneWrite(ctx);
     // Routed in that transaction too, unless the lender named the collector: one local activity where there were two.
     if (ctx.teams && !input.collectorId && ctx.patched('open-and-assign-in-one-write')) {
       markPassedReassessments(ctx);
@@ -67,6 +72,36 @@ export async function openCase(ctx: CaseContext, publish: Publish): Promise<void
     markPassedReassessments(ctx);
     if (!input.collectorId) await route(ctx, 'assign:intake', 'intake', 'case-workflow');
   }
+}
+
+/**
+ * The opening batch (recordCaseOpened, recordMissedPayment, the timeline so far) with the rest of the
+ * case's first rows: the cases row as the loop's first pass will show it (the first plan's next action;
+ * the row queued before it, without a plan, is superseded and not sent), and, unless the lender named
+ * the collector, the routing and its timeline entry. What the loop then computes is what the ledger has.
+ */
+async function openInOneWrite(ctx: CaseContext): Promise<void> {
+  const { state, input } = ctx;
+  markPassedReassessments(ctx);
+  const superseded = ctx.ledgerQueue.findIndex((w) => w.fn === 'projectCase');
+  if (superseded >= 0) ctx.ledgerQueue.splice(superseded, 1);
+  const routed = !input.collectorId;
+  const row = ctx.draftProjection(JSON.parse(JSON.stringify(state)) as CaseState, routed ? () => state.collectorId : undefined);
+  ctx.ledgerQueue.push({ ...row.write, summary: "Update the ledger's case row" });
+  if (!routed) {
+    await drainLedger(ctx);
+    ctx.ledgerOpened = true;
+    row.commit();
+    return;
+  }
+  const note = ctx.draftNote('assigned', '');
+  const { seq, at, day } = (note.write.arg as TimelineRecord).entries[0]!;
+  const request = assignmentRequest(ctx, 'assign:intake', 'intake', 'case-workflow');
+  const a = await drainLedgerAndAssign(ctx, request, { seq, at, day, from: assignedFrom(ctx) });
+  if (!a) throw ApplicationFailure.nonRetryable('the ledger did not answer the intake assignment', ErrorTypes.InvalidInput);
+  ctx.ledgerOpened = true;
+  applyAssignment(ctx, 'intake', a, note);
+  row.commit();
 }
 
 /** Closes the case in an end stage: the ledger's last rows, the blacklist when paid after a long delinquency. */

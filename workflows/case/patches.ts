@@ -21,6 +21,7 @@ const PATCHES = [
   'close-in-a-task-of-its-own',
   'open-and-assign-in-one-write',
   'start-attributes',
+  'open-in-one-write',
 ] as const;
 export type PatchId = (typeof PATCHES)[number];
 
@@ -38,6 +39,8 @@ export type PatchId = (typeof PATCHES)[number];
 export const GENERATIONS: readonly { id: string; patches: ReadonlySet<PatchId> }[] = [
   // Every patch up to 'start-attributes' (2026-11-29).
   { id: 'generation-1', patches: new Set<PatchId>(PATCHES.slice(0, 14)) },
+  // And 'open-in-one-write' (2026-11-29).
+  { id: 'generation-2', patches: new Set<PatchId>(PATCHES.slice(0, 15)) },
 ];
 
 /**

@@ -88,7 +88,7 @@ export function createPublication(ctx: CaseContext): (plan?: Plan) => void {
 
   // The row a change will leave (a payment's), computed on a copy of the state the way the loop's next
   // pass will compute it (the plan as of now), so that pass finds nothing new to send.
-  ctx.draftProjection = (after) => {
+  ctx.draftProjection = (after, assigned) => {
     const plan = nextAction(after, ctx.pb, ctx.now());
     after.nextAction = upcoming(plan);
     const row = rowOf(after, describeNext(after, ctx.pb, plan));
@@ -97,7 +97,11 @@ export function createPublication(ctx: CaseContext): (plan?: Plan) => void {
       write: { fn: 'projectCase', arg: { ...ctx.ref(`projection:${n}`), projectionNo: n, ...row } },
       commit: () => {
         // Unless a later row was queued meanwhile (then the loop compares with that one).
-        if (state.projectionNo === n) projected = JSON.stringify(row);
+        if (state.projectionNo !== n) return;
+        // The row with the collector the batch's assignment wrote into it, where rowOf puts one.
+        const collectorId = assigned?.();
+        const { stage, ...rest } = row;
+        projected = JSON.stringify(collectorId ? { stage, collectorId, ...rest } : row);
       },
       abandon: () => {
         if (state.projectionNo === n) state.projectionNo = n - 1;

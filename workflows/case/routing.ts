@@ -1,8 +1,8 @@
 import { localDate } from '../../shared/calendar';
-import type { Assignment, AssignmentRequest } from '../../shared/activities';
+import { assignedOutcome, type Assignment, type AssignmentRequest } from '../../shared/activities';
 import { dayIndex, daysOverdue, outstandingMinor } from '../core/case-core';
 import { addDays, instantOf } from '../../shared/calendar';
-import type { CaseContext } from './context';
+import type { CaseContext, Drafted } from './context';
 
 /** Why a case is routed and by whom; to a given collector (a reassignment) or by the rules. */
 type RouteArgs = [
@@ -32,23 +32,27 @@ export function assignmentRequest(ctx: CaseContext, ...[key, reason, by, target,
   };
 }
 
-/** The case takes the assignment: its owner, team and leader, and a timeline entry saying so. */
-export function applyAssignment(ctx: CaseContext, reason: string, a: Assignment): void {
+/**
+ * The case takes the assignment: its owner, team and leader, and a timeline entry saying so. `noted`:
+ * the entry drafted for the ledger batch that assigned the case, which wrote it in these words.
+ */
+export function applyAssignment(ctx: CaseContext, reason: string, a: Assignment, noted?: Drafted): void {
   const { state } = ctx;
-  const from = `${state.teamId ?? 'no team'}/${state.collectorId ?? 'nobody'}`;
+  const from = assignedFrom(ctx);
   if (a.collectorId) state.collectorId = a.collectorId;
   else delete state.collectorId;
   if (a.teamId) state.teamId = a.teamId;
   else delete state.teamId;
   if (a.leaderId) state.leaderId = a.leaderId;
   else delete state.leaderId;
-  ctx.note(
-    'assigned',
-    `${reason}: team ${a.teamId ?? 'none'}, collector ${a.collectorId ?? "none (the team's queue)"}` +
-      `${from !== 'no team/nobody' ? ` (was ${from})` : ''}`,
-  );
+  const outcome = assignedOutcome(reason, a, from);
+  if (noted) noted.commit(outcome);
+  else ctx.note('assigned', outcome);
   ctx.touch();
 }
+
+/** Who has the case now, in the words of its 'assigned' entries. */
+export const assignedFrom = ({ state }: CaseContext): string => `${state.teamId ?? 'no team'}/${state.collectorId ?? 'nobody'}`;
 
 /**
  * Routing (cases since 'teams'): the assignment activity chooses the team and the collector; the
