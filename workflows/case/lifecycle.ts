@@ -83,8 +83,7 @@ export async function openCase(ctx: CaseContext, publish: Publish): Promise<void
 async function openInOneWrite(ctx: CaseContext): Promise<void> {
   const { state, input } = ctx;
   markPassedReassessments(ctx);
-  const superseded = ctx.ledgerQueue.findIndex((w) => w.fn === 'projectCase');
-  if (superseded >= 0) ctx.ledgerQueue.splice(superseded, 1);
+  for (let i = ctx.ledgerQueue.length - 1; i >= 0; i--) if (ctx.ledgerQueue[i]!.fn === 'projectCase') ctx.ledgerQueue.splice(i, 1);
   const routed = !input.collectorId;
   const row = ctx.draftProjection(JSON.parse(JSON.stringify(state)) as CaseState, routed ? () => state.collectorId : undefined);
   ctx.ledgerQueue.push({ ...row.write, summary: "Update the ledger's case row" });
