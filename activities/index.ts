@@ -1,7 +1,7 @@
 import type { Sql } from '../db/index';
 import { ApplicationFailure } from '@temporalio/common';
 import {
-  assignedOutcome,
+  assignedTimeline,
   BATCHED_WRITES,
   type CaseActivities,
   type LedgerWrite,
@@ -121,22 +121,7 @@ export function createActivities(deps: ActivityDeps): AllActivities {
         // The case's routing at intake, after its row is written: in this transaction (db/index.ts atomically).
         const assignment = await createTeamActivities({ sql: tx as unknown as Sql, notify }).assignCase(assign);
         // Then the entry that says whom the case went to, in the words the case uses (cases since 'open-in-one-write').
-        if (note) {
-          const entry = {
-            seq: note.seq,
-            at: note.at,
-            day: note.day,
-            what: 'assigned',
-            outcome: assignedOutcome(assign.reason, assignment, note.from),
-          };
-          const ref = {
-            idempotencyKey: `${assign.caseKey}:timeline:${note.seq}`,
-            caseKey: assign.caseKey,
-            accountId: assign.accountId,
-            at: note.at,
-          };
-          await writeOn(tx as unknown as Sql, [{ fn: 'recordTimeline', arg: { ...ref, entries: [entry] } }]);
-        }
+        if (note) await writeOn(tx as unknown as Sql, [{ fn: 'recordTimeline', arg: assignedTimeline(assign, assignment, note) }]);
         return { assignment };
       });
     },

@@ -385,6 +385,17 @@ export function assignedOutcome(reason: string, a: Assignment, from: string): st
   );
 }
 
+/** The 'assigned' entry of an assignment made in a ledger batch (`assignedNote`), as the batch writes it. */
+export function assignedTimeline(assign: AssignmentRequest, a: Assignment, note: AssignedNote): TimelineRecord {
+  return {
+    idempotencyKey: `${assign.caseKey}:timeline:${note.seq}`,
+    caseKey: assign.caseKey,
+    accountId: assign.accountId,
+    at: note.at,
+    entries: [{ seq: note.seq, at: note.at, day: note.day, what: 'assigned', outcome: assignedOutcome(assign.reason, a, note.from) }],
+  };
+}
+
 /** A large or old case: the team leader joins it as a second owner and is told once. */
 export interface EscalationRequest extends CaseRef {
   leaderId: string;

@@ -1,4 +1,4 @@
-import { assignedOutcome, type CaseActivities, type CaseRef, type StepRequest } from '../shared/activities';
+import { assignedTimeline, type CaseActivities, type CaseRef, type StepRequest } from '../shared/activities';
 
 export interface RecordedCall {
   fn: keyof CaseActivities;
@@ -72,21 +72,7 @@ export function recordingActivities(): { calls: RecordedCall[]; activities: Case
       if (!assign) return;
       const assignment = await activities.assignCase(assign);
       // Then its timeline entry, as the real batch writes it (cases since 'open-in-one-write').
-      if (note) {
-        const entry = {
-          seq: note.seq,
-          at: note.at,
-          day: note.day,
-          what: 'assigned',
-          outcome: assignedOutcome(assign.reason, assignment, note.from),
-        };
-        await activities.recordTimeline({
-          ...assign,
-          idempotencyKey: `${assign.caseKey}:timeline:${note.seq}`,
-          at: note.at,
-          entries: [entry],
-        });
-      }
+      if (note) await activities.recordTimeline(assignedTimeline(assign, assignment, note));
       return { assignment };
     },
   };
