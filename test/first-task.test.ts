@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import proto from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addDays, localDate } from '../shared/calendar';
 import { getJson, openCaseByApi, postJson, startStack, uniqueAccountId, type Stack } from './helpers';
 
 /**
  * What a new case costs Temporal in its first workflow task (issue 10), through the API on the real
  * stack: no patch marker (its input names its patch generation) and so no TemporalChangeVersion upsert,
  * no other upsert (intake gave the search attributes the case would publish), and one local activity
- * (the opening batch with the routing, its timeline entry and the cases row with the first plan in it).
+ * (the opening batch with the routing, its timeline entry, the steps skipped for a late report and the
+ * cases row with the first plan in it).
  * Each upsert is a visibility write on the server and each local activity a round trip through the
  * workflow. What that one write left in the ledger is what the case shows.
  */
@@ -62,15 +64,28 @@ describe("a new case's first workflow task", () => {
     expect(first.filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)).toHaveLength(1);
   });
 
-  it("routed to a collector in that one write: the ledger's timeline and cases row are what the case shows", async () => {
+  it("a late report routed to a collector in that one write: the ledger's timeline and cases row are what the case shows", async () => {
     const admin = (path: string, body: unknown) => postJson(`${s.apiUrl}${path}`, body, s.keys.admin);
     expect((await admin('/v1/teams', { teamId: TEAM, name: TEAM, leaderId: `${TEAM}-lead`, region: REGION })).status).toBe(200);
     for (const personId of [`${TEAM}-c1`, `${TEAM}-c2`])
       expect((await admin('/v1/people', { personId, name: personId, role: 'collector', teamId: TEAM })).status).toBe(200);
     expect((await admin('/v1/assignment-rules', { priority: 1, teamId: TEAM, region: REGION })).status).toBe(201);
 
+    // Reported on its second day overdue: the ladder's day-0 visit passed before the case opened, and is skipped.
     const accountId = uniqueAccountId('FIRST-R');
-    const { workflowId } = await openCaseByApi(s, accountId, { amountMinor: 70_000, debtor: { timeZone: nightZone(), region: REGION } });
+    const timeZone = nightZone();
+    const opened = await postJson(
+      `${s.apiUrl}/v1/missed-payments`,
+      {
+        accountId,
+        debtor: { name: '测试债务人', phones: ['+86 139 0000 0000'], timeZone, region: REGION },
+        dueDate: addDays(localDate(Date.now(), timeZone), -2),
+        amountDue: { amountMinor: 70_000, currency: 'CNY' },
+      },
+      s.keys.admin,
+    );
+    expect(opened.status).toBe(202);
+    const workflowId = opened.body.workflowId as string;
     const view = await getJson(`${s.apiUrl}/v1/cases/${accountId}`, s.keys.supervisor);
     expect(view.status).toBe(200);
     expect(view.body.teamId).toBe(TEAM);
@@ -94,12 +109,17 @@ describe("a new case's first workflow task", () => {
       shown.map((e) => ({ what: e.what, outcome: e.outcome, at: e.at })),
     );
     expect(rows.map((r) => r.seq)).toEqual(shown.map((_, i) => i + 1));
+    expect(shown.map((e) => e.what)).toEqual(['case opened', 'field-visit', 'assigned']);
+    expect(shown[1]!.outcome).toBe('skipped: day 0 passed before it could run');
     expect(shown.at(-1)).toMatchObject({ what: 'assigned', outcome: `intake: team ${TEAM}, collector ${view.body.collectorId}` });
 
     // The cases row: the collector the routing chose, and the first plan's next action.
-    const [row] = await s.sql<{ collector_id: string; team_id: string; next_action: string; next_action_at: Date | null }[]>`
-      select collector_id, team_id, next_action, next_action_at from cases where case_key = ${caseKey}`;
-    expect(row).toMatchObject({ collector_id: view.body.collectorId, team_id: TEAM });
+    // (Its balance too: the day already overdue accrued its penalty in that write.)
+    const [row] = await s.sql<
+      { collector_id: string; team_id: string; next_action: string; next_action_at: Date | null; penalty_minor: number }[]
+    >`select collector_id, team_id, next_action, next_action_at, penalty_minor from cases where case_key = ${caseKey}`;
+    expect(row).toMatchObject({ collector_id: view.body.collectorId, team_id: TEAM, penalty_minor: view.body.balance.penaltyMinor });
+    expect(row!.penalty_minor).toBeGreaterThan(0);
     expect(row!.next_action_at?.toISOString()).toBe(view.body.nextAction.dueAt);
     expect(row!.next_action).toMatch(/day \d+/);
   });

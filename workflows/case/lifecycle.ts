@@ -3,10 +3,11 @@ import type { TimelineRecord } from '../../shared/activities';
 import type { CaseStage, CaseState } from '../../shared/case';
 import { ErrorTypes } from '../../shared/errors';
 import { END_STAGES } from '../../shared/stages';
-import { daysOverdue, outstandingMinor, type Plan } from '../core/case-core';
+import { accrue, daysOverdue, nextAction, outstandingMinor, type Plan } from '../core/case-core';
 import { act } from './activities';
 import { drainLedger, drainLedgerAndAssign, type CaseContext } from './context';
 import { applyAssignment, assignedFrom, assignmentRequest, markPassedReassessments, route } from './routing';
+import { recordSkipped } from './steps';
 
 type Publish = (plan?: Plan) => void;
 
@@ -76,13 +77,20 @@ export async function openCase(ctx: CaseContext, publish: Publish): Promise<void
 
 /**
  * The opening batch (recordCaseOpened, recordMissedPayment, the timeline so far) with the rest of the
- * case's first rows: the cases row as the loop's first pass will show it (the first plan's next action;
- * the row queued before it, without a plan, is superseded and not sent), and, unless the lender named
- * the collector, the routing and its timeline entry. What the loop then computes is what the ledger has.
+ * case's first rows: for a late report, the penalty of the days passed and the one-off steps whose day
+ * passed before it opened, recorded as skipped; the cases row as the loop's first pass will show it (the
+ * first plan's next action; the row queued before it, without a plan, is superseded and not sent); and,
+ * unless the lender named the collector, the routing and its timeline entry. What the loop then computes
+ * is what the ledger has.
  */
 async function openInOneWrite(ctx: CaseContext): Promise<void> {
   const { state, input } = ctx;
   markPassedReassessments(ctx);
+  // A late report (a portfolio loaded): the penalty of the days already overdue, and the one-off steps whose day
+  // passed before the case opened, skipped, as the loop's first pass would have them: in this batch.
+  const t = ctx.now();
+  accrue(state, ctx.pb, t);
+  recordSkipped(ctx, nextAction(state, ctx.pb, t));
   for (let i = ctx.ledgerQueue.length - 1; i >= 0; i--) if (ctx.ledgerQueue[i]!.fn === 'projectCase') ctx.ledgerQueue.splice(i, 1);
   const routed = !input.collectorId;
   const row = ctx.draftProjection(JSON.parse(JSON.stringify(state)) as CaseState, routed ? () => state.collectorId : undefined);

@@ -36,7 +36,7 @@ import { drainLedger, type CaseContext, type Drafted } from './context';
 import { inKindPaymentId, queueInKindRow, queuePlanRow } from './handlers/treatments';
 import { dueReassessment, escalationReason, route, routingWakeAt } from './routing';
 import { closeCase } from './lifecycle';
-import { DONE_WORDS, isLocalStep, recoverableFee, runStep, stepRequest } from './steps';
+import { DONE_WORDS, isLocalStep, recordSkipped, recoverableFee, runStep, stepRequest } from './steps';
 
 type Publish = (plan?: Plan) => void;
 /** What a pass of the loop ended with: look again now, the case closed, or hand the state to a new run. */
@@ -98,10 +98,7 @@ async function onePass(ctx: CaseContext, publish: Publish): Promise<Pass> {
 
   // The ladder.
   const plan = nextAction(state, pb, t);
-  for (const s of plan.skipped) {
-    state.done[s.key] = 'skipped';
-    ctx.note(pb.steps.find((x) => x.id === s.stepId)!.action, `skipped: day ${s.day} passed before it could run`);
-  }
+  recordSkipped(ctx, plan);
   if (plan.next && Date.parse(plan.next.dueAt) <= t) return runDueStep(ctx, plan.next);
   publish(plan);
 

@@ -2,7 +2,7 @@ import { ActivityFailure, ApplicationFailure, CancellationScope, condition, isCa
 import type { CaseActivities, StepRequest, StepResult } from '../../shared/activities';
 import { addDays, instantOf } from '../../shared/calendar';
 import type { PlaybookStep } from '../../shared/playbook';
-import { daysOverdue, endStage } from '../core/case-core';
+import { daysOverdue, endStage, type Plan } from '../core/case-core';
 import { actStep } from './activities';
 import { drainLedger, type CaseContext } from './context';
 
@@ -148,3 +148,11 @@ export const DONE_WORDS: Record<PlaybookStep['action'], string> = {
   'statement-of-account': 'statement of account sent',
   'legal-referral': 'legal referral requested',
 };
+
+/** One-off steps whose time passed without them (the plan's `skipped`): recorded as skipped, in the timeline too. */
+export function recordSkipped(ctx: CaseContext, plan: Plan): void {
+  for (const s of plan.skipped) {
+    ctx.state.done[s.key] = 'skipped';
+    ctx.note(ctx.pb.steps.find((x) => x.id === s.stepId)!.action, `skipped: day ${s.day} passed before it could run`);
+  }
+}
