@@ -30,7 +30,8 @@ const replay = async (histories: Array<{ workflowId: string; history: ReturnType
   return failures;
 };
 
-it('replays every recorded case history deterministically', async () => {
+// Some 200 histories: about 40 s alone on 2 cores, so more than the project's 60 s when other files run beside it.
+it('replays every recorded case history deterministically', { timeout: 240_000 }, async () => {
   expect(files.length).toBeGreaterThanOrEqual(10);
   const histories = files.map((f) => ({
     workflowId: f.replace(/\.json$/, ''),

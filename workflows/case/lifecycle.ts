@@ -95,19 +95,17 @@ async function openInOneWrite(ctx: CaseContext): Promise<void> {
   const routed = !input.collectorId;
   const row = ctx.draftProjection(JSON.parse(JSON.stringify(state)) as CaseState, routed ? () => state.collectorId : undefined);
   ctx.ledgerQueue.push({ ...row.write, summary: "Update the ledger's case row" });
-  if (!routed) {
+  if (routed) {
+    const note = ctx.draftNote('assigned', '');
+    const { seq, at, day } = (note.write.arg as TimelineRecord).entries[0]!;
+    const request = assignmentRequest(ctx, 'assign:intake', 'intake', 'case-workflow');
+    const a = await drainLedgerAndAssign(ctx, request, { seq, at, day, from: assignedFrom(ctx) });
+    if (!a) throw ApplicationFailure.nonRetryable('the ledger did not answer the intake assignment', ErrorTypes.InvalidInput);
+    applyAssignment(ctx, 'intake', a, note);
+  } else {
     await drainLedger(ctx);
-    ctx.ledgerOpened = true;
-    row.commit();
-    return;
   }
-  const note = ctx.draftNote('assigned', '');
-  const { seq, at, day } = (note.write.arg as TimelineRecord).entries[0]!;
-  const request = assignmentRequest(ctx, 'assign:intake', 'intake', 'case-workflow');
-  const a = await drainLedgerAndAssign(ctx, request, { seq, at, day, from: assignedFrom(ctx) });
-  if (!a) throw ApplicationFailure.nonRetryable('the ledger did not answer the intake assignment', ErrorTypes.InvalidInput);
   ctx.ledgerOpened = true;
-  applyAssignment(ctx, 'intake', a, note);
   row.commit();
 }
 
