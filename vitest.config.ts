@@ -8,6 +8,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
  * only where a Docker engine answers.) A new test file is an integration test unless listed here.
  */
 const UNIT = [
+  'test/bench-lib.test.ts',
   'test/calendar.test.ts',
   'test/case-core.test.ts',
   'test/codec.test.ts',

@@ -6,6 +6,20 @@ export const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
 export const mb = (n: number) => Math.round(n / 1024 / 1024);
 export const sleep = (millis: number) => new Promise<void>((resolve) => setTimeout(resolve, millis));
 
+/**
+ * A zone (whole-hour offset) where the local hour is now `hour`. A case opened on its first day overdue
+ * has a call due that day in the window 09:00–20:00 local: opened at night it waits (intake alone), by
+ * day it is placed at once, in the measure's own time (one more activity and workflow task per case).
+ * A fixed zone made the intake measure depend on the hour the bench ran.
+ */
+export function zoneAtLocalHour(hour: number, now = Date.now()): string {
+  const utcHour = new Date(now).getUTCHours();
+  let offset = (((hour - utcHour) % 24) + 24) % 24; // hours east of UTC, 0..23
+  if (offset > 14) offset -= 24; // Etc/GMT zones run from UTC−12 to UTC+14
+  if (offset === 0) return 'Etc/UTC';
+  return `Etc/GMT${offset > 0 ? '-' : '+'}${Math.abs(offset)}`; // POSIX sign: Etc/GMT-8 is UTC+8
+}
+
 export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Nearest-rank percentile (q in 0..1): the smallest value with at least q of the values at or below it. */
