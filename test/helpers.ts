@@ -2,6 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
+import { zoneAtLocalHour } from '../bench/lib';
 import type { ChannelProvider } from '../activities/channels/index';
 import type { ActivityDeps } from '../activities/index';
 import { createApiKey, ROLES, type Role } from '../api/auth';
@@ -156,10 +157,7 @@ export async function postSignedWebhook(
 }
 
 /** A time zone where it is about midday now: a step's window (09:00–18:00) is open whenever the suite runs. */
-export function middayZone(): string {
-  const off = ((12 - new Date().getUTCHours() + 36) % 24) - 12; // hours east of UTC, -12..11
-  return off >= 0 ? `Etc/GMT-${off}` : `Etc/GMT+${-off}`;
-}
+export const middayZone = (): string => zoneAtLocalHour(12);
 
 export function uniqueAccountId(prefix = 'ACC'): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`;
