@@ -77,10 +77,15 @@ export async function measureFloor(stack: Stack, opts: { n1: number; n16: number
       // that does not wait for the worker, raw or Recoup's) counts against the measure that caused it.
       // The CPU each process spent on the measure (until settled), per operation, goes in the log line.
       let cpuNote = '';
+      let windows = 0;
       const quiet = async <T extends Batch>(run: Promise<T>): Promise<T> => {
         const before = stack.cpu(); // run has not yet left this tick: nothing is spent on it
+        const t0 = process.hrtime.bigint();
         const r = await run;
         await settle(stack);
+        // With RECOUP_BENCH_CPU_PROFILE: the measure's window on the monotonic clock the profiles' timestamps use (µs).
+        if (process.env.RECOUP_BENCH_CPU_PROFILE)
+          console.log(`[bench] window c${c} #${++windows} ${t0 / 1000n} ${process.hrtime.bigint() / 1000n}`);
         const after = stack.cpu();
         const perOp = (k: string) => (((after[k] ?? 0) - (before[k] ?? 0)) * 1000) / Math.max(1, r.lat.length);
         cpuNote = Object.keys(after)
