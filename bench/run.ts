@@ -169,7 +169,9 @@ if (sections.has(3)) {
   report.push(`Payloads ${encryption ? 'encrypted (the default; --encryption off to compare)' : 'in clear (--encryption off)'}`);
   report.push(
     `Recoup worker cache: ${maxCached === undefined ? 'RECOUP_MAX_CACHED_WORKFLOWS unset (the default, 80)' : `--max-cached ${maxCached}`}` +
-      (scale ? '' : `; section 3 opens ${6 * n1} cases a round and then pays ${3 * n1} of them: past the cache, a payment replays its case first`),
+      (scale
+        ? ''
+        : `; section 3 opens ${6 * n1} cases a round and then pays ${3 * n1} of them: past the cache, a payment replays its case first`),
   );
   try {
     const cpu0 = stack.cpu();
