@@ -1,6 +1,7 @@
 // Section 3 of `npm run bench`: Recoup against the raw Temporal floor, on the same servers in the same
 // run, interleaved measure by measure and round by round so that noise hits both.
 import { WithStartWorkflowOperation } from '@temporalio/client';
+import { DEFAULT_MAX_CACHED_WORKFLOWS } from '../shared/config';
 import { median, percentile, runBatch, sleep, zoneAtLocalHour, type Batch } from './lib';
 import { rawCase, rawEmpty, rawOpen, rawPaidQuery, rawPay, rawPayIndexed, rawPayLedgered, rawPaySignal } from './raw/workflows';
 import { RAW_TASK_QUEUE, type Stack } from './stack';
@@ -69,7 +70,7 @@ export async function measureFloor(stack: Stack, opts: { n1: number; n16: number
         const thr = Number.isFinite(s.thr) ? `${s.thr.toFixed(1)}/s` : '';
         console.log(
           `[bench] round ${r + 1}/${opts.rounds} c${c} ${key.padEnd(15)} ${thr.padStart(9)}` +
-            `  p50 ${s.p50.toFixed(0).padStart(5)} ms  p99 ${s.p99.toFixed(0).padStart(5)} ms${err}; CPU ms/op: ${cpuNote}`,
+            `  p50 ${s.p50.toFixed(0).padStart(5)} ms  p99 ${s.p99.toFixed(0).padStart(5)} ms${err}; CPU ms/op: ${cpuNote}${windowNote}`,
         );
       };
 
@@ -77,15 +78,14 @@ export async function measureFloor(stack: Stack, opts: { n1: number; n16: number
       // that does not wait for the worker, raw or Recoup's) counts against the measure that caused it.
       // The CPU each process spent on the measure (until settled), per operation, goes in the log line.
       let cpuNote = '';
-      let windows = 0;
+      let windowNote = '';
       const quiet = async <T extends Batch>(run: Promise<T>): Promise<T> => {
         const before = stack.cpu(); // run has not yet left this tick: nothing is spent on it
         const t0 = process.hrtime.bigint();
         const r = await run;
         await settle(stack);
         // With RECOUP_BENCH_CPU_PROFILE: the measure's window on the monotonic clock the profiles' timestamps use (µs).
-        if (process.env.RECOUP_BENCH_CPU_PROFILE)
-          console.log(`[bench] window c${c} #${++windows} ${t0 / 1000n} ${process.hrtime.bigint() / 1000n}`);
+        windowNote = process.env.RECOUP_BENCH_CPU_PROFILE ? `; window µs ${t0 / 1000n}–${process.hrtime.bigint() / 1000n}` : '';
         const after = stack.cpu();
         const perOp = (k: string) => (((after[k] ?? 0) - (before[k] ?? 0)) * 1000) / Math.max(1, r.lat.length);
         cpuNote = Object.keys(after)
@@ -189,7 +189,7 @@ export async function measureFloor(stack: Stack, opts: { n1: number; n16: number
     }
     rounds.push(round);
   }
-  return report(rounds, { ...opts, nightZone, dayZone });
+  return report(rounds, { ...opts, nightZone, dayZone, maxCached: stack.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS });
 }
 
 /**
@@ -218,7 +218,10 @@ async function until(visible: () => Promise<boolean>): Promise<void> {
   }
 }
 
-function report(rounds: Round[], opts: { n1: number; n16: number; rounds: number; nightZone: string; dayZone: string }): FloorResult {
+function report(
+  rounds: Round[],
+  opts: { n1: number; n16: number; rounds: number; nightZone: string; dayZone: string; maxCached: number },
+): FloorResult {
   const lines: string[] = [];
   const fmt = (x: number, digits = 0) => (Number.isFinite(x) ? x.toFixed(digits) : '–');
   const med = (c: C, key: Key, f: keyof Omit<Stat, 'firstError'>) => median(rounds.map((r) => r[c][key]?.[f] ?? NaN));
@@ -227,6 +230,10 @@ function report(rounds: Round[], opts: { n1: number; n16: number; rounds: number
       `medians over rounds (throughput = completed ÷ wall time; latency per operation; nearest-rank p99)`,
   );
   lines.push(`Payments are partial (${PARTIAL_MINOR / 100} of ${OPENING_MINOR / 100} CNY): the cases stay open.`);
+  lines.push(
+    `Recoup's worker caches ${opts.maxCached} cases (RECOUP_MAX_CACHED_WORKFLOWS, --max-cached); a round opens ` +
+      `${2 * (opts.n1 + opts.n16)} and then pays ${opts.n1 + opts.n16} of them: past the cache, a payment replays its case first.`,
+  );
   lines.push(
     `Intake: cases on their first day overdue, in ${opts.nightZone} (02:00 local: the day's call waits for 09:00; the cases paid below) ` +
       `and in ${opts.dayZone} (13:00: the call is placed at once, its activity and workflow task inside the measure).`,

@@ -167,12 +167,6 @@ if (sections.has(2)) {
 if (sections.has(3)) {
   const stack: Stack = await startStack({ encryption, ...(maxCached === undefined ? {} : { maxCachedWorkflows: maxCached }) });
   report.push(`Payloads ${encryption ? 'encrypted (the default; --encryption off to compare)' : 'in clear (--encryption off)'}`);
-  report.push(
-    `Recoup worker cache: ${maxCached === undefined ? 'the default, 80 (RECOUP_MAX_CACHED_WORKFLOWS)' : `--max-cached ${maxCached}`}` +
-      (scale
-        ? ''
-        : `; section 3 opens ${6 * n1} cases a round and then pays ${3 * n1} of them: past the cache, a payment replays its case first`),
-  );
   try {
     const cpu0 = stack.cpu();
     let errors = 0;
